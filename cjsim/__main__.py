@@ -1,0 +1,5 @@
+"""``python -m cjsim``: the same as the ``cjsim`` command."""
+
+from cjsim.cli import main
+
+main()

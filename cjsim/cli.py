@@ -1,0 +1,299 @@
+"""The ``cjsim`` command line.
+
+The CLI owns the terminal: library code logs, this module prints. Every error caused by
+the user's input (a :class:`~cjsim.errors.CjsimError`) becomes one line on stderr and exit
+code 2, with no partial output left behind.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from cjsim import __version__
+from cjsim.errors import CjsimError, OptionError
+from cjsim.model import JourneyModel, load_model
+
+app = typer.Typer(
+    name="cjsim",
+    help="Simulate customer journeys and attribute conversions against a known ground truth.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_MODEL = "ecommerce"
+
+
+def _user_errors(fn: F) -> F:
+    """Turn input errors into one line on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CjsimError as exc:
+            err.print(f"error: {exc}", markup=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err.print("interrupted; no output was written", markup=False)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def embedded_models() -> dict[str, Path]:
+    """Model files shipped inside the package: name -> path."""
+    folder = resources.files("cjsim") / "models"
+    return {Path(str(p)).stem: Path(str(p)) for p in folder.iterdir() if str(p).endswith(".toml")}
+
+
+def resolve_model(arg: str) -> Path:
+    """A model path as given, or the name of an embedded model (``ecommerce``, ``dentist``...)."""
+    p = Path(arg)
+    if p.exists():
+        return p
+    shipped = embedded_models()
+    if arg in shipped:
+        return shipped[arg]
+    if not p.suffix and f"{arg}" not in shipped:
+        names = ", ".join(sorted(shipped))
+        raise OptionError(
+            f"no such file and no embedded model of that name; embedded models: {names}",
+            source=arg,
+        )
+    return p  # load_model reports the missing file
+
+
+def _load(arg: str) -> JourneyModel:
+    return load_model(resolve_model(arg))
+
+
+def _parse_budgets(items: list[str] | None) -> dict[str, float]:
+    budgets: dict[str, float] = {}
+    for item in items or []:
+        name, sep, amount = item.partition("=")
+        try:
+            value = float(amount)
+        except ValueError:
+            value = None  # type: ignore[assignment]
+        if not sep or not name.strip() or value is None:
+            raise OptionError(
+                f"--budget '{item}': expected CHANNEL=AMOUNT (daily spend), e.g. paid_search=2500"
+            )
+        budgets[name.strip()] = value
+    return budgets
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        out.print(f"cjsim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s")
+
+
+# -- validate ------------------------------------------------------------------------
+
+
+@app.command()
+@_user_errors
+def validate(
+    file: Annotated[str, typer.Argument(help="A model file (.toml) or an event log (.parquet, .csv).")],
+) -> None:
+    """Check a model file or an event log; exit 2 with the reason if it is not valid."""
+    suffix = Path(file).suffix.lower()
+    if suffix in (".parquet", ".pq", ".csv"):
+        from cjsim.events import read_events
+
+        frame = read_events(file)
+        n = frame["customer_id"].nunique()
+        out.print(f"ok: {file} is a valid event log ({len(frame):,} events, {n:,} customers)")
+        return
+    model = _load(file)
+    out.print(
+        f"ok: {file} is a valid {model.kind} model '{model.name}' "
+        f"(hash {model.content_hash()}; {len(model.stages)} stages, "
+        f"{len(model.channels)} channels, {len(model.segment_table())} segments)"
+    )
+
+
+# -- simulate ------------------------------------------------------------------------
+
+
+@app.command()
+@_user_errors
+def simulate(
+    model: Annotated[str, typer.Argument(help="Model file, or the name of an embedded model.")],
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="Event log to write (.parquet or .csv).")],
+    customers: Annotated[int, typer.Option(min=1, help="Number of customers.")] = 10_000,
+    days: Annotated[float | None, typer.Option(help="Horizon in days (default: the model's).")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed; the same seed gives the same log.")] = 0,
+    budget: Annotated[
+        list[str] | None, typer.Option(help="Daily budget of a paid channel, CHANNEL=AMOUNT (repeatable).")
+    ] = None,
+    off: Annotated[list[str] | None, typer.Option(help="Switch a channel off (repeatable).")] = None,
+    engine: Annotated[str, typer.Option(help="Simulation engine.")] = "markov",
+    chunk_size: Annotated[int, typer.Option(min=1, help="Customers simulated at a time.")] = 65536,
+) -> None:
+    """Simulate customers of a model and write their event log."""
+    from cjsim.events import event_format
+
+    event_format(out_path)
+    if not out_path.parent.exists():
+        raise OptionError("output folder does not exist", source=str(out_path.parent))
+    if engine != "markov":
+        raise OptionError(f"--engine '{engine}': expected 'markov' (the agent engine is not built yet)")
+    m = _load(model).with_overrides(
+        budgets=_parse_budgets(budget), channels_off=tuple(off or ()), horizon_days=days
+    )
+    summary = _run_simulation(m, customers, seed, out_path, chunk_size)
+    _print_summary(summary)
+    out.print(f"wrote {summary.events:,} events to {out_path}")
+
+
+def _run_simulation(m: JourneyModel, customers: int, seed: int, out_path: Path | None, chunk_size: int) -> Any:
+    from cjsim.simulate.markov import simulate as run
+
+    show = customers >= 100_000 and sys.stderr.isatty()
+    with Progress(
+        TextColumn("simulating {task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} customers"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not show,
+    ) as bar:
+        task = bar.add_task(m.name, total=customers)
+        return run(
+            m,
+            customers,
+            rng=seed,
+            out=out_path,
+            chunk_size=chunk_size,
+            progress=lambda done: bar.update(task, completed=done),
+        )
+
+
+def _money(x: float | None) -> str:
+    return "-" if x is None else f"{x:,.2f}"
+
+
+def _print_summary(summary: Any) -> None:
+    d = summary.to_dict()
+    head = Table(title=f"{d['model']} (model {d['model_hash']}, seed {d['seed']})", show_header=False)
+    head.add_column("figure")
+    head.add_column("value", justify="right")
+    rows = [
+        ("customers", f"{d['customers']:,}"),
+        ("days", f"{d['days']:g}"),
+        ("events", f"{d['events']:,}"),
+        ("conversions", f"{d['conversions']:,}"),
+        ("customers who converted", f"{d['converters']:,} ({d['conversion_rate']:.2%})"),
+        ("revenue", _money(d["revenue"])),
+        ("spend", _money(d["spend"])),
+        ("ROAS (revenue / spend)", "-" if d["roas"] is None else f"{d['roas']:.2f}"),
+        ("cost per conversion", _money(d["cpa"])),
+        ("run time", f"{d['elapsed_seconds']:.1f} s"),
+    ]
+    for k, v in rows:
+        head.add_row(k, v)
+    out.print(head)
+    ch = summary.channel_table()
+    if len(ch):
+        t = Table(title="touches per channel")
+        for col, just in [("channel", "left"), ("type", "left"), ("touches", "right"),
+                          ("customers reached", "right"), ("spend", "right")]:
+            t.add_column(col, justify=just)  # type: ignore[arg-type]
+        for r in ch.itertuples(index=False):
+            t.add_row(r.channel, r.type, f"{r.touches:,}", f"{r.customers_reached:,}",
+                      _money(r.spend) if r.type == "paid" else "-")
+        out.print(t)
+
+
+# -- funnel ----------------------------------------------------------------------------
+
+
+@app.command()
+@_user_errors
+def funnel(
+    model: Annotated[str, typer.Argument(help="Model file, or the name of an embedded model.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Analytic funnel: per stage, P(conversion) and expected steps to absorption."""
+    from cjsim.funnel import funnel as solve
+
+    m = _load(model)
+    res = solve(m)
+    if as_json:
+        out.print_json(json.dumps(res.to_dict()))
+        return
+    t = Table(title=f"funnel of {m.name} (model {res.model_hash})")
+    cols = list(res.table.columns)
+    for c in cols:
+        t.add_column(c, justify="left" if c == "stage" else "right")
+    for rec in res.table.itertuples(index=False):
+        t.add_row(*[v if isinstance(v, str) else f"{v:.4g}" for v in rec])
+    out.print(t)
+    out.print(
+        f"P(conversion) from the start: {res.p_conversion:.4f} in the long run, "
+        f"{res.p_conversion_horizon:.4f} within {m.horizon_days:g} days; "
+        f"expected {res.expected_steps:.1f} steps to absorption"
+    )
+    for note in res.notes:
+        out.print(f"note: {note}")
+
+
+# -- demo ------------------------------------------------------------------------------
+
+
+@app.command()
+@_user_errors
+def demo(
+    customers: Annotated[int, typer.Option(min=1, help="Number of customers.")] = 200_000,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 42,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Also write the event log (.parquet or .csv).")
+    ] = None,
+) -> None:
+    """Quickstart: simulate the embedded ecommerce model and summarise it."""
+    m = _load(DEFAULT_MODEL)
+    out.print(f"[bold]cjsim demo[/bold]: {m.description}")
+    summary = _run_simulation(m, customers, seed, out_path, 65536)
+    _print_summary(summary)
+    if out_path is not None:
+        out.print(f"wrote {summary.events:,} events to {out_path}")
+
+
+def main() -> None:
+    """Entry point of the ``cjsim`` console script."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

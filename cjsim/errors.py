@@ -1,0 +1,31 @@
+"""Errors that carry a message a person can act on.
+
+Every error raised at a boundary (a model file, an event log, a command-line option) is a
+:class:`CjsimError`. Its message names the file, the key or row, the bad value and what is
+expected; the command line prints it as one line on stderr and exits with code 2.
+"""
+
+from __future__ import annotations
+
+
+class CjsimError(Exception):
+    """Base class for errors caused by the user's input (exit code 2 on the command line)."""
+
+    def __init__(self, message: str, *, source: str | None = None, key: str | None = None):
+        self.source = source
+        self.key = key
+        self.reason = message
+        parts = [p for p in (source, key) if p]
+        super().__init__(": ".join([*parts, message]))
+
+
+class ModelError(CjsimError):
+    """A model file (or model object) that is not valid."""
+
+
+class EventLogError(CjsimError):
+    """An event log with missing columns, bad types or unordered times."""
+
+
+class OptionError(CjsimError):
+    """A command-line option or function argument outside its allowed values."""

@@ -1,0 +1,562 @@
+"""Vectorised discrete-time Markov engine: millions of customers as numpy arrays.
+
+Every step (``step_days`` days) each customer, in this order,
+
+1. meets touchpoints: on each channel a touch happens with the probability the model
+   gives for the customer's segment and stage (paid: the Poisson reach of the budget;
+   organic: the stage's rate; word of mouth: the population share of advocates times the
+   contact rate, see :meth:`cjsim.chain.CompiledModel.mean_field_wom`);
+2. carries the touches into each channel's adstock, :math:`a \\leftarrow \\alpha a + x`;
+3. moves stage (or stays) with the base probabilities, the hazards of targeted transitions
+   lifted by :math:`1 + \\sum_c \\text{lift}_c\\, \\text{hill}(a_c)`
+   (see :mod:`cjsim.chain`); entering the conversion stage is a conversion with a value
+   drawn from the segment's distribution.
+
+Random numbers and common random numbers
+----------------------------------------
+Customers are grouped in blocks of :data:`BLOCK` by id; block ``b`` owns the generator
+``PCG64(SeedSequence(entropy, spawn_key=(b,)))``. It first draws the customers' segment and
+starting stage, then, each step, one matrix of uniforms with a fixed column per purpose:
+one per channel (touch), one for the transition, one for the time of day, one for the
+conversion value. Every channel has its column whether it is on or off, and the draws do
+not depend on the chunking, so
+
+* the same seed gives the same log, whatever the chunk size (chunks are whole blocks);
+* switching a channel off changes no other draw: a customer it never touched keeps the
+  same journey (common random numbers), which is what counterfactual ground truth needs.
+
+A touch happens when ``u < p``; ``u / p`` is then uniform on [0, 1) and gives the touch's
+time within the first half of the step (stage events fall in the second half), so
+touches need no extra draws.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time as _time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from scipy import special
+
+from cjsim.chain import CompiledModel, compile_model, lifted_moves
+from cjsim.events import CONVERSION, STAGE, TOUCH, EventWriter, arrays_to_table, arrow_schema
+from cjsim.model import JourneyModel
+
+log = logging.getLogger(__name__)
+
+#: Customers per random-number block; a chunk is a whole number of blocks.
+BLOCK = 1024
+#: Default customers per chunk (fits the working arrays in cache; memory stays flat).
+DEFAULT_CHUNK = 65536
+#: Sub-step time resolution: a step is cut in 65536 ticks.
+_TICKS = 65536
+_HALF = _TICKS // 2
+
+Seed = int | np.random.Generator | np.random.SeedSequence | None
+
+
+def resolve_entropy(rng: Seed) -> int:
+    """The integer entropy behind ``rng`` (recorded in outputs so a run can be repeated).
+
+    An int is used as is; a ``SeedSequence`` gives its entropy; a ``Generator`` gives one
+    draw; ``None`` takes fresh entropy from the operating system.
+    """
+    if isinstance(rng, bool):
+        raise TypeError("rng must be an int, a numpy Generator or SeedSequence, or None")
+    if isinstance(rng, int | np.integer):
+        if rng < 0:
+            raise ValueError(f"seed must be >= 0, got {rng}")
+        return int(rng)
+    if isinstance(rng, np.random.SeedSequence):
+        return int(rng.entropy) if not rng.spawn_key else int(rng.generate_state(2, np.uint64)[0])
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(0, 2**63 - 1))
+    if rng is None:
+        return int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
+    raise TypeError("rng must be an int, a numpy Generator or SeedSequence, or None")
+
+
+@dataclass
+class SimulationSummary:
+    """What a simulation produced, in numbers (events are streamed elsewhere)."""
+
+    model_name: str
+    model_hash: str
+    engine: str
+    seed: int
+    customers: int
+    steps: int
+    step_days: float
+    channels: tuple[str, ...]
+    paid: np.ndarray
+    stages: tuple[str, ...]
+    segments: tuple[str, ...]
+    touches: np.ndarray
+    reached: np.ndarray  # customers touched at least once, per channel
+    spend: np.ndarray
+    stage_reach: np.ndarray  # customers who ever entered each stage
+    segment_customers: np.ndarray
+    conversions: int = 0
+    converters: int = 0
+    revenue: float = 0.0
+    events: int = 0
+    elapsed: float = 0.0
+    output: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def customer_steps_per_second(self) -> float:
+        return self.customers * self.steps / self.elapsed if self.elapsed > 0 else math.inf
+
+    def channel_table(self) -> pd.DataFrame:
+        """Per channel: type, touches, customers reached, spend, cost per touch."""
+        spend = self.spend
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cpt = np.where(self.touches > 0, spend / np.maximum(self.touches, 1), np.nan)
+        return pd.DataFrame(
+            {
+                "channel": list(self.channels),
+                "type": ["paid" if p else "organic" for p in self.paid],
+                "touches": self.touches.astype(np.int64),
+                "customers_reached": self.reached.astype(np.int64),
+                "spend": spend,
+                "cost_per_touch": np.where(self.paid, cpt, np.nan),
+            }
+        )
+
+    def stage_table(self) -> pd.DataFrame:
+        """Per stage: customers who ever entered it and their share."""
+        return pd.DataFrame(
+            {
+                "stage": list(self.stages),
+                "customers": self.stage_reach.astype(np.int64),
+                "share": self.stage_reach / max(self.customers, 1),
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary of the headline figures."""
+        spend = float(self.spend.sum())
+        return {
+            "model": self.model_name,
+            "model_hash": self.model_hash,
+            "engine": self.engine,
+            "seed": self.seed,
+            "customers": self.customers,
+            "steps": self.steps,
+            "days": self.steps * self.step_days,
+            "events": self.events,
+            "conversions": self.conversions,
+            "converters": self.converters,
+            "conversion_rate": self.converters / max(self.customers, 1),
+            "revenue": self.revenue,
+            "spend": spend,
+            "roas": self.revenue / spend if spend > 0 else None,
+            "cpa": spend / self.conversions if self.conversions > 0 else None,
+            "touches": dict(zip(self.channels, self.touches.astype(int).tolist(), strict=True)),
+            "elapsed_seconds": self.elapsed,
+            "output": self.output,
+        }
+
+
+@dataclass(frozen=True)
+class _StagePlan:
+    """Precomputed transition data for customers in one transient stage."""
+
+    stage: int
+    targets: np.ndarray  # (K,) next stages other than staying
+    moves: np.ndarray  # (G, K) base move probabilities
+    cum: np.ndarray  # (G, K) cumulative base moves (used when no effect acts here)
+    effects: tuple[tuple[int, np.ndarray, float, float, float], ...]  # (channel, cols, lift, ec, slope)
+
+
+class _Plan:
+    """Everything the step loop needs, precomputed once per model."""
+
+    def __init__(self, cm: CompiledModel):
+        self.cm = cm
+        S, G, C = cm.n_stages, len(cm.segments), cm.n_channels
+        self.S, self.G, self.C = S, G, C
+        self.slots = C + 3
+        self.TR, self.TIME, self.VALUE = C, C + 1, C + 2
+        wom = cm.mean_field_wom()
+        self.wom = wom
+        # Touch probability tables indexed by segment * S + stage (float32, like the draws).
+        self.expo = cm.exposure.reshape(C, G * S).astype(np.float32)
+        self.wom_tables: np.ndarray | None = None
+        if cm.wom_channel >= 0 and wom.any():
+            self.wom_tables = np.stack(
+                [cm.exposure_with_wom(float(w))[cm.wom_channel].reshape(G * S) for w in wom]
+            ).astype(np.float32)
+        self.channel_live = np.array(
+            [self.expo[c].any() or (c == cm.wom_channel and self.wom_tables is not None) for c in range(C)],
+            dtype=bool,
+        )
+        eff = cm.effects
+        self.adstock_channels = sorted({int(c) for c in eff.channel if self.channel_live[c]})
+        self.plans: list[_StagePlan] = []
+        for s in range(S):
+            if cm.absorbing[s]:
+                continue
+            moves_all = cm.base[:, s, :].copy()
+            moves_all[:, s] = 0.0
+            targets = np.flatnonzero((moves_all > 0).any(axis=0))
+            if targets.size == 0:
+                continue
+            moves = moves_all[:, targets]
+            effs = []
+            for j in cm.effects.from_stage(s):
+                c = int(eff.channel[j])
+                cols = np.flatnonzero(eff.to_mask[j][targets])
+                if self.channel_live[c] and cols.size and eff.lift[j] != 0.0:
+                    effs.append((c, cols, float(eff.lift[j]), float(eff.ec[j]), float(eff.slope[j])))
+            self.plans.append(_StagePlan(s, targets, moves, np.cumsum(moves, axis=1), tuple(effs)))
+        touchable = (cm.exposure > 0).any(axis=(0, 1)) | cm.wom_targets
+        self.settled = cm.absorbing & ~touchable  # nothing more can happen to customers here
+        self.cum_shares = np.cumsum(cm.segment_shares)
+        self.cum_initial = np.cumsum(cm.initial)
+
+    def values(self, seg: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Conversion values by inverse CDF of the segment's distribution."""
+        cm = self.cm
+        out = np.empty(u.shape, dtype=np.float64)
+        u64 = u.astype(np.float64) + 2.0**-25  # float32 draws are multiples of 2**-24
+        for g in range(self.G):
+            m = seg == g
+            if not m.any():
+                continue
+            mean, sd, kind = cm.value_mean[g], cm.value_sd[g], cm.value_kind[g]
+            if kind == "fixed" or sd == 0.0 or mean == 0.0:
+                out[m] = mean
+            elif kind == "lognormal":
+                s2 = math.log1p((sd / mean) ** 2)
+                out[m] = np.exp(math.log(mean) - s2 / 2 + math.sqrt(s2) * special.ndtri(u64[m]))
+            else:  # gamma with mean and sd
+                shape = (mean / sd) ** 2
+                out[m] = special.gammaincinv(shape, u64[m]) * (sd**2 / mean)
+        return out
+
+
+def _block_generators(entropy: int, first_block: int, n_blocks: int) -> list[np.random.Generator]:
+    return [
+        np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=(b,))))
+        for b in range(first_block, first_block + n_blocks)
+    ]
+
+
+def _draw(gens: list[np.random.Generator], out: np.ndarray) -> np.ndarray:
+    for k, g in enumerate(gens):
+        g.random(dtype=np.float32, out=out[k * BLOCK : (k + 1) * BLOCK])
+    return out
+
+
+class _Chunk:
+    """Collects one chunk's events step by step, then orders them by customer and time."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[np.ndarray, ...]] = []
+
+    def add(self, cust: np.ndarray, step: int, ticks: np.ndarray, kind: int,
+            channel: np.ndarray | int, stage: np.ndarray | int, value: np.ndarray | float) -> None:
+        n = cust.size
+        if n == 0:
+            return
+        self.parts.append(
+            (
+                cust.astype(np.int32, copy=False),
+                np.full(n, step, np.int32),
+                ticks.astype(np.int32, copy=False),
+                np.full(n, kind, np.int8),
+                np.broadcast_to(np.asarray(channel, np.int16), (n,)),
+                np.broadcast_to(np.asarray(stage, np.int16), (n,)),
+                np.broadcast_to(np.asarray(value, np.float64), (n,)),
+            )
+        )
+
+    def arrays(self, start: int, n: int, seg: np.ndarray, step_days: float) -> dict[str, np.ndarray]:
+        cols = [np.concatenate(c) for c in zip(*self.parts, strict=True)] if self.parts else [
+            np.empty(0, t) for t in (np.int32, np.int32, np.int32, np.int8, np.int16, np.int16, np.float64)
+        ]
+        cust, step, ticks, kind, channel, stage, value = cols
+        # Parts are in step order and, within a step, in time order; a stable sort by
+        # customer keeps that order. 16-bit keys take numpy's O(n) radix sort.
+        key = cust.astype(np.uint16) if n <= 65536 else cust
+        order = np.argsort(key, kind="stable")
+        cust = cust[order]
+        return {
+            "customer_id": cust.astype(np.int64) + start,
+            "time": (step[order] + ticks[order] / _TICKS) * step_days,
+            "event": kind[order],
+            "channel": channel[order],
+            "stage": stage[order],
+            "value": value[order],
+            "segment": seg[cust].astype(np.int16),
+        }
+
+
+def _run_chunk(plan: _Plan, entropy: int, start: int, n: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Simulate customers ``start .. start + n - 1`` (``start`` is a multiple of BLOCK)."""
+    cm = plan.cm
+    S, C = plan.S, plan.C
+    n_blocks = -(-n // BLOCK)
+    gens = _block_generators(entropy, start // BLOCK, n_blocks)
+    first = np.empty((n_blocks * BLOCK, 2), dtype=np.float64)
+    for k, g in enumerate(gens):
+        g.random(out=first[k * BLOCK : (k + 1) * BLOCK])
+    seg = np.searchsorted(plan.cum_shares, first[:n, 0], side="right").clip(0, plan.G - 1).astype(np.int8)
+    stage = np.searchsorted(plan.cum_initial, first[:n, 1], side="right").clip(0, S - 1).astype(np.int8)
+    seg_off = seg.astype(np.int32) * S
+    visited = (np.uint32(1) << stage.astype(np.uint32)).astype(np.uint32)
+    adstock = {c: np.zeros(n, np.float32) for c in plan.adstock_channels}
+    alpha = {c: np.float32(cm.alpha[c]) for c in plan.adstock_channels}
+    incr = {c: np.float32(1.0 - cm.alpha[c] if cm.normalize[c] else 1.0) for c in plan.adstock_channels}
+    touched = np.zeros((C, n), dtype=bool) if C else None
+    touches = np.zeros(C, np.int64)
+    U = np.empty((n_blocks * BLOCK, plan.slots), dtype=np.float32)
+    events = _Chunk()
+    local = np.arange(n, dtype=np.int32)
+    events.add(local, 0, np.zeros(n, np.int32), STAGE, -1, stage, 0.0)
+    conversions, revenue = 0, 0.0
+    converted = np.zeros(n, dtype=bool)
+
+    for t in range(cm.steps):
+        if plan.settled.any() and plan.settled[stage].all():
+            break
+        _draw(gens, U)
+        u = U[:n]
+        gs = seg_off + stage
+        # 1. touches
+        t_ids, t_ticks, t_ch = [], [], []
+        for c in range(C):
+            a = adstock.get(c)
+            if a is not None:
+                a *= alpha[c]
+            if not plan.channel_live[c]:
+                continue
+            table = plan.wom_tables[t] if (c == cm.wom_channel and plan.wom_tables is not None) else plan.expo[c]
+            p = table[gs]
+            uc = u[:, c]
+            ids = np.flatnonzero(uc < p)
+            if ids.size == 0:
+                continue
+            frac = uc[ids] / p[ids]
+            t_ids.append(ids)
+            t_ticks.append(np.minimum(frac * _HALF, _HALF - 1).astype(np.int32))
+            t_ch.append(np.full(ids.size, c, np.int16))
+            touches[c] += ids.size
+            touched[c, ids] = True  # type: ignore[index]
+            if a is not None:
+                a[ids] += incr[c]
+        if t_ids:
+            ids = np.concatenate(t_ids)
+            ticks = np.concatenate(t_ticks)
+            order = np.argsort(ticks.astype(np.uint16), kind="stable")
+            events.add(ids[order], t, ticks[order], TOUCH, np.concatenate(t_ch)[order], -1, 0.0)
+        # 2. transitions, customers grouped by stage (radix sort of 8-bit codes)
+        order = np.argsort(stage, kind="stable")
+        bounds = np.concatenate(([0], np.cumsum(np.bincount(stage, minlength=S))))
+        mv_ids, mv_to = [], []
+        for sp in plan.plans:
+            b0, b1 = bounds[sp.stage], bounds[sp.stage + 1]
+            if b0 == b1:
+                continue
+            idx = order[b0:b1]
+            ur = u[idx, plan.TR]
+            g = seg[idx]
+            if sp.effects:
+                mult = np.ones((idx.size, sp.targets.size))
+                for c, cols, lift, ec, slope in sp.effects:
+                    a = adstock[c][idx].astype(np.float64)
+                    h = a / (a + ec) if slope == 1.0 else a**slope / (a**slope + ec**slope)
+                    mult[:, cols] += (lift * h)[:, None]
+                cum = np.cumsum(lifted_moves(sp.moves[g], mult), axis=1)
+            else:
+                cum = sp.cum[g]
+            k = (ur[:, None] >= cum).sum(axis=1)
+            moving = k < sp.targets.size
+            if moving.any():
+                mv_ids.append(idx[moving])
+                mv_to.append(sp.targets[k[moving]])
+        if mv_ids:
+            ids = np.concatenate(mv_ids)
+            to = np.concatenate(mv_to).astype(np.int8)
+            stage[ids] = to
+            visited[ids] |= np.uint32(1) << to.astype(np.uint32)
+            ticks = _HALF + np.minimum(u[ids, plan.TIME] * _HALF, _HALF - 1).astype(np.int32)
+            events.add(ids, t, ticks, STAGE, -1, to, 0.0)
+            conv = to == cm.conversion
+            if conv.any():
+                cids = ids[conv]
+                vals = plan.values(seg[cids], u[cids, plan.VALUE])
+                events.add(cids, t, ticks[conv], CONVERSION, -1, -1, vals)
+                conversions += cids.size
+                revenue += float(vals.sum())
+                converted[cids] = True
+
+    arrays = events.arrays(start, n, seg, cm.step_days)
+    stats = {
+        "touches": touches,
+        "reached": touched.sum(axis=1) if touched is not None else np.zeros(0, np.int64),
+        "stage_reach": np.array([int(((visited >> np.uint32(s)) & 1).sum()) for s in range(S)], np.int64),
+        "segments": np.bincount(seg, minlength=plan.G),
+        "conversions": conversions,
+        "converters": int(converted.sum()),
+        "revenue": revenue,
+    }
+    return arrays, stats
+
+
+def iter_event_chunks(
+    model: JourneyModel | CompiledModel,
+    customers: int,
+    *,
+    rng: Seed = None,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> Iterator[tuple[dict[str, np.ndarray], dict[str, Any]]]:
+    """Simulate chunk by chunk; yield integer-coded event arrays and per-chunk counts.
+
+    Memory is bounded by the chunk size, not by ``customers``.
+    """
+    cm = model if isinstance(model, CompiledModel) else compile_model(model)
+    entropy = resolve_entropy(rng)
+    plan = _Plan(cm)
+    chunk = _chunk_size(chunk_size)
+    for start in range(0, customers, chunk):
+        yield _run_chunk(plan, entropy, start, min(chunk, customers - start))
+
+
+def _chunk_size(chunk_size: int) -> int:
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    return -(-chunk_size // BLOCK) * BLOCK
+
+
+def simulate(
+    model: JourneyModel,
+    customers: int = 10_000,
+    *,
+    rng: Seed = None,
+    out: str | Path | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    progress: Callable[[int], None] | None = None,
+    sink: Callable[[pa.Table], None] | None = None,
+) -> SimulationSummary:
+    """Simulate ``customers`` customers of ``model`` with the Markov engine.
+
+    Parameters
+    ----------
+    model : JourneyModel
+        A validated model (apply budgets, horizon or channels off with
+        :meth:`JourneyModel.with_overrides` first).
+    customers : int
+        Number of customers (a sample of the model's population).
+    rng : int, Generator, SeedSequence or None
+        Seed; the same seed gives the same event log for any chunk size.
+    out : path, optional
+        Write the event log here (``.parquet`` or ``.csv``), atomically.
+    chunk_size : int
+        Customers simulated at a time (rounded up to whole blocks of 1024).
+    progress : callable, optional
+        Called with the number of customers finished after each chunk.
+    sink : callable, optional
+        Called with each chunk's events as a pyarrow Table (besides ``out``).
+
+    Returns
+    -------
+    SimulationSummary
+    """
+    if customers < 1:
+        raise ValueError(f"customers must be >= 1, got {customers}")
+    cm = compile_model(model)
+    entropy = resolve_entropy(rng)
+    started = _time.perf_counter()
+    C, S = cm.n_channels, cm.n_stages
+    summary = SimulationSummary(
+        model_name=model.name,
+        model_hash=model.content_hash(),
+        engine="markov",
+        seed=entropy,
+        customers=customers,
+        steps=cm.steps,
+        step_days=cm.step_days,
+        channels=cm.channels,
+        paid=cm.paid,
+        stages=cm.stages,
+        segments=cm.segments,
+        touches=np.zeros(C, np.int64),
+        reached=np.zeros(C, np.int64),
+        spend=cm.daily_budget * cm.step_days * cm.steps * customers / model.population,
+        stage_reach=np.zeros(S, np.int64),
+        segment_customers=np.zeros(len(cm.segments), np.int64),
+        output=str(out) if out is not None else None,
+    )
+    schema = arrow_schema(cm.channels, cm.stages, cm.segments)
+    metadata = {
+        "model": model.name,
+        "model_hash": summary.model_hash,
+        "engine": "markov",
+        "seed": entropy,
+        "customers": customers,
+        "steps": cm.steps,
+        "step_days": cm.step_days,
+        "cjsim_version": _version(),
+    }
+    writer = EventWriter(out, schema, metadata) if out is not None else None
+    done = 0
+    step = _chunk_size(chunk_size)
+
+    def consume() -> None:
+        nonlocal done
+        for arrays, stats in iter_event_chunks(cm, customers, rng=entropy, chunk_size=chunk_size):
+            table = arrays_to_table(arrays, cm.channels, cm.stages, cm.segments)
+            if writer is not None:
+                writer.write(table)
+            if sink is not None:
+                sink(table)
+            _accumulate(summary, stats, table.num_rows)
+            done = min(customers, done + step)
+            if progress is not None:
+                progress(done)
+
+    if writer is not None:
+        with writer:
+            consume()
+    else:
+        consume()
+    summary.elapsed = _time.perf_counter() - started
+    log.info("simulated %d customers x %d steps in %.2fs", customers, cm.steps, summary.elapsed)
+    return summary
+
+
+def _accumulate(summary: SimulationSummary, stats: dict[str, Any], rows: int) -> None:
+    summary.touches += stats["touches"]
+    summary.reached += stats["reached"]
+    summary.stage_reach += stats["stage_reach"]
+    summary.segment_customers += stats["segments"]
+    summary.conversions += stats["conversions"]
+    summary.converters += stats["converters"]
+    summary.revenue += stats["revenue"]
+    summary.events += rows
+
+
+def simulate_frame(
+    model: JourneyModel, customers: int = 1000, *, rng: Seed = None, chunk_size: int = DEFAULT_CHUNK
+) -> tuple[pd.DataFrame, SimulationSummary]:
+    """Simulate into memory: the event log as a pandas DataFrame, and the summary."""
+    tables: list[pa.Table] = []
+    summary = simulate(model, customers, rng=rng, chunk_size=chunk_size, sink=tables.append)
+    frame = pa.concat_tables(tables).to_pandas() if tables else pd.DataFrame(columns=list(arrow_schema((), (), ()).names))
+    return frame, summary
+
+
+def _version() -> str:
+    from cjsim import __version__
+
+    return __version__
