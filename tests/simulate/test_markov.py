@@ -1,0 +1,177 @@
+"""The vectorised Markov engine: reproducibility, chunking, common random numbers, counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cjsim.events import COLUMNS, read_events, validate_events
+from cjsim.simulate.markov import BLOCK, simulate, simulate_frame
+from tests.conftest import without_word_of_mouth
+
+
+def test_same_seed_gives_byte_identical_parquet(ecommerce, tmp_path):
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    simulate(ecommerce, 3000, rng=7, out=a)
+    simulate(ecommerce, 3000, rng=7, out=b)
+    assert a.read_bytes() == b.read_bytes()
+    c = tmp_path / "c.parquet"
+    simulate(ecommerce, 3000, rng=8, out=c)
+    assert a.read_bytes() != c.read_bytes()
+
+
+def test_chunk_size_does_not_change_the_log(ecommerce):
+    n = 3 * BLOCK + 17  # a partial last block
+    whole, _ = simulate_frame(ecommerce, n, rng=3, chunk_size=65536)
+    small, _ = simulate_frame(ecommerce, n, rng=3, chunk_size=BLOCK)
+    odd, _ = simulate_frame(ecommerce, n, rng=3, chunk_size=1500)  # rounded up to 2 blocks
+    pd.testing.assert_frame_equal(whole, small)
+    pd.testing.assert_frame_equal(whole, odd)
+
+
+def test_more_customers_keep_the_first_customers_journeys(ecommerce):
+    few, _ = simulate_frame(ecommerce, 500, rng=11)
+    many, _ = simulate_frame(ecommerce, 2 * BLOCK + 5, rng=11)
+    head = many[many.customer_id < 500].reset_index(drop=True)
+    pd.testing.assert_frame_equal(few, head)
+
+
+def test_generator_and_int_seeds(ecommerce):
+    a, sa = simulate_frame(ecommerce, 200, rng=np.random.default_rng(5))
+    b, sb = simulate_frame(ecommerce, 200, rng=np.random.default_rng(5))
+    pd.testing.assert_frame_equal(a, b)
+    assert sa.seed == sb.seed
+
+
+def test_log_schema_and_order(ecommerce):
+    frame, summary = simulate_frame(ecommerce, 2000, rng=1)
+    assert tuple(frame.columns) == COLUMNS
+    assert frame["customer_id"].dtype == np.int64
+    assert frame["time"].dtype == np.float64
+    assert frame["value"].dtype == np.float64
+    for col in ("event", "channel", "stage", "segment"):
+        assert isinstance(frame[col].dtype, pd.CategoricalDtype), col
+    validate_events(frame)  # raises if times go backwards within a customer
+    assert (frame.groupby("customer_id")["time"].diff().dropna() >= 0).all()
+    assert frame["customer_id"].is_monotonic_increasing
+    # every customer starts with a stage event at time 0
+    first = frame.groupby("customer_id").head(1)
+    assert len(first) == 2000
+    assert (first["event"] == "stage").all() and (first["time"] == 0).all()
+    touch = frame["event"] == "touch"
+    assert frame.loc[touch, "channel"].notna().all()
+    assert frame.loc[~touch, "channel"].isna().all()
+    conv = frame["event"] == "conversion"
+    assert (frame.loc[conv, "value"] > 0).all()
+    assert (frame.loc[~conv, "value"] == 0).all()
+    # a conversion is always right after entering the conversion stage, at the same time
+    idx = np.flatnonzero(conv.to_numpy())
+    prev = frame.iloc[idx - 1]
+    assert (prev["stage"].astype(str) == ecommerce.conversion).all()
+    assert np.array_equal(prev["time"].to_numpy(), frame["time"].to_numpy()[idx])
+    assert frame["time"].max() < ecommerce.horizon_days
+
+
+def test_summary_matches_the_log(ecommerce):
+    frame, s = simulate_frame(ecommerce, 3000, rng=2)
+    touches = frame[frame.event == "touch"].channel.value_counts()
+    for c, n in zip(s.channels, s.touches, strict=True):
+        assert touches.get(c, 0) == n
+    conv = frame[frame.event == "conversion"]
+    assert s.conversions == len(conv)
+    assert s.converters == conv.customer_id.nunique()
+    assert s.revenue == pytest.approx(conv.value.sum())
+    assert s.events == len(frame)
+    reached = frame[frame.event == "touch"].groupby("channel", observed=True).customer_id.nunique()
+    for c, n in zip(s.channels, s.reached, strict=True):
+        assert reached.get(c, 0) == n
+    entered = frame[frame.event == "stage"].groupby("stage", observed=True).customer_id.nunique()
+    for st, n in zip(s.stages, s.stage_reach, strict=True):
+        assert entered.get(st, 0) == n
+    # spend is the sample's share of the market's budget over the horizon
+    ch = ecommerce.channels["video"]
+    i = s.channels.index("video")
+    assert s.spend[i] == pytest.approx(ch.daily_budget * 90 * 3000 / ecommerce.population)
+
+
+def test_segments_follow_their_shares(ecommerce):
+    _, s = simulate_frame(ecommerce, 20_000, rng=4)
+    shares = np.array([seg.share for seg in ecommerce.segments.values()])
+    n = s.segment_customers.sum()
+    se = np.sqrt(shares * (1 - shares) / n)
+    assert np.all(np.abs(s.segment_customers / n - shares) < 4 * se)
+
+
+def test_switching_a_channel_off_changes_only_what_depends_on_it(ecommerce):
+    """Common random numbers: the same seed with display off.
+
+    Customers display never touched keep identical journeys; the others keep identical
+    journeys up to their first display touch. Word of mouth is off: it feeds back on the
+    whole market (a true indirect effect), which would change everybody's touch rates.
+    """
+    model = without_word_of_mouth(ecommerce)
+    on, _ = simulate_frame(model, 4000, rng=21)
+    off, s_off = simulate_frame(model.with_overrides(channels_off=["display"]), 4000, rng=21)
+    assert s_off.touches[s_off.channels.index("display")] == 0
+    first_display = on[(on.event == "touch") & (on.channel == "display")].groupby("customer_id").time.min()
+    untouched = ~on.customer_id.isin(first_display.index)
+    assert untouched.sum() > 100
+    pd.testing.assert_frame_equal(
+        on[untouched].reset_index(drop=True),
+        off[~off.customer_id.isin(first_display.index)].reset_index(drop=True),
+    )
+    cut_on = on.customer_id.map(first_display)
+    cut_off = off.customer_id.map(first_display)
+    before_on = on[cut_on.notna() & (on.time < cut_on)].reset_index(drop=True)
+    before_off = off[cut_off.notna() & (off.time < cut_off)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(before_on, before_off)
+    # and display mattered for some of the customers it touched
+    touched_ids = first_display.index
+    assert not on[on.customer_id.isin(touched_ids)].reset_index(drop=True).equals(
+        off[off.customer_id.isin(touched_ids)].reset_index(drop=True)
+    )
+
+
+def test_channel_effect_raises_conversions(ecommerce):
+    """Paired runs: paid search on vs off, same seed; its effect is positive."""
+    model = without_word_of_mouth(ecommerce)
+    _, on = simulate_frame(model, 30_000, rng=5)
+    _, off = simulate_frame(model.with_overrides(channels_off=["paid_search"]), 30_000, rng=5)
+    assert on.conversions > off.conversions
+    assert off.touches[off.channels.index("paid_search")] == 0
+
+
+def test_budget_override_buys_more_touches(ecommerce):
+    _, base = simulate_frame(ecommerce, 5000, rng=9)
+    more = ecommerce.with_overrides(budgets={"video": 3 * ecommerce.channels["video"].daily_budget})
+    _, boosted = simulate_frame(more, 5000, rng=9)
+    i = base.channels.index("video")
+    assert boosted.touches[i] > base.touches[i]
+    assert boosted.spend[i] == pytest.approx(3 * base.spend[i])
+    # saturation: three times the money buys less than three times the touches
+    assert boosted.touches[i] < 3 * base.touches[i]
+
+
+def test_csv_and_parquet_logs_agree(ecommerce, tmp_path):
+    simulate(ecommerce, 800, rng=13, out=tmp_path / "e.parquet")
+    simulate(ecommerce, 800, rng=13, out=tmp_path / "e.csv")
+    a = read_events(tmp_path / "e.parquet")
+    b = read_events(tmp_path / "e.csv")
+    assert len(a) == len(b)
+    np.testing.assert_array_equal(a.customer_id.to_numpy(), b.customer_id.to_numpy())
+    np.testing.assert_allclose(a.time.to_numpy(), b.time.to_numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(a.value.to_numpy(), b.value.to_numpy(), rtol=1e-12)
+    for col in ("event", "channel", "stage", "segment"):
+        assert (a[col].astype("string").fillna("") == b[col].astype("string").fillna("")).all(), col
+
+
+def test_failed_run_leaves_no_file(ecommerce, tmp_path):
+    target = tmp_path / "e.parquet"
+
+    def boom(done: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        simulate(ecommerce, 2 * BLOCK, rng=1, out=target, chunk_size=BLOCK, progress=boom)
+    assert list(tmp_path.iterdir()) == []
