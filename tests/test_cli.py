@@ -1,0 +1,87 @@
+"""The command line on the happy path: golden figures at tiny size."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cjsim.cli import app, embedded_models
+from cjsim.events import read_events, read_metadata
+
+runner = CliRunner()
+
+
+def test_every_shipped_model_is_embedded():
+    assert {"ecommerce", "textbook"} <= set(embedded_models())
+
+
+def test_validate_model(tmp_path):
+    res = runner.invoke(app, ["validate", "textbook"])
+    assert res.exit_code == 0, res.output
+    assert "valid chain model 'textbook'" in res.output
+
+
+def test_funnel_json_textbook():
+    res = runner.invoke(app, ["funnel", "textbook", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["p_conversion"] == pytest.approx(0.4)
+    assert data["expected_steps"] == pytest.approx(3.0)
+    rows = {r["stage"]: r for r in data["stages"]}
+    assert rows["consideration"]["p_conversion"] == pytest.approx(2 / 3)
+
+
+def test_funnel_table_mentions_the_approximation():
+    res = runner.invoke(app, ["funnel", "ecommerce"])
+    assert res.exit_code == 0, res.output
+    assert "mean-field" in res.output
+
+
+def test_simulate_writes_a_valid_log(tmp_path):
+    target = tmp_path / "d.parquet"
+    res = runner.invoke(
+        app,
+        ["simulate", "ecommerce", "--customers", "500", "--seed", "3", "--days", "30",
+         "--budget", "video=3000", "--off", "display", "--out", str(target)],
+    )
+    assert res.exit_code == 0, res.output
+    assert "wrote" in res.output and "conversions" in res.output
+    frame = read_events(target)
+    assert frame.customer_id.nunique() == 500
+    assert frame.time.max() < 30
+    assert "display" not in set(frame.channel.dropna().astype(str))
+    meta = read_metadata(target)
+    assert meta["seed"] == 3 and meta["customers"] == 500 and meta["steps"] == 30
+    assert [p.name for p in tmp_path.iterdir()] == ["d.parquet"]
+
+
+def test_same_command_same_log(tmp_path):
+    for name in ("a.csv", "b.csv"):
+        res = runner.invoke(
+            app, ["simulate", "textbook", "--customers", "300", "--seed", "9", "--out", str(tmp_path / name)]
+        )
+        assert res.exit_code == 0, res.output
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    frame = pd.read_csv(tmp_path / "a.csv")
+    assert list(frame.columns) == ["customer_id", "time", "event", "channel", "stage", "value", "segment"]
+
+
+def test_demo_prints_a_summary():
+    res = runner.invoke(app, ["demo", "--customers", "2000"])
+    assert res.exit_code == 0, res.output
+    for word in ("ecommerce", "conversions", "revenue", "ROAS", "paid_search", "word_of_mouth"):
+        assert word in res.output
+
+
+def test_python_dash_m():
+    res = subprocess.run(
+        [sys.executable, "-m", "cjsim", "funnel", "textbook", "--json"],
+        capture_output=True, text=True, check=False,
+    )
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["p_conversion"] == pytest.approx(0.4)
