@@ -238,7 +238,8 @@ class JourneyModel(_Frozen):
             if ch.type == "paid":
                 entry["daily_budget"] = 0.0
             entry["rate"] = {}
-            entry["effects"] = {}
+            # Effects stay: with no touches they are inert, and keeping them keeps the
+            # engine's arithmetic identical for customers the channel never reached.
             wom = data.get("word_of_mouth")
             if wom and wom["channel"] == name:
                 wom["contact_rate"] = 0.0

@@ -45,7 +45,7 @@ import pandas as pd
 import pyarrow as pa
 from scipy import special
 
-from cjsim.chain import CompiledModel, compile_model, lifted_moves
+from cjsim.chain import CompiledModel, compile_model
 from cjsim.events import CONVERSION, STAGE, TOUCH, EventWriter, arrays_to_table, arrow_schema
 from cjsim.model import JourneyModel
 
@@ -172,9 +172,10 @@ class _StagePlan:
 
     stage: int
     targets: np.ndarray  # (K,) next stages other than staying
-    moves: np.ndarray  # (G, K) base move probabilities
-    cum: np.ndarray  # (G, K) cumulative base moves (used when no effect acts here)
-    effects: tuple[tuple[int, np.ndarray, float, float, float], ...]  # (channel, cols, lift, ec, slope)
+    cum: np.ndarray  # (G, K) cumulative base move probabilities
+    hazard: np.ndarray  # (G, K) base hazards (competing risks, see cjsim.chain)
+    lifted: bool  # the model has effects on this stage (even of channels now off)
+    effects: tuple[tuple[int, np.ndarray, float, float, float], ...]  # live: (channel, cols, lift, ec, slope)
 
 
 class _Plan:
@@ -196,7 +197,10 @@ class _Plan:
                 [cm.exposure_with_wom(float(w))[cm.wom_channel].reshape(G * S) for w in wom]
             ).astype(np.float32)
         self.channel_live = np.array(
-            [self.expo[c].any() or (c == cm.wom_channel and self.wom_tables is not None) for c in range(C)],
+            [
+                bool(self.expo[c].any()) or (c == cm.wom_channel and self.wom_tables is not None)
+                for c in range(C)
+            ],
             dtype=bool,
         )
         eff = cm.effects
@@ -211,13 +215,21 @@ class _Plan:
             if targets.size == 0:
                 continue
             moves = moves_all[:, targets]
+            q = np.minimum(moves.sum(axis=1, keepdims=True), 1.0 - 1e-12)
+            hazard = np.where(q > 0, moves * (-np.log1p(-q) / np.where(q > 0, q, 1.0)), 0.0)
             effs = []
-            for j in cm.effects.from_stage(s):
+            on_stage = cm.effects.from_stage(s)
+            for j in on_stage:
                 c = int(eff.channel[j])
                 cols = np.flatnonzero(eff.to_mask[j][targets])
                 if self.channel_live[c] and cols.size and eff.lift[j] != 0.0:
                     effs.append((c, cols, float(eff.lift[j]), float(eff.ec[j]), float(eff.slope[j])))
-            self.plans.append(_StagePlan(s, targets, moves, np.cumsum(moves, axis=1), tuple(effs)))
+            # A stage with effects always takes the hazard path, even when its channels are
+            # off: then every customer's multiplier is exactly 1, as for an unexposed
+            # customer with them on, and the two runs compute bit-identical probabilities.
+            self.plans.append(
+                _StagePlan(s, targets, np.cumsum(moves, axis=1), hazard, bool(on_stage.size), tuple(effs))
+            )
         touchable = (cm.exposure > 0).any(axis=(0, 1)) | cm.wom_targets
         self.settled = cm.absorbing & ~touchable  # nothing more can happen to customers here
         self.cum_shares = np.cumsum(cm.segment_shares)
@@ -251,20 +263,22 @@ def _block_generators(entropy: int, first_block: int, n_blocks: int) -> list[np.
     ]
 
 
-def _draw(gens: list[np.random.Generator], out: np.ndarray) -> np.ndarray:
-    for k, g in enumerate(gens):
-        g.random(dtype=np.float32, out=out[k * BLOCK : (k + 1) * BLOCK])
-    return out
-
-
 class _Chunk:
     """Collects one chunk's events step by step, then orders them by customer and time."""
 
     def __init__(self) -> None:
         self.parts: list[tuple[np.ndarray, ...]] = []
 
-    def add(self, cust: np.ndarray, step: int, ticks: np.ndarray, kind: int,
-            channel: np.ndarray | int, stage: np.ndarray | int, value: np.ndarray | float) -> None:
+    def add(
+        self,
+        cust: np.ndarray,
+        step: int,
+        ticks: np.ndarray,
+        kind: int,
+        channel: np.ndarray | int,
+        stage: np.ndarray | int,
+        value: np.ndarray | float,
+    ) -> None:
         n = cust.size
         if n == 0:
             return
@@ -281,10 +295,15 @@ class _Chunk:
         )
 
     def arrays(self, start: int, n: int, seg: np.ndarray, step_days: float) -> dict[str, np.ndarray]:
-        cols = [np.concatenate(c) for c in zip(*self.parts, strict=True)] if self.parts else [
-            np.empty(0, t) for t in (np.int32, np.int32, np.int32, np.int8, np.int16, np.int16, np.float64)
-        ]
-        cust, step, ticks, kind, channel, stage, value = cols
+        """Events of customers ``0 .. n-1`` (padding dropped), by customer then time."""
+        cust, step, ticks, kind, channel, stage, value = (
+            np.concatenate(c) for c in zip(*self.parts, strict=True)
+        )
+        keep = cust < n
+        if not keep.all():
+            cust, step, ticks, kind, channel, stage, value = (
+                a[keep] for a in (cust, step, ticks, kind, channel, stage, value)
+            )
         # Parts are in step order and, within a step, in time order; a stable sort by
         # customer keeps that order. 16-bit keys take numpy's O(n) radix sort.
         key = cust.astype(np.uint16) if n <= 65536 else cust
@@ -301,36 +320,63 @@ class _Chunk:
         }
 
 
+def _chunk_stats(plan: _Plan, arrays: dict[str, np.ndarray], start: int, n: int,
+                 visited: np.ndarray, seg: np.ndarray) -> dict[str, Any]:
+    """Per-chunk counts, computed from the chunk's events."""
+    C, S = plan.C, plan.S
+    kind = arrays["event"]
+    local = arrays["customer_id"] - start
+    is_touch = kind == TOUCH
+    ch = arrays["channel"][is_touch].astype(np.intp)
+    touched = np.zeros((C, n), dtype=bool)
+    touched[ch, local[is_touch]] = True
+    is_conv = kind == CONVERSION
+    converted = np.zeros(n, dtype=bool)
+    converted[local[is_conv]] = True
+    return {
+        "touches": np.bincount(ch, minlength=C).astype(np.int64),
+        "reached": touched.sum(axis=1).astype(np.int64),
+        "stage_reach": np.array([int(((visited >> np.uint32(s)) & 1).sum()) for s in range(S)], np.int64),
+        "segments": np.bincount(seg, minlength=plan.G).astype(np.int64),
+        "conversions": int(is_conv.sum()),
+        "converters": int(converted.sum()),
+        "revenue": float(arrays["value"][is_conv].sum()),
+    }
+
+
 def _run_chunk(plan: _Plan, entropy: int, start: int, n: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Simulate customers ``start .. start + n - 1`` (``start`` is a multiple of BLOCK)."""
+    """Simulate customers ``start .. start + n - 1`` (``start`` is a multiple of BLOCK).
+
+    The chunk is padded to whole blocks: padding customers are simulated (so every
+    block's stream is consumed the same way whatever ``n`` is) and dropped at the end.
+    """
     cm = plan.cm
     S, C = plan.S, plan.C
-    n_blocks = -(-n // BLOCK)
-    gens = _block_generators(entropy, start // BLOCK, n_blocks)
-    first = np.empty((n_blocks * BLOCK, 2), dtype=np.float64)
+    nb = -(-n // BLOCK)
+    n_pad = nb * BLOCK
+    gens = _block_generators(entropy, start // BLOCK, nb)
+    first = np.empty((nb, 2, BLOCK), dtype=np.float64)
     for k, g in enumerate(gens):
-        g.random(out=first[k * BLOCK : (k + 1) * BLOCK])
-    seg = np.searchsorted(plan.cum_shares, first[:n, 0], side="right").clip(0, plan.G - 1).astype(np.int8)
-    stage = np.searchsorted(plan.cum_initial, first[:n, 1], side="right").clip(0, S - 1).astype(np.int8)
+        g.random(out=first[k])
+    seg = np.searchsorted(plan.cum_shares, first[:, 0].ravel(), side="right").clip(0, plan.G - 1).astype(np.int8)
+    stage = np.searchsorted(plan.cum_initial, first[:, 1].ravel(), side="right").clip(0, S - 1).astype(np.int8)
     seg_off = seg.astype(np.int32) * S
     visited = (np.uint32(1) << stage.astype(np.uint32)).astype(np.uint32)
-    adstock = {c: np.zeros(n, np.float32) for c in plan.adstock_channels}
+    adstock = {c: np.zeros(n_pad, np.float32) for c in plan.adstock_channels}
     alpha = {c: np.float32(cm.alpha[c]) for c in plan.adstock_channels}
     incr = {c: np.float32(1.0 - cm.alpha[c] if cm.normalize[c] else 1.0) for c in plan.adstock_channels}
-    touched = np.zeros((C, n), dtype=bool) if C else None
-    touches = np.zeros(C, np.int64)
-    U = np.empty((n_blocks * BLOCK, plan.slots), dtype=np.float32)
+    # Block-major draws: U[b, slot] is block b's row of uniforms for one purpose, so each
+    # purpose is read as contiguous runs of BLOCK numbers.
+    U = np.empty((nb, plan.slots, BLOCK), dtype=np.float32)
     events = _Chunk()
-    local = np.arange(n, dtype=np.int32)
-    events.add(local, 0, np.zeros(n, np.int32), STAGE, -1, stage, 0.0)
-    conversions, revenue = 0, 0.0
-    converted = np.zeros(n, dtype=bool)
+    events.add(np.arange(n_pad, dtype=np.int32), 0, np.zeros(n_pad, np.int32), STAGE, -1, stage, 0.0)
+    check_settled = bool(plan.settled.any())
 
     for t in range(cm.steps):
-        if plan.settled.any() and plan.settled[stage].all():
+        if check_settled and plan.settled[stage].all():
             break
-        _draw(gens, U)
-        u = U[:n]
+        for k, g in enumerate(gens):
+            g.random(dtype=np.float32, out=U[k])
         gs = seg_off + stage
         # 1. touches
         t_ids, t_ticks, t_ch = [], [], []
@@ -342,7 +388,7 @@ def _run_chunk(plan: _Plan, entropy: int, start: int, n: int) -> tuple[dict[str,
                 continue
             table = plan.wom_tables[t] if (c == cm.wom_channel and plan.wom_tables is not None) else plan.expo[c]
             p = table[gs]
-            uc = u[:, c]
+            uc = U[:, c, :].reshape(n_pad)
             ids = np.flatnonzero(uc < p)
             if ids.size == 0:
                 continue
@@ -350,8 +396,6 @@ def _run_chunk(plan: _Plan, entropy: int, start: int, n: int) -> tuple[dict[str,
             t_ids.append(ids)
             t_ticks.append(np.minimum(frac * _HALF, _HALF - 1).astype(np.int32))
             t_ch.append(np.full(ids.size, c, np.int16))
-            touches[c] += ids.size
-            touched[c, ids] = True  # type: ignore[index]
             if a is not None:
                 a[ids] += incr[c]
         if t_ids:
@@ -360,6 +404,7 @@ def _run_chunk(plan: _Plan, entropy: int, start: int, n: int) -> tuple[dict[str,
             order = np.argsort(ticks.astype(np.uint16), kind="stable")
             events.add(ids[order], t, ticks[order], TOUCH, np.concatenate(t_ch)[order], -1, 0.0)
         # 2. transitions, customers grouped by stage (radix sort of 8-bit codes)
+        u_tr = U[:, plan.TR, :].reshape(n_pad)
         order = np.argsort(stage, kind="stable")
         bounds = np.concatenate(([0], np.cumsum(np.bincount(stage, minlength=S))))
         mv_ids, mv_to = [], []
@@ -368,18 +413,21 @@ def _run_chunk(plan: _Plan, entropy: int, start: int, n: int) -> tuple[dict[str,
             if b0 == b1:
                 continue
             idx = order[b0:b1]
-            ur = u[idx, plan.TR]
             g = seg[idx]
-            if sp.effects:
+            if sp.lifted:
+                # hazard multiplier 1 + sum_c lift_c * hill(adstock_c), as in cjsim.chain
                 mult = np.ones((idx.size, sp.targets.size))
                 for c, cols, lift, ec, slope in sp.effects:
-                    a = adstock[c][idx].astype(np.float64)
-                    h = a / (a + ec) if slope == 1.0 else a**slope / (a**slope + ec**slope)
+                    a = adstock[c][idx]
+                    h = a / (a + np.float32(ec)) if slope == 1.0 else a**slope / (a**slope + ec**slope)
                     mult[:, cols] += (lift * h)[:, None]
-                cum = np.cumsum(lifted_moves(sp.moves[g], mult), axis=1)
+                lam = sp.hazard[g] * mult
+                total = np.maximum(lam.sum(axis=1), 1e-300)
+                cum = np.cumsum(lam, axis=1)
+                cum *= (-np.expm1(-total) / total)[:, None]
             else:
                 cum = sp.cum[g]
-            k = (ur[:, None] >= cum).sum(axis=1)
+            k = (u_tr[idx, None] >= cum).sum(axis=1)
             moving = k < sp.targets.size
             if moving.any():
                 mv_ids.append(idx[moving])
@@ -389,28 +437,17 @@ def _run_chunk(plan: _Plan, entropy: int, start: int, n: int) -> tuple[dict[str,
             to = np.concatenate(mv_to).astype(np.int8)
             stage[ids] = to
             visited[ids] |= np.uint32(1) << to.astype(np.uint32)
-            ticks = _HALF + np.minimum(u[ids, plan.TIME] * _HALF, _HALF - 1).astype(np.int32)
+            u_time = U[:, plan.TIME, :].reshape(n_pad)
+            ticks = _HALF + np.minimum(u_time[ids] * _HALF, _HALF - 1).astype(np.int32)
             events.add(ids, t, ticks, STAGE, -1, to, 0.0)
             conv = to == cm.conversion
             if conv.any():
                 cids = ids[conv]
-                vals = plan.values(seg[cids], u[cids, plan.VALUE])
+                vals = plan.values(seg[cids], U[:, plan.VALUE, :].reshape(n_pad)[cids])
                 events.add(cids, t, ticks[conv], CONVERSION, -1, -1, vals)
-                conversions += cids.size
-                revenue += float(vals.sum())
-                converted[cids] = True
 
     arrays = events.arrays(start, n, seg, cm.step_days)
-    stats = {
-        "touches": touches,
-        "reached": touched.sum(axis=1) if touched is not None else np.zeros(0, np.int64),
-        "stage_reach": np.array([int(((visited >> np.uint32(s)) & 1).sum()) for s in range(S)], np.int64),
-        "segments": np.bincount(seg, minlength=plan.G),
-        "conversions": conversions,
-        "converters": int(converted.sum()),
-        "revenue": revenue,
-    }
-    return arrays, stats
+    return arrays, _chunk_stats(plan, arrays, start, n, visited[:n], seg[:n])
 
 
 def iter_event_chunks(

@@ -175,3 +175,40 @@ def test_failed_run_leaves_no_file(ecommerce, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         simulate(ecommerce, 2 * BLOCK, rng=1, out=target, chunk_size=BLOCK, progress=boom)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_engine_transition_probabilities_match_the_chain_formula():
+    """One stage, one channel touching everybody every step with no carry-over: the
+    engine's move rate must equal cjsim.chain's lifted probability (additive lifts)."""
+    from cjsim.chain import lifted_moves
+    from cjsim.model import parse_model
+
+    model = parse_model(
+        """
+name = "lift"
+stages = ["a", "b", "lost"]
+conversion = "b"
+horizon_days = 1
+[transitions]
+a = { a = 0.8, b = 0.1, lost = 0.1 }
+[channels.x]
+type = "organic"
+rate = { a = 1.0 }
+adstock = 0.0
+ec = 1.0
+effects.a = { lift = 2.0 }
+[channels.y]
+type = "organic"
+rate = { a = 1.0 }
+adstock = 0.0
+ec = 3.0
+effects.a = { lift = 1.0, to = ["b"] }
+"""
+    )
+    n = 200_000
+    _, s = simulate_frame(model, n, rng=3)
+    # adstock 1 for both: hill = 1/2 for x, 1/4 for y; b gets 1 + 1 + 0.25, lost gets 1 + 1
+    p = lifted_moves(np.array([0.1, 0.1]), np.array([2.25, 2.0]))
+    assert abs(s.conversions / n - p[0]) < 4 * np.sqrt(p[0] * (1 - p[0]) / n)
+    lost = s.stage_reach[s.stages.index("lost")] / n
+    assert abs(lost - p[1]) < 4 * np.sqrt(p[1] * (1 - p[1]) / n)
