@@ -216,26 +216,26 @@ def compile_model(model: JourneyModel) -> CompiledModel:
         base[:, s, s] = 1.0  # a stage without a row absorbs
     for g, seg in enumerate(seg_table.values()):
         rows = {**model.transitions, **seg.transitions}
-        for s, row in rows.items():
-            base[g, sidx[s], :] = 0.0
-            for t, p in row.items():
-                base[g, sidx[s], sidx[t]] += p
+        for from_name, row in rows.items():
+            base[g, sidx[from_name], :] = 0.0
+            for to_name, p in row.items():
+                base[g, sidx[from_name], sidx[to_name]] += p
     absorbing = np.array([np.all(base[:, s, s] >= 1.0) for s in range(S)])
 
     initial = np.zeros(S)
-    for s, p in model.initial_distribution.items():
-        initial[sidx[s]] = p
+    for stage_name, p in model.initial_distribution.items():
+        initial[sidx[stage_name]] = p
 
     affinity = np.ones((C, G))
     for g, seg in enumerate(seg_table.values()):
-        for c, a in seg.affinity.items():
-            affinity[cidx[c], g] = a
+        for channel_name, a in seg.affinity.items():
+            affinity[cidx[channel_name], g] = a
 
     exposure = np.zeros((C, G, S))
     paid = np.zeros(C, dtype=bool)
     daily_budget = np.zeros(C)
     default_targets = np.array([not absorbing[s] for s in range(S)])
-    for c, (name, ch) in enumerate(model.channels.items()):
+    for c, ch in enumerate(model.channels.values()):
         if ch.type == "paid":
             paid[c] = True
             daily_budget[c] = ch.daily_budget or 0.0
@@ -246,22 +246,21 @@ def compile_model(model: JourneyModel) -> CompiledModel:
                 mask = default_targets
             else:
                 mask = np.zeros(S, dtype=bool)
-                mask[[sidx[s] for s in ch.targets]] = True
+                mask[[sidx[name] for name in ch.targets]] = True
             exposure[c] = reach * mask[None, :]
         else:
-            for s, r in ch.rate.items():
-                exposure[c, :, sidx[s]] = r
+            for stage_name, r in ch.rate.items():
+                exposure[c, :, sidx[stage_name]] = r
         exposure[c] = np.minimum(exposure[c] * affinity[c][:, None], 1.0)
-        del name
 
     eff_rows: list[tuple[int, int, np.ndarray, float, float, float]] = []
     for c, ch in enumerate(model.channels.values()):
-        for s, eff in ch.effects.items():
-            to = eff.to if eff.to is not None else model.forward_targets(s)
+        for from_name, eff in ch.effects.items():
+            to = eff.to if eff.to is not None else model.forward_targets(from_name)
             mask = np.zeros(S, dtype=bool)
             mask[[sidx[t] for t in to]] = True
             eff_rows.append(
-                (c, sidx[s], mask, eff.lift, eff.ec or ch.ec, eff.slope or ch.slope)
+                (c, sidx[from_name], mask, eff.lift, eff.ec or ch.ec, eff.slope or ch.slope)
             )
     effects = EffectArrays(
         channel=np.array([r[0] for r in eff_rows], dtype=np.int64),
@@ -278,9 +277,15 @@ def compile_model(model: JourneyModel) -> CompiledModel:
     wom_targets = np.zeros(S, dtype=bool)
     if wom is not None:
         wom_sources[[sidx[s] for s in wom.sources]] = True
-        targets = wom.targets if wom.targets is not None else [
-            s for s in stages if stages.index(s) < sidx[model.conversion] and not absorbing[sidx[s]]
-        ]
+        targets = (
+            wom.targets
+            if wom.targets is not None
+            else [
+                s
+                for s in stages
+                if stages.index(s) < sidx[model.conversion] and not absorbing[sidx[s]]
+            ]
+        )
         wom_targets[[sidx[s] for s in targets]] = True
 
     return CompiledModel(

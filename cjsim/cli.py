@@ -109,11 +109,16 @@ def _version_callback(value: bool) -> None:
 @app.callback()
 def _main(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version.")
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Show the version."
+        ),
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
 ) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s"
+    )
 
 
 # -- validate ------------------------------------------------------------------------
@@ -122,7 +127,9 @@ def _main(
 @app.command()
 @_user_errors
 def validate(
-    file: Annotated[str, typer.Argument(help="A model file (.toml) or an event log (.parquet, .csv).")],
+    file: Annotated[
+        str, typer.Argument(help="A model file (.toml) or an event log (.parquet, .csv).")
+    ],
 ) -> None:
     """Check a model file or an event log; exit 2 with the reason if it is not valid."""
     suffix = Path(file).suffix.lower()
@@ -148,14 +155,23 @@ def validate(
 @_user_errors
 def simulate(
     model: Annotated[str, typer.Argument(help="Model file, or the name of an embedded model.")],
-    out_path: Annotated[Path, typer.Option("--out", "-o", help="Event log to write (.parquet or .csv).")],
+    out_path: Annotated[
+        Path, typer.Option("--out", "-o", help="Event log to write (.parquet or .csv).")
+    ],
     customers: Annotated[int, typer.Option(min=1, help="Number of customers.")] = 10_000,
-    days: Annotated[float | None, typer.Option(help="Horizon in days (default: the model's).")] = None,
-    seed: Annotated[int, typer.Option(min=0, help="Random seed; the same seed gives the same log.")] = 0,
-    budget: Annotated[
-        list[str] | None, typer.Option(help="Daily budget of a paid channel, CHANNEL=AMOUNT (repeatable).")
+    days: Annotated[
+        float | None, typer.Option(help="Horizon in days (default: the model's).")
     ] = None,
-    off: Annotated[list[str] | None, typer.Option(help="Switch a channel off (repeatable).")] = None,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Random seed; the same seed gives the same log.")
+    ] = 0,
+    budget: Annotated[
+        list[str] | None,
+        typer.Option(help="Daily budget of a paid channel, CHANNEL=AMOUNT (repeatable)."),
+    ] = None,
+    off: Annotated[
+        list[str] | None, typer.Option(help="Switch a channel off (repeatable).")
+    ] = None,
     engine: Annotated[str, typer.Option(help="Simulation engine.")] = "markov",
     chunk_size: Annotated[int, typer.Option(min=1, help="Customers simulated at a time.")] = 65536,
 ) -> None:
@@ -166,7 +182,9 @@ def simulate(
     if not out_path.parent.exists():
         raise OptionError("output folder does not exist", source=str(out_path.parent))
     if engine != "markov":
-        raise OptionError(f"--engine '{engine}': expected 'markov' (the agent engine is not built yet)")
+        raise OptionError(
+            f"--engine '{engine}': expected 'markov' (the agent engine is not built yet)"
+        )
     m = _load(model).with_overrides(
         budgets=_parse_budgets(budget), channels_off=tuple(off or ()), horizon_days=days
     )
@@ -175,7 +193,9 @@ def simulate(
     out.print(f"wrote {summary.events:,} events to {out_path}")
 
 
-def _run_simulation(m: JourneyModel, customers: int, seed: int, out_path: Path | None, chunk_size: int) -> Any:
+def _run_simulation(
+    m: JourneyModel, customers: int, seed: int, out_path: Path | None, chunk_size: int
+) -> Any:
     from cjsim.simulate.markov import simulate as run
 
     show = customers >= 100_000 and sys.stderr.isatty()
@@ -206,7 +226,9 @@ def _money(x: float | None) -> str:
 
 def _print_summary(summary: Any) -> None:
     d = summary.to_dict()
-    head = Table(title=f"{d['model']} (model {d['model_hash']}, seed {d['seed']})", show_header=False)
+    head = Table(
+        title=f"{d['model']} (model {d['model_hash']}, seed {d['seed']})", show_header=False
+    )
     head.add_column("figure")
     head.add_column("value", justify="right")
     rows = [
@@ -227,12 +249,22 @@ def _print_summary(summary: Any) -> None:
     ch = summary.channel_table()
     if len(ch):
         t = Table(title="touches per channel")
-        for col, just in [("channel", "left"), ("type", "left"), ("touches", "right"),
-                          ("customers reached", "right"), ("spend", "right")]:
+        for col, just in [
+            ("channel", "left"),
+            ("type", "left"),
+            ("touches", "right"),
+            ("customers reached", "right"),
+            ("spend", "right"),
+        ]:
             t.add_column(col, justify=just)  # type: ignore[arg-type]
         for r in ch.itertuples(index=False):
-            t.add_row(r.channel, r.type, f"{r.touches:,}", f"{r.customers_reached:,}",
-                      _money(r.spend) if r.type == "paid" else "-")
+            t.add_row(
+                r.channel,
+                r.type,
+                f"{r.touches:,}",
+                f"{r.customers_reached:,}",
+                _money(r.spend) if r.type == "paid" else "-",
+            )
         out.print(t)
 
 
@@ -278,7 +310,8 @@ def demo(
     customers: Annotated[int, typer.Option(min=1, help="Number of customers.")] = 200_000,
     seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 42,
     out_path: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Also write the event log (.parquet or .csv).")
+        Path | None,
+        typer.Option("--out", "-o", help="Also write the event log (.parquet or .csv)."),
     ] = None,
 ) -> None:
     """Quickstart: simulate the embedded ecommerce model and summarise it."""

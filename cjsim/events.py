@@ -76,7 +76,9 @@ def arrow_schema(
 
 def _dictionary(codes: np.ndarray, names: tuple[str, ...], index_type: pa.DataType) -> pa.Array:
     mask = codes < 0
-    indices = pa.array(codes.astype(index_type.to_pandas_dtype()), mask=mask if mask.any() else None)
+    indices = pa.array(
+        codes.astype(index_type.to_pandas_dtype()), mask=mask if mask.any() else None
+    )
     return pa.DictionaryArray.from_arrays(indices, pa.array(list(names), pa.string()))
 
 
@@ -117,7 +119,9 @@ class EventWriter:
         Stored as JSON in the Parquet file's metadata under ``cjsim`` (model hash, seed, ...).
     """
 
-    def __init__(self, path: str | Path, schema: pa.Schema, metadata: Mapping[str, Any] | None = None):
+    def __init__(
+        self, path: str | Path, schema: pa.Schema, metadata: Mapping[str, Any] | None = None
+    ):
         self.path = Path(path)
         self.format = event_format(self.path)
         if not self.path.parent.exists():
@@ -162,13 +166,14 @@ def _plain_schema(schema: pa.Schema) -> pa.Schema:
 
 def _plain_table(table: pa.Table) -> pa.Table:
     cols = [
-        col.cast(pa.string()) if pa.types.is_dictionary(col.type) else col
-        for col in table.columns
+        col.cast(pa.string()) if pa.types.is_dictionary(col.type) else col for col in table.columns
     ]
     return pa.Table.from_arrays(cols, schema=_plain_schema(table.schema))
 
 
-def write_events(frame: pd.DataFrame, path: str | Path, metadata: Mapping[str, Any] | None = None) -> None:
+def write_events(
+    frame: pd.DataFrame, path: str | Path, metadata: Mapping[str, Any] | None = None
+) -> None:
     """Write an event-log DataFrame to Parquet or CSV, atomically."""
     event_format(path)
     table = pa.Table.from_pandas(frame, preserve_index=False)
@@ -212,7 +217,12 @@ def read_events(
         else:
             frame = pd.read_csv(
                 path,
-                dtype={"channel": "string", "stage": "string", "segment": "string", "event": "string"},
+                dtype={
+                    "channel": "string",
+                    "stage": "string",
+                    "segment": "string",
+                    "event": "string",
+                },
                 keep_default_na=False,
                 na_values={"time": [""], "value": [""]},
             )
@@ -268,7 +278,8 @@ def validate_events(frame: pd.DataFrame, *, source: str | None = None) -> None:
     if nan.any():
         i = int(np.flatnonzero(nan)[0])
         raise EventLogError(
-            f"row {i + 1}: time is {time.iloc[i]!r}; expected a finite number of days or a timestamp",
+            f"row {i + 1}: time is {time.iloc[i]!r}; "
+            "expected a finite number of days or a timestamp",
             source=source,
             key="time",
         )
@@ -308,7 +319,9 @@ def validate_events(frame: pd.DataFrame, *, source: str | None = None) -> None:
         try:
             v = pd.to_numeric(frame["value"]).to_numpy(dtype=np.float64)
         except (ValueError, TypeError) as exc:
-            raise EventLogError(f"value is not numeric ({exc})", source=source, key="value") from None
+            raise EventLogError(
+                f"value is not numeric ({exc})", source=source, key="value"
+            ) from None
         badv = conv & ~(np.isfinite(v) & (v >= 0))
         if badv.any():
             i = int(np.flatnonzero(badv)[0])

@@ -294,11 +294,15 @@ def load_model(path: str | Path) -> JourneyModel:
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ModelError(f"not UTF-8 text ({exc.reason}); expected a TOML file", source=src) from exc
+        raise ModelError(
+            f"not UTF-8 text ({exc.reason}); expected a TOML file", source=src
+        ) from exc
     return parse_model(text, source=src, default_name=p.stem)
 
 
-def parse_model(text: str, *, source: str | None = None, default_name: str = "model") -> JourneyModel:
+def parse_model(
+    text: str, *, source: str | None = None, default_name: str = "model"
+) -> JourneyModel:
     """Parse model-file text (TOML) into a validated :class:`JourneyModel`."""
     if not text.strip():
         raise ModelError("file is empty; expected a model in TOML", source=source)
@@ -331,7 +335,9 @@ def _validate(cls: type[BaseModel], data: Mapping[str, Any], source: str | None)
 def _pydantic_error(cls: type[BaseModel], exc: ValidationError, source: str | None) -> ModelError:
     """Turn pydantic's first error into one line that names the key."""
     err = exc.errors()[0]
-    loc = [str(part) for part in err["loc"] if not str(part).startswith(("function-", "str", "dict["))]
+    loc = [
+        str(part) for part in err["loc"] if not str(part).startswith(("function-", "str", "dict["))
+    ]
     # pydantic reports union members by type name; keep the path to the key only.
     key = ".".join(loc) or "(top level)"
     etype = err["type"]
@@ -399,7 +405,9 @@ def _need_stage(name: str, stages: list[str], key: str, source: str | None) -> N
 def _need_channel(name: str, channels: Mapping[str, Channel], key: str, source: str | None) -> None:
     if name not in channels:
         known = ", ".join(channels) or "(no channels defined)"
-        raise ModelError(f"unknown channel '{name}'; expected one of: {known}", source=source, key=key)
+        raise ModelError(
+            f"unknown channel '{name}'; expected one of: {known}", source=source, key=key
+        )
 
 
 def _cross_check(m: JourneyModel, source: str | None) -> None:
@@ -425,7 +433,11 @@ def _cross_check(m: JourneyModel, source: str | None) -> None:
     for s, row in m.transitions.items():
         _need_stage(s, stages, f"transitions.{s}", source)
         _check_row(row, stages, f"transitions.{s}", source)
-    if m.kind == "journey" and m.conversion in m.absorbing_stages() and m.conversion not in m.transitions:
+    if (
+        m.kind == "journey"
+        and m.conversion in m.absorbing_stages()
+        and m.conversion not in m.transitions
+    ):
         pass  # a conversion stage that absorbs is fine: first purchases only
     shares = 0.0
     for g, seg in m.segments.items():
@@ -461,9 +473,7 @@ def _check_channel(m: JourneyModel, c: str, ch: Channel, source: str | None) -> 
     if ch.type == "paid":
         for field in ("daily_budget", "cost_per_exposure"):
             if getattr(ch, field) is None:
-                raise ModelError(
-                    "required for a paid channel", source=source, key=f"{key}.{field}"
-                )
+                raise ModelError("required for a paid channel", source=source, key=f"{key}.{field}")
         if ch.rate:
             raise ModelError(
                 "a paid channel's touches come from its budget; 'rate' is for organic channels",
@@ -480,7 +490,8 @@ def _check_channel(m: JourneyModel, c: str, ch: Channel, source: str | None) -> 
                 )
         if ch.targets is not None:
             raise ModelError(
-                "an organic channel touches by stage through 'rate'; 'targets' is for paid channels",
+                "an organic channel touches by stage through 'rate'; "
+                "'targets' is for paid channels",
                 source=source,
                 key=f"{key}.targets",
             )

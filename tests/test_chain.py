@@ -37,7 +37,7 @@ def test_lift_by_hand():
     assert lifted_moves(np.array([0.2]), np.array([2.0]))[0] == pytest.approx(0.36)
     # two targets share the doubled hazard in proportion
     out = lifted_moves(np.array([0.1, 0.1]), np.array([2.0, 1.0]))
-    total = 1 - 0.8 ** 1.5
+    total = 1 - 0.8**1.5
     assert out == pytest.approx([total * 2 / 3, total / 3])
 
 

@@ -46,8 +46,22 @@ def test_simulate_writes_a_valid_log(tmp_path):
     target = tmp_path / "d.parquet"
     res = runner.invoke(
         app,
-        ["simulate", "ecommerce", "--customers", "500", "--seed", "3", "--days", "30",
-         "--budget", "video=3000", "--off", "display", "--out", str(target)],
+        [
+            "simulate",
+            "ecommerce",
+            "--customers",
+            "500",
+            "--seed",
+            "3",
+            "--days",
+            "30",
+            "--budget",
+            "video=3000",
+            "--off",
+            "display",
+            "--out",
+            str(target),
+        ],
     )
     assert res.exit_code == 0, res.output
     assert "wrote" in res.output and "conversions" in res.output
@@ -63,12 +77,30 @@ def test_simulate_writes_a_valid_log(tmp_path):
 def test_same_command_same_log(tmp_path):
     for name in ("a.csv", "b.csv"):
         res = runner.invoke(
-            app, ["simulate", "textbook", "--customers", "300", "--seed", "9", "--out", str(tmp_path / name)]
+            app,
+            [
+                "simulate",
+                "textbook",
+                "--customers",
+                "300",
+                "--seed",
+                "9",
+                "--out",
+                str(tmp_path / name),
+            ],
         )
         assert res.exit_code == 0, res.output
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
     frame = pd.read_csv(tmp_path / "a.csv")
-    assert list(frame.columns) == ["customer_id", "time", "event", "channel", "stage", "value", "segment"]
+    assert list(frame.columns) == [
+        "customer_id",
+        "time",
+        "event",
+        "channel",
+        "stage",
+        "value",
+        "segment",
+    ]
 
 
 def test_demo_prints_a_summary():
@@ -81,7 +113,9 @@ def test_demo_prints_a_summary():
 def test_python_dash_m():
     res = subprocess.run(
         [sys.executable, "-m", "cjsim", "funnel", "textbook", "--json"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["p_conversion"] == pytest.approx(0.4)

@@ -75,7 +75,9 @@ def resolve_entropy(rng: Seed) -> int:
             raise ValueError(f"seed must be >= 0, got {rng}")
         return int(rng)
     if isinstance(rng, np.random.SeedSequence):
-        return int(rng.entropy) if not rng.spawn_key else int(rng.generate_state(2, np.uint64)[0])
+        if not rng.spawn_key and isinstance(rng.entropy, int):
+            return int(rng.entropy)
+        return int(rng.generate_state(2, np.uint64)[0])
     if isinstance(rng, np.random.Generator):
         return int(rng.integers(0, 2**63 - 1))
     if rng is None:
@@ -175,7 +177,9 @@ class _StagePlan:
     cum: np.ndarray  # (G, K) cumulative base move probabilities
     hazard: np.ndarray  # (G, K) base hazards (competing risks, see cjsim.chain)
     lifted: bool  # the model has effects on this stage (even of channels now off)
-    effects: tuple[tuple[int, np.ndarray, float, float, float], ...]  # live: (channel, cols, lift, ec, slope)
+    effects: tuple[
+        tuple[int, np.ndarray, float, float, float], ...
+    ]  # live: (channel, cols, lift, ec, slope)
 
 
 class _Plan:
@@ -223,12 +227,16 @@ class _Plan:
                 c = int(eff.channel[j])
                 cols = np.flatnonzero(eff.to_mask[j][targets])
                 if self.channel_live[c] and cols.size and eff.lift[j] != 0.0:
-                    effs.append((c, cols, float(eff.lift[j]), float(eff.ec[j]), float(eff.slope[j])))
+                    effs.append(
+                        (c, cols, float(eff.lift[j]), float(eff.ec[j]), float(eff.slope[j]))
+                    )
             # A stage with effects always takes the hazard path, even when its channels are
             # off: then every customer's multiplier is exactly 1, as for an unexposed
             # customer with them on, and the two runs compute bit-identical probabilities.
             self.plans.append(
-                _StagePlan(s, targets, np.cumsum(moves, axis=1), hazard, bool(on_stage.size), tuple(effs))
+                _StagePlan(
+                    s, targets, np.cumsum(moves, axis=1), hazard, bool(on_stage.size), tuple(effs)
+                )
             )
         touchable = (cm.exposure > 0).any(axis=(0, 1)) | cm.wom_targets
         self.settled = cm.absorbing & ~touchable  # nothing more can happen to customers here
@@ -294,7 +302,9 @@ class _Chunk:
             )
         )
 
-    def arrays(self, start: int, n: int, seg: np.ndarray, step_days: float) -> dict[str, np.ndarray]:
+    def arrays(
+        self, start: int, n: int, seg: np.ndarray, step_days: float
+    ) -> dict[str, np.ndarray]:
         """Events of customers ``0 .. n-1`` (padding dropped), by customer then time."""
         cust, step, ticks, kind, channel, stage, value = (
             np.concatenate(c) for c in zip(*self.parts, strict=True)
@@ -320,8 +330,14 @@ class _Chunk:
         }
 
 
-def _chunk_stats(plan: _Plan, arrays: dict[str, np.ndarray], start: int, n: int,
-                 visited: np.ndarray, seg: np.ndarray) -> dict[str, Any]:
+def _chunk_stats(
+    plan: _Plan,
+    arrays: dict[str, np.ndarray],
+    start: int,
+    n: int,
+    visited: np.ndarray,
+    seg: np.ndarray,
+) -> dict[str, Any]:
     """Per-chunk counts, computed from the chunk's events."""
     C, S = plan.C, plan.S
     kind = arrays["event"]
@@ -336,7 +352,9 @@ def _chunk_stats(plan: _Plan, arrays: dict[str, np.ndarray], start: int, n: int,
     return {
         "touches": np.bincount(ch, minlength=C).astype(np.int64),
         "reached": touched.sum(axis=1).astype(np.int64),
-        "stage_reach": np.array([int(((visited >> np.uint32(s)) & 1).sum()) for s in range(S)], np.int64),
+        "stage_reach": np.array(
+            [int(((visited >> np.uint32(s)) & 1).sum()) for s in range(S)], np.int64
+        ),
         "segments": np.bincount(seg, minlength=plan.G).astype(np.int64),
         "conversions": int(is_conv.sum()),
         "converters": int(converted.sum()),
@@ -344,7 +362,9 @@ def _chunk_stats(plan: _Plan, arrays: dict[str, np.ndarray], start: int, n: int,
     }
 
 
-def _run_chunk(plan: _Plan, entropy: int, start: int, n: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def _run_chunk(
+    plan: _Plan, entropy: int, start: int, n: int
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Simulate customers ``start .. start + n - 1`` (``start`` is a multiple of BLOCK).
 
     The chunk is padded to whole blocks: padding customers are simulated (so every
@@ -356,27 +376,39 @@ def _run_chunk(plan: _Plan, entropy: int, start: int, n: int) -> tuple[dict[str,
     n_pad = nb * BLOCK
     gens = _block_generators(entropy, start // BLOCK, nb)
     first = np.empty((nb, 2, BLOCK), dtype=np.float64)
-    for k, g in enumerate(gens):
-        g.random(out=first[k])
-    seg = np.searchsorted(plan.cum_shares, first[:, 0].ravel(), side="right").clip(0, plan.G - 1).astype(np.int8)
-    stage = np.searchsorted(plan.cum_initial, first[:, 1].ravel(), side="right").clip(0, S - 1).astype(np.int8)
+    for k, gen in enumerate(gens):
+        gen.random(out=first[k])
+    seg = (
+        np.searchsorted(plan.cum_shares, first[:, 0].ravel(), side="right")
+        .clip(0, plan.G - 1)
+        .astype(np.int8)
+    )
+    stage = (
+        np.searchsorted(plan.cum_initial, first[:, 1].ravel(), side="right")
+        .clip(0, S - 1)
+        .astype(np.int8)
+    )
     seg_off = seg.astype(np.int32) * S
     visited = (np.uint32(1) << stage.astype(np.uint32)).astype(np.uint32)
     adstock = {c: np.zeros(n_pad, np.float32) for c in plan.adstock_channels}
     alpha = {c: np.float32(cm.alpha[c]) for c in plan.adstock_channels}
-    incr = {c: np.float32(1.0 - cm.alpha[c] if cm.normalize[c] else 1.0) for c in plan.adstock_channels}
+    incr = {
+        c: np.float32(1.0 - cm.alpha[c] if cm.normalize[c] else 1.0) for c in plan.adstock_channels
+    }
     # Block-major draws: U[b, slot] is block b's row of uniforms for one purpose, so each
     # purpose is read as contiguous runs of BLOCK numbers.
     U = np.empty((nb, plan.slots, BLOCK), dtype=np.float32)
     events = _Chunk()
-    events.add(np.arange(n_pad, dtype=np.int32), 0, np.zeros(n_pad, np.int32), STAGE, -1, stage, 0.0)
+    events.add(
+        np.arange(n_pad, dtype=np.int32), 0, np.zeros(n_pad, np.int32), STAGE, -1, stage, 0.0
+    )
     check_settled = bool(plan.settled.any())
 
     for t in range(cm.steps):
         if check_settled and plan.settled[stage].all():
             break
-        for k, g in enumerate(gens):
-            g.random(dtype=np.float32, out=U[k])
+        for k, gen in enumerate(gens):
+            gen.random(dtype=np.float32, out=U[k])
         gs = seg_off + stage
         # 1. touches
         t_ids, t_ticks, t_ch = [], [], []
@@ -386,7 +418,11 @@ def _run_chunk(plan: _Plan, entropy: int, start: int, n: int) -> tuple[dict[str,
                 a *= alpha[c]
             if not plan.channel_live[c]:
                 continue
-            table = plan.wom_tables[t] if (c == cm.wom_channel and plan.wom_tables is not None) else plan.expo[c]
+            table = (
+                plan.wom_tables[t]
+                if (c == cm.wom_channel and plan.wom_tables is not None)
+                else plan.expo[c]
+            )
             p = table[gs]
             uc = U[:, c, :].reshape(n_pad)
             ids = np.flatnonzero(uc < p)
@@ -419,7 +455,11 @@ def _run_chunk(plan: _Plan, entropy: int, start: int, n: int) -> tuple[dict[str,
                 mult = np.ones((idx.size, sp.targets.size))
                 for c, cols, lift, ec, slope in sp.effects:
                     a = adstock[c][idx]
-                    h = a / (a + np.float32(ec)) if slope == 1.0 else a**slope / (a**slope + ec**slope)
+                    h = (
+                        a / (a + np.float32(ec))
+                        if slope == 1.0
+                        else a**slope / (a**slope + ec**slope)
+                    )
                     mult[:, cols] += (lift * h)[:, None]
                 lam = sp.hazard[g] * mult
                 total = np.maximum(lam.sum(axis=1), 1e-300)
@@ -589,7 +629,11 @@ def simulate_frame(
     """Simulate into memory: the event log as a pandas DataFrame, and the summary."""
     tables: list[pa.Table] = []
     summary = simulate(model, customers, rng=rng, chunk_size=chunk_size, sink=tables.append)
-    frame = pa.concat_tables(tables).to_pandas() if tables else pd.DataFrame(columns=list(arrow_schema((), (), ()).names))
+    frame = (
+        pa.concat_tables(tables).to_pandas()
+        if tables
+        else pd.DataFrame(columns=list(arrow_schema((), (), ()).names))
+    )
     return frame, summary
 
 

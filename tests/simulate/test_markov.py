@@ -45,7 +45,7 @@ def test_generator_and_int_seeds(ecommerce):
 
 
 def test_log_schema_and_order(ecommerce):
-    frame, summary = simulate_frame(ecommerce, 2000, rng=1)
+    frame, _ = simulate_frame(ecommerce, 2000, rng=1)
     assert tuple(frame.columns) == COLUMNS
     assert frame["customer_id"].dtype == np.int64
     assert frame["time"].dtype == np.float64
@@ -114,7 +114,9 @@ def test_switching_a_channel_off_changes_only_what_depends_on_it(ecommerce):
     on, _ = simulate_frame(model, 4000, rng=21)
     off, s_off = simulate_frame(model.with_overrides(channels_off=["display"]), 4000, rng=21)
     assert s_off.touches[s_off.channels.index("display")] == 0
-    first_display = on[(on.event == "touch") & (on.channel == "display")].groupby("customer_id").time.min()
+    first_display = (
+        on[(on.event == "touch") & (on.channel == "display")].groupby("customer_id").time.min()
+    )
     untouched = ~on.customer_id.isin(first_display.index)
     assert untouched.sum() > 100
     pd.testing.assert_frame_equal(
@@ -128,8 +130,10 @@ def test_switching_a_channel_off_changes_only_what_depends_on_it(ecommerce):
     pd.testing.assert_frame_equal(before_on, before_off)
     # and display mattered for some of the customers it touched
     touched_ids = first_display.index
-    assert not on[on.customer_id.isin(touched_ids)].reset_index(drop=True).equals(
-        off[off.customer_id.isin(touched_ids)].reset_index(drop=True)
+    assert (
+        not on[on.customer_id.isin(touched_ids)]
+        .reset_index(drop=True)
+        .equals(off[off.customer_id.isin(touched_ids)].reset_index(drop=True))
     )
 
 
