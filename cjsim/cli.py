@@ -246,6 +246,14 @@ def _print_summary(summary: Any) -> None:
     for k, v in rows:
         head.add_row(k, v)
     out.print(head)
+    st = summary.stage_table()
+    stages = Table(title="customers who reached each stage")
+    stages.add_column("stage")
+    stages.add_column("customers", justify="right")
+    stages.add_column("share", justify="right")
+    for r in st.itertuples(index=False):
+        stages.add_row(r.stage, f"{r.customers:,}", f"{r.share:.2%}")
+    out.print(stages)
     ch = summary.channel_table()
     if len(ch):
         t = Table(title="touches per channel")

@@ -161,7 +161,7 @@ class SimulationSummary:
             "revenue": self.revenue,
             "spend": spend,
             "roas": self.revenue / spend if spend > 0 else None,
-            "cpa": spend / self.conversions if self.conversions > 0 else None,
+            "cpa": spend / self.conversions if self.conversions > 0 and spend > 0 else None,
             "touches": dict(zip(self.channels, self.touches.astype(int).tolist(), strict=True)),
             "elapsed_seconds": self.elapsed,
             "output": self.output,
