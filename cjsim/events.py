@@ -238,6 +238,13 @@ def read_events(
     return frame
 
 
+def _show(value: Any) -> str:
+    """A value as a person reads it (no numpy reprs)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
 def validate_events(frame: pd.DataFrame, *, source: str | None = None) -> None:
     """Check an event log against the schema; raise naming the first bad column or row.
 
@@ -257,9 +264,9 @@ def validate_events(frame: pd.DataFrame, *, source: str | None = None) -> None:
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise EventLogError(
-            f"row {i + 1}: event is {ev.iloc[i]!r}; expected one of {', '.join(EVENT_KINDS)}",
+            f"event is {_show(ev.iloc[i])}; expected one of {', '.join(EVENT_KINDS)}",
             source=source,
-            key="event",
+            key=f"row {i + 1}",
         )
     time = frame["time"]
     if pd.api.types.is_datetime64_any_dtype(time):
@@ -278,15 +285,14 @@ def validate_events(frame: pd.DataFrame, *, source: str | None = None) -> None:
     if nan.any():
         i = int(np.flatnonzero(nan)[0])
         raise EventLogError(
-            f"row {i + 1}: time is {time.iloc[i]!r}; "
-            "expected a finite number of days or a timestamp",
+            f"time is {_show(time.iloc[i])}; expected a finite number of days or a timestamp",
             source=source,
-            key="time",
+            key=f"row {i + 1}",
         )
     cust = frame["customer_id"]
     if cust.isna().any():
         i = int(np.flatnonzero(cust.isna().to_numpy())[0])
-        raise EventLogError(f"row {i + 1}: customer_id is empty", source=source, key="customer_id")
+        raise EventLogError("customer_id is empty", source=source, key=f"row {i + 1}")
     codes = pd.factorize(cust)[0]
     order = np.argsort(codes, kind="stable")
     same = codes[order][1:] == codes[order][:-1]
@@ -294,10 +300,10 @@ def validate_events(frame: pd.DataFrame, *, source: str | None = None) -> None:
     if back.any():
         i = int(order[1:][back][0])
         raise EventLogError(
-            f"row {i + 1}: time {t[i]!r} is earlier than the customer's previous event; "
+            f"time {_show(t[i])} is earlier than the customer's previous event; "
             "expected events sorted by time within each customer",
             source=source,
-            key="time",
+            key=f"row {i + 1}",
         )
     touch = (ev == "touch").to_numpy()
     if touch.any():
@@ -310,9 +316,9 @@ def validate_events(frame: pd.DataFrame, *, source: str | None = None) -> None:
         if empty.any():
             i = int(np.flatnonzero(empty)[0])
             raise EventLogError(
-                f"row {i + 1}: touch without a channel; expected a channel name",
+                "touch without a channel; expected a channel name",
                 source=source,
-                key="channel",
+                key=f"row {i + 1}",
             )
     conv = (ev == "conversion").to_numpy()
     if "value" in frame.columns:
@@ -326,9 +332,9 @@ def validate_events(frame: pd.DataFrame, *, source: str | None = None) -> None:
         if badv.any():
             i = int(np.flatnonzero(badv)[0])
             raise EventLogError(
-                f"row {i + 1}: conversion value is {v[i]!r}; expected a finite amount >= 0",
+                f"conversion value is {_show(v[i])}; expected a finite amount >= 0",
                 source=source,
-                key="value",
+                key=f"row {i + 1}",
             )
     if "stage" in frame.columns:
         st = frame["stage"].astype("string")
@@ -336,7 +342,7 @@ def validate_events(frame: pd.DataFrame, *, source: str | None = None) -> None:
         if empty.any():
             i = int(np.flatnonzero(empty)[0])
             raise EventLogError(
-                f"row {i + 1}: stage event without a stage; expected a stage name",
+                "stage event without a stage; expected a stage name",
                 source=source,
-                key="stage",
+                key=f"row {i + 1}",
             )
