@@ -1,0 +1,189 @@
+"""Speed and memory of the vectorised Markov engine (a script, not a test).
+
+What is measured, on the shipped ``ecommerce`` model (10 channels, 3 segments, 9 stages),
+1,000,000 customers x 90 daily steps:
+
+* engine only (events built, then discarded): wall time and customer-steps per second.
+  Target: at least 5 million customer-steps per second in one process;
+* engine + Parquet writing (what ``cjsim simulate`` does): time, events, file size;
+* a bare numpy kernel on the same machine that only draws one categorical transition per
+  customer-step from a 9-stage matrix, chunked like the engine: the floor any engine
+  must pay. Goal: the engine within 6x of it;
+* peak resident memory of a full ``simulate`` to Parquet for 1M and 10M customers, each
+  in a fresh process. Target: under 2 GB for both (the engine streams chunks).
+
+Usage::
+
+    python benchmarks/bench_simulate.py              # full size (10M run takes minutes)
+    python benchmarks/bench_simulate.py --quick      # 1/10 size, a smoke check
+    python benchmarks/bench_simulate.py --skip-10m
+
+Figures are printed and written to ``benchmarks/results/bench_simulate.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import cjsim
+from cjsim.model import load_model
+from cjsim.simulate.markov import DEFAULT_CHUNK, simulate
+
+MODEL = Path(cjsim.__file__).parent / "models" / "ecommerce.toml"
+RESULTS = Path(__file__).parent / "results" / "bench_simulate.json"
+
+
+def machine() -> dict[str, object]:
+    mem_gb = None
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        mem_gb = round(pages / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": mem_gb,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "cjsim": cjsim.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def bench_engine(customers: int, out: Path | None) -> dict[str, float]:
+    model = load_model(MODEL)
+    started = time.perf_counter()
+    s = simulate(model, customers, rng=1, out=out)
+    wall = time.perf_counter() - started
+    res = {
+        "customers": customers,
+        "steps": s.steps,
+        "seconds": wall,
+        "customer_steps_per_second": customers * s.steps / wall,
+        "events": s.events,
+    }
+    if out is not None:
+        res["file_mb"] = out.stat().st_size / 2**20
+    return res
+
+
+def bench_bare_kernel(customers: int, steps: int) -> dict[str, float]:
+    """One categorical transition per customer-step, nothing else (the floor)."""
+    rng = np.random.default_rng(1)
+    S = 9
+    P = rng.dirichlet(np.ones(S), size=S)
+    cum = np.cumsum(P, axis=1)[:, :-1].astype(np.float32)  # S-1 thresholds per row
+    started = time.perf_counter()
+    for start in range(0, customers, DEFAULT_CHUNK):
+        n = min(DEFAULT_CHUNK, customers - start)
+        stage = np.zeros(n, dtype=np.int8)
+        for _ in range(steps):
+            u = rng.random(n, dtype=np.float32)
+            stage = (u[:, None] >= cum[stage]).sum(axis=1, dtype=np.int8)
+    wall = time.perf_counter() - started
+    return {"seconds": wall, "customer_steps_per_second": customers * steps / wall}
+
+
+_CHILD = """
+import resource, sys, tempfile, time
+from pathlib import Path
+from cjsim.model import load_model
+from cjsim.simulate.markov import simulate
+n = int(sys.argv[1])
+with tempfile.TemporaryDirectory() as d:
+    t = time.perf_counter()
+    s = simulate(load_model(sys.argv[2]), n, rng=1, out=Path(d) / "e.parquet")
+    wall = time.perf_counter() - t
+    size = (Path(d) / "e.parquet").stat().st_size
+print(wall, s.events, size, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def bench_peak_memory(customers: int) -> dict[str, float]:
+    """Peak RSS of a full simulate-to-Parquet in a fresh process (Linux: ru_maxrss in kB)."""
+    res = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(customers), str(MODEL)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    wall, events, size, rss_kb = res.stdout.split()
+    return {
+        "customers": customers,
+        "seconds": float(wall),
+        "events": int(events),
+        "file_mb": int(size) / 2**20,
+        "peak_rss_mb": int(rss_kb) / 1024,
+    }
+
+
+def write_json(path: Path, data: dict[str, object]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=2)
+    os.replace(tmp, path)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="1/10 size smoke check")
+    ap.add_argument("--skip-10m", action="store_true", help="skip the 10M-customer memory run")
+    ap.add_argument("--customers", type=int, default=None, help="override the 1M size")
+    args = ap.parse_args()
+    n = args.customers or (100_000 if args.quick else 1_000_000)
+    big = n * 10
+
+    results: dict[str, object] = {"machine": machine(), "model": "ecommerce"}
+    print(f"machine: {results['machine']}")
+    engine = bench_engine(n, None)
+    results["engine_only"] = engine
+    print(
+        f"engine only      {n:>11,} customers x {engine['steps']} steps: "
+        f"{engine['seconds']:7.2f} s "
+        f"{engine['customer_steps_per_second'] / 1e6:6.2f} M customer-steps/s "
+        f"({engine['events']:,} events; target >= 5 M/s)"
+    )
+    with tempfile.TemporaryDirectory() as d:
+        written = bench_engine(n, Path(d) / "e.parquet")
+    results["engine_and_parquet"] = written
+    print(
+        f"engine + parquet {n:>11,} customers: {written['seconds']:7.2f} s "
+        f"{written['customer_steps_per_second'] / 1e6:6.2f} M customer-steps/s "
+        f"file {written['file_mb']:.1f} MB"
+    )
+    bare = bench_bare_kernel(n, int(engine["steps"]))
+    ratio = engine["seconds"] / bare["seconds"]
+    results["bare_kernel"] = bare
+    results["ratio_engine_to_bare"] = ratio
+    print(
+        f"bare kernel      {n:>11,} customers: {bare['seconds']:7.2f} s "
+        f"{bare['customer_steps_per_second'] / 1e6:6.2f} M customer-steps/s; "
+        f"engine / bare = {ratio:.2f}x (goal <= 6x)"
+    )
+    memory = [bench_peak_memory(n)]
+    if not args.skip_10m:
+        memory.append(bench_peak_memory(big))
+    results["peak_memory"] = memory
+    for m in memory:
+        print(
+            f"peak RSS         {m['customers']:>11,} customers to parquet: "
+            f"{m['peak_rss_mb']:8.0f} MB in {m['seconds']:.1f} s "
+            f"({m['events']:,} events, {m['file_mb']:.0f} MB; target < 2048 MB)"
+        )
+    write_json(RESULTS, results)
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
