@@ -1,0 +1,211 @@
+"""Bad input through the command line: one line naming file, key and expectation; exit 2;
+no output file left behind (DESIGN.md, reliability contract)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import MODELS
+
+ECOMMERCE = (MODELS / "ecommerce.toml").read_text(encoding="utf-8")
+TEXTBOOK = (MODELS / "textbook.toml").read_text(encoding="utf-8")
+
+
+def cjsim(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cjsim", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def assert_one_line_error(res: subprocess.CompletedProcess[str], *needles: str) -> str:
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, res.stderr
+    (line,) = lines
+    assert line.startswith("error: "), line
+    for needle in needles:
+        assert needle in line, f"{needle!r} not in {line!r}"
+    return line
+
+
+def edit(old: str, new: str, text: str = ECOMMERCE) -> str:
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+BAD_MODELS = {
+    "unknown_top_level_key": (
+        edit("population = 1_000_000", "populaton = 1_000_000"),
+        ["populaton", "unknown key", "expected one of", "population"],
+    ),
+    "unknown_key_in_channel": (
+        edit(
+            'max_reach = 0.5\ntargets = ["unaware", "awareness"]',
+            'max_rech = 0.5\ntargets = ["unaware", "awareness"]',
+        ),
+        ["channels.video.max_rech", "unknown key", "max_reach"],
+    ),
+    "wrong_type": (
+        edit("daily_budget = 1500.0", 'daily_budget = "lots"'),
+        ["channels.video.daily_budget", "'lots'", "number"],
+    ),
+    "probability_above_one": (
+        edit("decision      = { decision = 0.820", "decision      = { decision = 1.2"),
+        ["transitions.decision.decision", "1.2", "less than or equal to 1"],
+    ),
+    "probability_below_zero": (
+        edit("lost = 0.100 }\npurchase", "lost = -0.1 }\npurchase"),
+        ["transitions.decision.lost", "-0.1", "greater than or equal to 0"],
+    ),
+    "row_not_summing_to_one": (
+        edit("decision      = { decision = 0.820", "decision      = { decision = 0.830"),
+        ["transitions.decision", "sum to 1.01", "expected 1"],
+    ),
+    "negative_spend": (
+        edit("daily_budget = 1500.0", "daily_budget = -5.0"),
+        ["channels.video.daily_budget", "-5.0", "greater than or equal to 0"],
+    ),
+    "zero_cost": (
+        edit("cost_per_exposure = 0.02", "cost_per_exposure = 0.0"),
+        ["channels.video.cost_per_exposure", "greater than 0"],
+    ),
+    "unknown_stage_in_effect": (
+        edit("effects.unaware = { lift = 2.0 }", "effects.unawre = { lift = 2.0 }"),
+        ["channels.video.effects.unawre", "unknown stage 'unawre'", "expected one of"],
+    ),
+    "unknown_stage_in_effect_to": (
+        edit(
+            'effects.decision = { lift = 0.15, to = ["purchase"] }',
+            'effects.decision = { lift = 0.15, to = ["buy"] }',
+        ),
+        ["channels.retargeting.effects.decision.to", "unknown stage 'buy'"],
+    ),
+    "unknown_channel_in_affinity": (
+        edit("affinity = { affiliate = 1.8", "affinity = { afiliate = 1.8"),
+        ["segments.bargain_hunters.affinity.afiliate", "unknown channel 'afiliate'", "affiliate"],
+    ),
+    "chain_conversion_not_absorbing": (
+        TEXTBOOK + "transitions.purchase = { purchase = 0.5, awareness = 0.5 }\n",
+        ["chain.transitions.purchase", "must be absorbing"],
+    ),
+    "chain_conversion_missing": (
+        edit('conversion = "purchase"', 'conversion = "sale"', TEXTBOOK).replace(
+            "purchase = 0.4", "lost2 = 0.4"
+        ),
+        ["chain.conversion", "'sale'", "absorbing"],
+    ),
+    "empty_file": ("", ["empty", "TOML"]),
+    "not_toml": ("this is [not toml\n", ["not valid TOML"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_MODELS))
+@pytest.mark.parametrize("command", ["simulate", "validate"])
+def test_bad_model(tmp_path, case, command):
+    text, needles = BAD_MODELS[case]
+    (tmp_path / "bad.toml").write_text(text, encoding="utf-8")
+    args = (
+        ["simulate", "bad.toml", "--customers", "10", "--out", "out.parquet"]
+        if command == "simulate"
+        else ["validate", "bad.toml"]
+    )
+    res = cjsim(*args, cwd=tmp_path)
+    assert_one_line_error(res, "bad.toml", *needles)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
+
+
+def test_missing_file(tmp_path):
+    res = cjsim("simulate", "nope.toml", "--out", "out.parquet", cwd=tmp_path)
+    assert_one_line_error(res, "nope.toml", "file not found")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_folder_as_model(tmp_path):
+    (tmp_path / "folder").mkdir()
+    res = cjsim("validate", "folder", cwd=tmp_path)
+    assert_one_line_error(res, "folder", "folder")
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["--budget", "nochannel=5"], ["--budget", "unknown channel 'nochannel'", "paid_search"]),
+        (["--budget", "paid_search=-1"], ["paid_search", "-1", ">= 0"]),
+        (["--budget", "paid_search"], ["--budget 'paid_search'", "CHANNEL=AMOUNT"]),
+        (["--budget", "direct=10"], ["'direct' is organic"]),
+        (["--off", "tv"], ["unknown channel 'tv'"]),
+        (["--days", "0"], ["days", "0", "> 0"]),
+        (["--engine", "quantum"], ["--engine 'quantum'", "markov"]),
+    ],
+)
+def test_bad_option(tmp_path, args, needles):
+    res = cjsim(
+        "simulate", "ecommerce", "--customers", "10", "--out", "out.parquet", *args, cwd=tmp_path
+    )
+    assert_one_line_error(res, *needles)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_output_format(tmp_path):
+    res = cjsim("simulate", "textbook", "--out", "out.txt", cwd=tmp_path)
+    assert_one_line_error(res, "out.txt", ".parquet or .csv")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_folder_missing(tmp_path):
+    res = cjsim("simulate", "textbook", "--out", "nowhere/out.parquet", cwd=tmp_path)
+    assert_one_line_error(res, "nowhere", "does not exist")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_output_is_kept_when_the_run_fails(tmp_path):
+    """Nothing a user produced is lost: a failed run leaves the old file untouched."""
+    target = tmp_path / "out.parquet"
+    target.write_bytes(b"precious")
+    res = cjsim(
+        "simulate", "ecommerce", "--budget", "nochannel=1", "--out", "out.parquet", cwd=tmp_path
+    )
+    assert res.returncode == 2
+    assert target.read_bytes() == b"precious"
+
+
+GOOD_LOG = pd.DataFrame(
+    {
+        "customer_id": [1, 1, 1, 2],
+        "time": [0.0, 1.0, 2.0, 0.5],
+        "event": ["touch", "touch", "conversion", "touch"],
+        "channel": ["search", "email", "", "display"],
+        "value": [0.0, 0.0, 50.0, 0.0],
+    }
+)
+
+BAD_LOGS = {
+    "missing_column": (GOOD_LOG.drop(columns=["time"]), ["missing column(s) time"]),
+    "nan_time": (GOOD_LOG.assign(time=[0.0, None, 2.0, 0.5]), ["row 2", "time is nan"]),
+    "unsorted_time": (GOOD_LOG.assign(time=[0.0, 3.0, 2.0, 0.5]), ["row 3", "earlier"]),
+    "touch_without_channel": (
+        GOOD_LOG.assign(channel=["search", "", "", "display"]),
+        ["row 2", "without a channel"],
+    ),
+    "negative_value": (GOOD_LOG.assign(value=[0.0, 0.0, -50.0, 0.0]), ["row 3", "-50.0", ">= 0"]),
+}
+
+
+def test_good_log_validates(tmp_path):
+    GOOD_LOG.to_csv(tmp_path / "events.csv", index=False)
+    res = cjsim("validate", "events.csv", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "4 events, 2 customers" in res.stdout
+
+
+@pytest.mark.parametrize("case", sorted(BAD_LOGS))
+def test_bad_event_log(tmp_path, case):
+    frame, needles = BAD_LOGS[case]
+    frame.to_csv(tmp_path / "events.csv", index=False)
+    res = cjsim("validate", "events.csv", cwd=tmp_path)
+    assert_one_line_error(res, "events.csv", *needles)
