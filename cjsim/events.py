@@ -23,7 +23,7 @@ atomically: a failed or interrupted run leaves no partial file behind.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +238,13 @@ def read_events(
     return frame
 
 
+def _reject_rows(bad: np.ndarray, message: Callable[[int], str], source: str | None) -> None:
+    """Raise naming the first row (1-based) where ``bad`` is true."""
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise EventLogError(message(i), source=source, key=f"row {i + 1}")
+
+
 def _show(value: Any) -> str:
     """A value as a person reads it (no numpy reprs)."""
     if isinstance(value, np.generic):
@@ -260,14 +267,11 @@ def validate_events(frame: pd.DataFrame, *, source: str | None = None) -> None:
     if len(frame) == 0:
         raise EventLogError("the event log has no rows", source=source)
     ev = frame["event"].astype("string")
-    bad = ~ev.isin(EVENT_KINDS)
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise EventLogError(
-            f"event is {_show(ev.iloc[i])}; expected one of {', '.join(EVENT_KINDS)}",
-            source=source,
-            key=f"row {i + 1}",
-        )
+    _reject_rows(
+        (~ev.isin(EVENT_KINDS)).to_numpy(),
+        lambda i: f"event is {_show(ev.iloc[i])}; expected one of {', '.join(EVENT_KINDS)}",
+        source,
+    )
     time = frame["time"]
     if pd.api.types.is_datetime64_any_dtype(time):
         t = time.astype("int64").to_numpy(dtype=np.float64)
@@ -282,29 +286,26 @@ def validate_events(frame: pd.DataFrame, *, source: str | None = None) -> None:
                 key="time",
             ) from None
     nan = ~np.isfinite(t)
-    if nan.any():
-        i = int(np.flatnonzero(nan)[0])
-        raise EventLogError(
-            f"time is {_show(time.iloc[i])}; expected a finite number of days or a timestamp",
-            source=source,
-            key=f"row {i + 1}",
-        )
+    _reject_rows(
+        nan,
+        lambda i: f"time is {_show(time.iloc[i])}; expected a finite number of days or a timestamp",
+        source,
+    )
     cust = frame["customer_id"]
-    if cust.isna().any():
-        i = int(np.flatnonzero(cust.isna().to_numpy())[0])
-        raise EventLogError("customer_id is empty", source=source, key=f"row {i + 1}")
+    _reject_rows(cust.isna().to_numpy(), lambda i: "customer_id is empty", source)
     codes = pd.factorize(cust)[0]
     order = np.argsort(codes, kind="stable")
     same = codes[order][1:] == codes[order][:-1]
-    back = same & (t[order][1:] < t[order][:-1])
-    if back.any():
-        i = int(order[1:][back][0])
-        raise EventLogError(
+    back = np.zeros(len(t), dtype=bool)
+    back[order[1:][same & (t[order][1:] < t[order][:-1])]] = True
+    _reject_rows(
+        back,
+        lambda i: (
             f"time {_show(t[i])} is earlier than the customer's previous event; "
-            "expected events sorted by time within each customer",
-            source=source,
-            key=f"row {i + 1}",
-        )
+            "expected events sorted by time within each customer"
+        ),
+        source,
+    )
     touch = (ev == "touch").to_numpy()
     if touch.any():
         if "channel" not in frame.columns:
@@ -313,13 +314,7 @@ def validate_events(frame: pd.DataFrame, *, source: str | None = None) -> None:
             )
         ch = frame["channel"].astype("string")
         empty = touch & (ch.isna() | (ch == "")).to_numpy()
-        if empty.any():
-            i = int(np.flatnonzero(empty)[0])
-            raise EventLogError(
-                "touch without a channel; expected a channel name",
-                source=source,
-                key=f"row {i + 1}",
-            )
+        _reject_rows(empty, lambda i: "touch without a channel; expected a channel name", source)
     conv = (ev == "conversion").to_numpy()
     if "value" in frame.columns:
         try:
@@ -329,20 +324,12 @@ def validate_events(frame: pd.DataFrame, *, source: str | None = None) -> None:
                 f"value is not numeric ({exc})", source=source, key="value"
             ) from None
         badv = conv & ~(np.isfinite(v) & (v >= 0))
-        if badv.any():
-            i = int(np.flatnonzero(badv)[0])
-            raise EventLogError(
-                f"conversion value is {_show(v[i])}; expected a finite amount >= 0",
-                source=source,
-                key=f"row {i + 1}",
-            )
+        _reject_rows(
+            badv,
+            lambda i: f"conversion value is {_show(v[i])}; expected a finite amount >= 0",
+            source,
+        )
     if "stage" in frame.columns:
         st = frame["stage"].astype("string")
         empty = (ev == "stage").to_numpy() & (st.isna() | (st == "")).to_numpy()
-        if empty.any():
-            i = int(np.flatnonzero(empty)[0])
-            raise EventLogError(
-                "stage event without a stage; expected a stage name",
-                source=source,
-                key=f"row {i + 1}",
-            )
+        _reject_rows(empty, lambda i: "stage event without a stage; expected a stage name", source)
