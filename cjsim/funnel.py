@@ -98,6 +98,18 @@ class FunnelResult:
     approximate: bool
     notes: list[str] = field(default_factory=list)
 
+    def to_frame(self) -> pd.DataFrame:
+        """The per-stage table."""
+        return self.table.copy()
+
+    def _repr_html_(self) -> str:
+        note = " (mean-field approximation)" if self.approximate else ""
+        return (
+            f"<p>funnel of {self.model_name}{note}: P(conversion) {self.p_conversion:.4f}, "
+            f"{self.p_conversion_horizon:.4f} within the horizon</p>"
+            + self.table.to_html(index=False)
+        )
+
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dictionary."""
         return {

@@ -143,6 +143,25 @@ class SimulationSummary:
             }
         )
 
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy per-channel table (same as :meth:`channel_table`)."""
+        return self.channel_table()
+
+    def summary(self) -> str:
+        """The headline figures as plain text."""
+        d = self.to_dict()
+        roas = "-" if d["roas"] is None else f"{d['roas']:.2f}"
+        return (
+            f"{d['model']} (model {d['model_hash']}, {d['engine']} engine, seed {d['seed']}): "
+            f"{d['customers']:,} customers x {d['days']:g} days, {d['events']:,} events, "
+            f"{d['conversions']:,} conversions by {d['converters']:,} customers "
+            f"({d['conversion_rate']:.2%}), revenue {d['revenue']:,.2f}, "
+            f"spend {d['spend']:,.2f}, ROAS {roas}"
+        )
+
+    def _repr_html_(self) -> str:
+        return f"<p>{self.summary()}</p>" + self.channel_table().to_html(index=False)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary of the headline figures."""
         spend = float(self.spend.sum())

@@ -216,3 +216,11 @@ effects.a = { lift = 1.0, to = ["b"] }
     assert abs(s.conversions / n - p[0]) < 4 * np.sqrt(p[0] * (1 - p[0]) / n)
     lost = s.stage_reach[s.stages.index("lost")] / n
     assert abs(lost - p[1]) < 4 * np.sqrt(p[1] * (1 - p[1]) / n)
+
+
+def test_summary_object_renders(textbook):
+    _, s = simulate_frame(textbook, 500, rng=1)
+    text = s.summary()
+    assert "500 customers" in text and f"{s.conversions:,} conversions" in text
+    assert "<table" in s._repr_html_()
+    assert s.to_frame().empty  # a plain chain has no channels
