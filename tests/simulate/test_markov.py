@@ -224,3 +224,13 @@ def test_summary_object_renders(textbook):
     assert "500 customers" in text and f"{s.conversions:,} conversions" in text
     assert "<table" in s._repr_html_()
     assert s.to_frame().empty  # a plain chain has no channels
+
+
+def test_chunks_larger_than_65536_customers_give_the_same_log():
+    """Chunks above 2**16 customers sort with 32-bit keys instead of the radix path."""
+    from tests.conftest import shipped
+
+    model = shipped("sunscreen").with_overrides(horizon_days=3)
+    big, _ = simulate_frame(model, 70_000, rng=4, chunk_size=131_072)
+    small, _ = simulate_frame(model, 70_000, rng=4, chunk_size=8192)
+    pd.testing.assert_frame_equal(big, small)
