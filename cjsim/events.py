@@ -55,11 +55,8 @@ def event_format(path: str | Path) -> str:
     return FORMATS[suffix]
 
 
-def arrow_schema(
-    channels: tuple[str, ...], stages: tuple[str, ...], segments: tuple[str, ...]
-) -> pa.Schema:
+def arrow_schema() -> pa.Schema:
     """The Arrow schema of a simulated event log (categories as dictionaries)."""
-    del channels, stages, segments  # dictionaries are carried by the arrays
     cat = pa.dictionary(pa.int16(), pa.string())
     return pa.schema(
         [
@@ -99,7 +96,7 @@ def arrays_to_table(
             pa.array(arrays["value"], pa.float64()),
             _dictionary(arrays["segment"], segments, pa.int16()),
         ],
-        schema=arrow_schema(channels, stages, segments),
+        schema=arrow_schema(),
     )
 
 

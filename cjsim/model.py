@@ -419,9 +419,8 @@ def _cross_check(m: JourneyModel, source: str | None) -> None:
     _need_stage(m.conversion, stages, "conversion", source)
     if m.lost is not None:
         _need_stage(m.lost, stages, "lost", source)
-    for s, p in m.initial_distribution.items():
+    for s in m.initial_distribution:
         _need_stage(s, stages, "initial", source)
-        del p
     if isinstance(m.initial, dict) and abs(math.fsum(m.initial.values()) - 1.0) > ROW_SUM_TOLERANCE:
         raise ModelError("probabilities must sum to 1", source=source, key="initial")
     if m.step_days > m.horizon_days:
@@ -433,12 +432,6 @@ def _cross_check(m: JourneyModel, source: str | None) -> None:
     for s, row in m.transitions.items():
         _need_stage(s, stages, f"transitions.{s}", source)
         _check_row(row, stages, f"transitions.{s}", source)
-    if (
-        m.kind == "journey"
-        and m.conversion in m.absorbing_stages()
-        and m.conversion not in m.transitions
-    ):
-        pass  # a conversion stage that absorbs is fine: first purchases only
     shares = 0.0
     for g, seg in m.segments.items():
         shares += seg.share

@@ -593,7 +593,7 @@ def simulate(
         segment_customers=np.zeros(len(cm.segments), np.int64),
         output=str(out) if out is not None else None,
     )
-    schema = arrow_schema(cm.channels, cm.stages, cm.segments)
+    schema = arrow_schema()
     metadata = {
         "model": model.name,
         "model_hash": summary.model_hash,
@@ -651,7 +651,7 @@ def simulate_frame(
     frame = (
         pa.concat_tables(tables).to_pandas()
         if tables
-        else pd.DataFrame(columns=list(arrow_schema((), (), ()).names))
+        else pd.DataFrame(columns=list(arrow_schema().names))
     )
     return frame, summary
 
