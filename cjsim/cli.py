@@ -309,6 +309,60 @@ def funnel(
         out.print(f"note: {note}")
 
 
+# -- paths -----------------------------------------------------------------------------
+
+
+@app.command()
+@_user_errors
+def paths(
+    events: Annotated[Path, typer.Argument(help="Event log (.parquet or .csv).")],
+    out_path: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="Path table to write (ChannelAttribution format, .csv)."),
+    ],
+    multi_conversion: Annotated[
+        bool, typer.Option(help="Every conversion closes a journey (default: the first does).")
+    ] = False,
+    lookback: Annotated[
+        float | None,
+        typer.Option(help="Keep touches at most this many days before the journey's end."),
+    ] = None,
+    delimiter: Annotated[
+        str, typer.Option(help="Field delimiter of the output: ',' or ';'.")
+    ] = ",",
+) -> None:
+    """Turn an event log into a path table (path, total_conversions, total_null, value)."""
+    from cjsim.events import read_events
+    from cjsim.paths import paths_from_events
+
+    if out_path.suffix.lower() != ".csv":
+        raise OptionError("unknown path-table format; expected a .csv file", source=str(out_path))
+    if not out_path.parent.exists():
+        raise OptionError("output folder does not exist", source=str(out_path.parent))
+    if delimiter not in (",", ";"):
+        raise OptionError(f"--delimiter {delimiter!r}: expected ',' or ';'")
+    table, stats = paths_from_events(
+        read_events(events), multi_conversion=multi_conversion, lookback_days=lookback,
+        source=str(events),
+    )  # fmt: skip
+    table.write_csv(out_path, delimiter=delimiter)
+    tot = table.totals()
+    out.print(
+        f"wrote {int(tot['paths']):,} distinct paths to {out_path}: {stats.journeys:,} journeys, "
+        f"{tot['conversions']:,.0f} conversions (value {tot['value']:,.2f}), "
+        f"{tot['nulls']:,.0f} without conversion"
+    )
+    if stats.conversions_without_touches:
+        out.print(
+            f"note: {stats.conversions_without_touches:,} conversions had no touch before them "
+            "and form no path"
+        )
+    if stats.touches_outside_lookback:
+        out.print(
+            f"note: {stats.touches_outside_lookback:,} touches fell outside the lookback window"
+        )
+
+
 # -- demo ------------------------------------------------------------------------------
 
 

@@ -7,6 +7,8 @@ expected; the command line prints it as one line on stderr and exits with code 2
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class CjsimError(Exception):
     """Base class for errors caused by the user's input (exit code 2 on the command line)."""
@@ -29,3 +31,10 @@ class EventLogError(CjsimError):
 
 class OptionError(CjsimError):
     """A command-line option or function argument outside its allowed values."""
+
+
+def show(value: Any) -> str:
+    """A value as a person reads it in a message (``-1``, ``nan``, ``'abc'``; no numpy reprs)."""
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    return repr(value)

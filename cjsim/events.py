@@ -34,7 +34,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from cjsim._io import atomic_path
-from cjsim.errors import EventLogError
+from cjsim.errors import EventLogError, show
 
 EVENT_KINDS: tuple[str, ...] = ("touch", "stage", "conversion")
 TOUCH, STAGE, CONVERSION = 0, 1, 2
@@ -242,13 +242,6 @@ def _reject_rows(bad: np.ndarray, message: Callable[[int], str], source: str | N
         raise EventLogError(message(i), source=source, key=f"row {i + 1}")
 
 
-def _show(value: Any) -> str:
-    """A value as a person reads it (no numpy reprs)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    return repr(value)
-
-
 def validate_events(frame: pd.DataFrame, *, source: str | None = None) -> None:
     """Check an event log against the schema; raise naming the first bad column or row.
 
@@ -266,7 +259,7 @@ def validate_events(frame: pd.DataFrame, *, source: str | None = None) -> None:
     ev = frame["event"].astype("string")
     _reject_rows(
         (~ev.isin(EVENT_KINDS)).to_numpy(),
-        lambda i: f"event is {_show(ev.iloc[i])}; expected one of {', '.join(EVENT_KINDS)}",
+        lambda i: f"event is {show(ev.iloc[i])}; expected one of {', '.join(EVENT_KINDS)}",
         source,
     )
     time = frame["time"]
@@ -285,7 +278,7 @@ def validate_events(frame: pd.DataFrame, *, source: str | None = None) -> None:
     nan = ~np.isfinite(t)
     _reject_rows(
         nan,
-        lambda i: f"time is {_show(time.iloc[i])}; expected a finite number of days or a timestamp",
+        lambda i: f"time is {show(time.iloc[i])}; expected a finite number of days or a timestamp",
         source,
     )
     cust = frame["customer_id"]
@@ -298,7 +291,7 @@ def validate_events(frame: pd.DataFrame, *, source: str | None = None) -> None:
     _reject_rows(
         back,
         lambda i: (
-            f"time {_show(t[i])} is earlier than the customer's previous event; "
+            f"time {show(t[i])} is earlier than the customer's previous event; "
             "expected events sorted by time within each customer"
         ),
         source,
@@ -323,7 +316,7 @@ def validate_events(frame: pd.DataFrame, *, source: str | None = None) -> None:
         badv = conv & ~(np.isfinite(v) & (v >= 0))
         _reject_rows(
             badv,
-            lambda i: f"conversion value is {_show(v[i])}; expected a finite amount >= 0",
+            lambda i: f"conversion value is {show(v[i])}; expected a finite amount >= 0",
             source,
         )
     if "stage" in frame.columns:

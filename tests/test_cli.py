@@ -119,3 +119,23 @@ def test_python_dash_m():
     )
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["p_conversion"] == pytest.approx(0.4)
+
+
+def test_paths_command(tmp_path):
+    events = tmp_path / "e.csv"
+    res = runner.invoke(app, ["simulate", "dentist", "--customers", "800", "--out", str(events)])
+    assert res.exit_code == 0, res.output
+    target = tmp_path / "p.csv"
+    res = runner.invoke(app, ["paths", str(events), "--out", str(target), "--delimiter", ";"])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(target, sep=";")
+    assert list(table.columns) == [
+        "path",
+        "total_conversions",
+        "total_null",
+        "total_conversion_value",
+    ]
+    frame = read_events(events)
+    converters = frame[frame.event == "conversion"].customer_id.nunique()
+    assert table.total_conversions.sum() <= converters
+    assert f"{len(table):,} distinct paths" in res.output

@@ -209,3 +209,14 @@ def test_bad_event_log(tmp_path, case):
     frame.to_csv(tmp_path / "events.csv", index=False)
     res = cjsim("validate", "events.csv", cwd=tmp_path)
     assert_one_line_error(res, "events.csv", *needles)
+
+
+def test_paths_bad_output_and_missing_log(tmp_path):
+    GOOD_LOG.to_csv(tmp_path / "events.csv", index=False)
+    res = cjsim("paths", "events.csv", "--out", "paths.txt", cwd=tmp_path)
+    assert_one_line_error(res, "paths.txt", ".csv")
+    res = cjsim("paths", "missing.csv", "--out", "paths.csv", cwd=tmp_path)
+    assert_one_line_error(res, "missing.csv", "file not found")
+    res = cjsim("paths", "events.csv", "--out", "paths.csv", "--lookback", "-1", cwd=tmp_path)
+    assert_one_line_error(res, "lookback", "> 0")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.csv"]

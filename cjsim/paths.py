@@ -1,0 +1,345 @@
+"""Journeys and path tables: the input of every attribution method.
+
+A **journey** is the ordered list of a customer's touchpoints up to and including their
+first conversion (or all of them, for a customer who never converts: a *null* journey).
+With ``multi_conversion=True`` every conversion closes a journey and the next one starts
+after it. A **path table** aggregates journeys with the same channel sequence:
+
+=====================  ============================================================
+column                 meaning
+=====================  ============================================================
+path                   ``search > email > direct`` (the ChannelAttribution format)
+total_conversions      journeys on this path that ended in a conversion
+total_null             journeys on this path that did not
+total_conversion_value total value of those conversions
+=====================  ============================================================
+
+In memory a path table is integer-coded in CSR form (``offsets``, ``codes``) with float
+counts (fractional counts from other tools are kept, never truncated). Attribution code
+works on this table only, never on simulation internals, so it treats a simulated log and
+a real export alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cjsim._io import write_text_atomic
+from cjsim.errors import EventLogError, show
+from cjsim.events import validate_events
+
+#: Separator between channels in the ChannelAttribution path format.
+SEPARATOR = ">"
+PATH_COLUMNS = ("path", "total_conversions", "total_null", "total_conversion_value")
+
+
+class PathTableError(EventLogError):
+    """A path table with missing columns, bad counts or malformed paths."""
+
+
+@dataclass(frozen=True)
+class PathTable:
+    """Distinct channel paths with their conversion and null counts (CSR-coded).
+
+    Attributes
+    ----------
+    channels : tuple of str
+        Channel names; ``codes`` index into it.
+    offsets : ndarray of int64, shape (P + 1,)
+        Path ``p`` is ``codes[offsets[p]:offsets[p + 1]]``.
+    codes : ndarray of int32
+        Channel codes of all paths, concatenated.
+    conversions, nulls, value : ndarray of float64, shape (P,)
+        Converting journeys, non-converting journeys and conversion value per path.
+    """
+
+    channels: tuple[str, ...]
+    offsets: np.ndarray
+    codes: np.ndarray
+    conversions: np.ndarray
+    nulls: np.ndarray
+    value: np.ndarray
+
+    @property
+    def n_paths(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    @property
+    def path_index(self) -> np.ndarray:
+        """For every entry of ``codes``, the path it belongs to."""
+        return np.repeat(np.arange(self.n_paths), self.lengths)
+
+    def totals(self) -> dict[str, float]:
+        """Journeys, conversions, nulls and value over the whole table."""
+        return {
+            "paths": float(self.n_paths),
+            "journeys": float(self.conversions.sum() + self.nulls.sum()),
+            "conversions": float(self.conversions.sum()),
+            "nulls": float(self.nulls.sum()),
+            "value": float(self.value.sum()),
+        }
+
+    def path_strings(self, separator: str = " > ") -> list[str]:
+        """Each path as text, ``a > b > c``."""
+        names = np.asarray(self.channels, dtype=object)[self.codes]
+        return [separator.join(p) for p in np.split(names, self.offsets[1:-1])]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The ChannelAttribution-format table."""
+        return pd.DataFrame(
+            {
+                "path": self.path_strings(),
+                "total_conversions": self.conversions,
+                "total_null": self.nulls,
+                "total_conversion_value": self.value,
+            }
+        )
+
+    def write_csv(self, path: str | Path, delimiter: str = ",") -> None:
+        """Write the ChannelAttribution format, atomically."""
+        bad = [c for c in self.channels if SEPARATOR in c or delimiter in c]
+        if bad:
+            raise PathTableError(
+                f"channel name {bad[0]!r} contains '{SEPARATOR}' or '{delimiter}'; "
+                "it cannot be written in the path format",
+                source=str(path),
+            )
+        write_text_atomic(path, self.to_frame().to_csv(index=False, sep=delimiter))
+
+
+def _aggregate(
+    channels: Sequence[str],
+    lengths: np.ndarray,
+    codes: np.ndarray,
+    conversions: np.ndarray,
+    nulls: np.ndarray,
+    value: np.ndarray,
+) -> PathTable:
+    """Merge journeys (or rows) with identical channel sequences, exactly.
+
+    Journeys are grouped by length; within a length the codes form a dense matrix whose
+    distinct rows are found with ``np.unique(axis=0)``: no hashing, no string keys, and a
+    loop over distinct lengths only.
+    """
+    offsets = np.concatenate(([0], np.cumsum(lengths)))
+    out_codes, out_len, out_conv, out_null, out_val = [], [], [], [], []
+    for L in np.unique(lengths):
+        rows = np.flatnonzero(lengths == L)
+        if L == 0:
+            continue
+        starts = offsets[rows]
+        mat = codes[starts[:, None] + np.arange(L)[None, :]]
+        uniq, inverse = np.unique(mat, axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        k = len(uniq)
+        out_codes.append(uniq.ravel())
+        out_len.append(np.full(k, L, np.int64))
+        out_conv.append(np.bincount(inverse, conversions[rows], minlength=k))
+        out_null.append(np.bincount(inverse, nulls[rows], minlength=k))
+        out_val.append(np.bincount(inverse, value[rows], minlength=k))
+    if not out_len:
+        return PathTable(
+            tuple(channels), np.zeros(1, np.int64), np.zeros(0, np.int32),
+            np.zeros(0), np.zeros(0), np.zeros(0),
+        )  # fmt: skip
+    lens = np.concatenate(out_len)
+    return PathTable(
+        channels=tuple(channels),
+        offsets=np.concatenate(([0], np.cumsum(lens))).astype(np.int64),
+        codes=np.concatenate(out_codes).astype(np.int32),
+        conversions=np.concatenate(out_conv).astype(np.float64),
+        nulls=np.concatenate(out_null).astype(np.float64),
+        value=np.concatenate(out_val).astype(np.float64),
+    )
+
+
+@dataclass(frozen=True)
+class JourneyStats:
+    """What building paths from an event log kept and dropped."""
+
+    journeys: int
+    converting: int
+    conversions_without_touches: int
+    touches_outside_lookback: int
+
+
+def paths_from_events(
+    events: pd.DataFrame,
+    *,
+    multi_conversion: bool = False,
+    lookback_days: float | None = None,
+    source: str | None = None,
+) -> tuple[PathTable, JourneyStats]:
+    """Build the path table of an event log.
+
+    Parameters
+    ----------
+    events : DataFrame
+        An event log (see :mod:`cjsim.events`); only ``touch`` and ``conversion`` rows matter.
+    multi_conversion : bool
+        Every conversion closes a journey (default: a customer's journey ends at their
+        first conversion and later events are ignored).
+    lookback_days : float, optional
+        Keep only touches at most this many days before the journey's end (its
+        conversion, or the last touch of a null journey).
+
+    Returns
+    -------
+    PathTable, JourneyStats
+        Conversions with no touch at all cannot form a path; they are counted in
+        ``JourneyStats.conversions_without_touches``.
+    """
+    validate_events(events, source=source)
+    if lookback_days is not None and not lookback_days > 0:
+        raise PathTableError(f"lookback is {lookback_days!r}; expected a number of days > 0")
+    kind = events["event"].astype("string").to_numpy(dtype=object)
+    keep = (kind == "touch") | (kind == "conversion")
+    ev = events.loc[keep]
+    kind = kind[keep]
+    cust = pd.factorize(ev["customer_id"])[0]
+    time = ev["time"]
+    t = (
+        time.astype("int64").to_numpy(np.float64) / 86_400e9
+        if pd.api.types.is_datetime64_any_dtype(time)
+        else pd.to_numeric(time).to_numpy(np.float64)
+    )
+    order = np.lexsort((t, cust))  # within a customer by time; conversions after ties' touches
+    cust, t, kind = cust[order], t[order], kind[order]
+    is_conv = kind == "conversion"
+    value = (
+        pd.to_numeric(ev["value"]).to_numpy(np.float64)[order]
+        if "value" in ev.columns
+        else np.zeros(len(ev))
+    )
+    chan_raw = (
+        ev["channel"].astype("string").to_numpy(dtype=object)[order] if "channel" in ev else None
+    )
+
+    # Journey number within the customer: conversions seen before this row.
+    new_cust = np.r_[True, cust[1:] != cust[:-1]]
+    conv_cum = np.cumsum(is_conv)
+    base = np.maximum.accumulate(np.where(new_cust, conv_cum - is_conv, 0))
+    conv_before = conv_cum - is_conv - base
+    if multi_conversion:
+        in_journey = np.ones(len(cust), dtype=bool)
+        jkey = np.stack([cust, conv_before], axis=1)
+    else:
+        in_journey = conv_before == 0
+        jkey = np.stack([cust, np.zeros_like(cust)], axis=1)
+    jkey = jkey[in_journey]
+    tt, conv_rows, val_rows = t[in_journey], is_conv[in_journey], value[in_journey]
+    touch_rows = ~conv_rows
+    _, jid = np.unique(jkey, axis=0, return_inverse=True)
+    jid = jid.ravel()
+    J = int(jid.max()) + 1 if jid.size else 0
+    j_conv = np.bincount(jid, conv_rows, minlength=J) > 0
+    # each journey's value is its closing conversion's value (one conversion per journey)
+    j_value = np.bincount(jid, np.where(conv_rows, val_rows, 0.0), minlength=J)
+
+    outside = 0
+    if lookback_days is not None:
+        end = np.full(J, -np.inf)
+        np.maximum.at(end, jid, tt)
+        late = tt >= end[jid] - lookback_days
+        outside = int((touch_rows & ~late).sum())
+        touch_rows &= late
+    names = chan_raw[in_journey][touch_rows] if chan_raw is not None else np.zeros(0, object)
+    codes, channels = pd.factorize(pd.Series(names, dtype="string"), sort=True)
+    tj = jid[touch_rows]  # journeys of the touches, in journey-then-time order? not yet
+    order_t = np.argsort(tj, kind="stable")  # rows are by customer then time: stable keeps time
+    tj, codes = tj[order_t], codes[order_t]
+    lengths = np.bincount(tj, minlength=J)
+    has_touch = lengths > 0
+    stats = JourneyStats(
+        journeys=int(has_touch.sum()),
+        converting=int((j_conv & has_touch).sum()),
+        conversions_without_touches=int((j_conv & ~has_touch).sum()),
+        touches_outside_lookback=outside,
+    )
+    table = _aggregate(
+        [str(c) for c in channels],
+        lengths,
+        codes.astype(np.int32),
+        j_conv.astype(np.float64),
+        (~j_conv).astype(np.float64),
+        np.where(j_conv, j_value, 0.0),
+    )
+    return table, stats
+
+
+def read_path_table(path: str | Path, *, delimiter: str | None = None) -> PathTable:
+    """Read a ChannelAttribution-format path table (``,`` or ``;`` delimited, detected).
+
+    Rows with the same path are merged; fractional counts are kept as floats.
+    """
+    src = str(path)
+    p = Path(path)
+    if not p.exists():
+        raise PathTableError("file not found; expected a path table (CSV)", source=src)
+    text = p.read_text(encoding="utf-8")
+    if not text.strip():
+        raise PathTableError("file is empty; expected a path table with a header", source=src)
+    header = text.splitlines()[0]
+    sep = delimiter or (";" if header.count(";") > header.count(",") else ",")
+    try:
+        frame = pd.read_csv(p, sep=sep, dtype={"path": "string"}, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise PathTableError(f"cannot be read as CSV ({exc})", source=src) from exc
+    return path_table_from_frame(frame, source=src)
+
+
+def path_table_from_frame(frame: pd.DataFrame, *, source: str | None = None) -> PathTable:
+    """Validate and code a ChannelAttribution-format DataFrame."""
+    if "path" not in frame.columns or "total_conversions" not in frame.columns:
+        raise PathTableError(
+            "missing column(s); expected path, total_conversions and optionally total_null, "
+            f"total_conversion_value (found: {', '.join(map(str, frame.columns))})",
+            source=source,
+        )
+    if len(frame) == 0:
+        raise PathTableError("the path table has no rows", source=source)
+    counts = {}
+    for col in PATH_COLUMNS[1:]:
+        if col not in frame.columns:
+            counts[col] = np.zeros(len(frame))
+            continue
+        num = pd.to_numeric(frame[col].replace("", np.nan), errors="coerce").to_numpy(np.float64)
+        bad = ~np.isfinite(num) | (num < 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise PathTableError(
+                f"{col} is {show(frame[col].iloc[i])}; expected a finite number >= 0",
+                source=source,
+                key=f"row {i + 1}",
+            )
+        counts[col] = num
+    paths = frame["path"].astype("string").fillna("")
+    parts = paths.str.split(SEPARATOR)
+    lengths = parts.str.len().to_numpy(np.int64)
+    flat = parts.explode().str.strip()
+    empty = (flat == "").to_numpy()
+    if empty.any():
+        i = int(np.repeat(np.arange(len(frame)), lengths)[np.flatnonzero(empty)[0]])
+        raise PathTableError(
+            f"path {paths.iloc[i]!r} has an empty channel; expected 'a > b > c'",
+            source=source,
+            key=f"row {i + 1}",
+        )
+    codes, channels = pd.factorize(flat, sort=True)
+    return _aggregate(
+        [str(c) for c in channels],
+        lengths,
+        codes.astype(np.int32),
+        counts["total_conversions"],
+        counts["total_null"],
+        counts["total_conversion_value"],
+    )

@@ -1,0 +1,164 @@
+"""Event log -> journeys -> path table, and the ChannelAttribution path format."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cjsim.paths import PathTableError, path_table_from_frame, paths_from_events, read_path_table
+
+
+def log() -> pd.DataFrame:
+    """Five customers, rows of c2 and c5 interleaved as in a real export.
+
+    c1: a(0) b(1) conv 10 (2) c(3) conv 5 (4)   c2: a b (no conversion)
+    c3: conversion without any touch           c4: b b conv 7
+    c5: a b conv 3
+    """
+    rows = [
+        (1, 0.0, "touch", "a", 0), (1, 1.0, "touch", "b", 0), (1, 2.0, "conversion", "", 10),
+        (1, 3.0, "touch", "c", 0), (1, 4.0, "conversion", "", 5),
+        (2, 0.0, "touch", "a", 0), (5, 0.5, "touch", "a", 0), (2, 1.0, "touch", "b", 0),
+        (5, 1.5, "touch", "b", 0), (5, 2.5, "conversion", "", 3),
+        (3, 1.0, "conversion", "", 4),
+        (4, 0.0, "touch", "b", 0), (4, 0.2, "touch", "b", 0), (4, 0.3, "conversion", "", 7),
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["customer_id", "time", "event", "channel", "value"])
+
+
+def as_dict(table) -> dict[str, tuple[float, float, float]]:
+    f = table.to_frame()
+    return {
+        r.path: (r.total_conversions, r.total_null, r.total_conversion_value)
+        for r in f.itertuples(index=False)
+    }
+
+
+def test_first_conversion_journeys_by_hand():
+    table, stats = paths_from_events(log())
+    # a > b: c1 and c5 convert (10 + 3), c2 does not; b > b: c4 converts (7);
+    # c1's touch c after its first conversion is ignored; c3 has no path.
+    assert as_dict(table) == {"a > b": (2.0, 1.0, 13.0), "b > b": (1.0, 0.0, 7.0)}
+    assert stats.journeys == 4 and stats.converting == 3
+    assert stats.conversions_without_touches == 1
+
+
+def test_multi_conversion_journeys_by_hand():
+    table, stats = paths_from_events(log(), multi_conversion=True)
+    assert as_dict(table) == {
+        "a > b": (2.0, 1.0, 13.0),
+        "b > b": (1.0, 0.0, 7.0),
+        "c": (1.0, 0.0, 5.0),
+    }
+    assert stats.journeys == 5
+
+
+def test_lookback_window_by_hand():
+    # 1.5 days before the journey's end: c1 keeps b (t=1; conversion at 2) but not a (t=0);
+    # c5 keeps b (1.5) but not a (0.5; conversion at 2.5); c2's null journey ends at its
+    # last touch (1.0) and keeps both; c4 keeps both.
+    table, stats = paths_from_events(log(), lookback_days=1.5)
+    assert as_dict(table) == {
+        "b": (2.0, 0.0, 13.0),
+        "a > b": (0.0, 1.0, 0.0),
+        "b > b": (1.0, 0.0, 7.0),
+    }
+    assert stats.touches_outside_lookback == 2
+
+
+def test_row_order_does_not_matter():
+    shuffled = log().sample(frac=1.0, random_state=3)
+    shuffled = shuffled.sort_values(["customer_id", "time"], kind="stable")
+    assert as_dict(paths_from_events(shuffled)[0]) == as_dict(paths_from_events(log())[0])
+
+
+def test_timestamps_are_accepted():
+    f = log()
+    f["time"] = pd.Timestamp("2026-01-01") + pd.to_timedelta(f["time"], unit="D")
+    table, _ = paths_from_events(f, lookback_days=1.5)
+    assert as_dict(table)["b"] == (2.0, 0.0, 13.0)
+
+
+def test_simulated_log_totals(ecommerce):
+    from cjsim.simulate.markov import simulate_frame
+
+    frame, s = simulate_frame(ecommerce, 3000, rng=2)
+    table, stats = paths_from_events(frame)
+    assert table.conversions.sum() + stats.conversions_without_touches == s.converters
+    touched = frame[frame.event == "touch"].customer_id.nunique()
+    assert table.totals()["journeys"] == touched
+    # every path's codes are valid channel codes, lengths add up
+    assert table.offsets[-1] == len(table.codes)
+    assert table.codes.max() < len(table.channels)
+
+
+@pytest.mark.parametrize("delimiter", [",", ";"])
+def test_path_format_round_trip(tmp_path, delimiter):
+    table, _ = paths_from_events(log(), multi_conversion=True)
+    target = tmp_path / "paths.csv"
+    table.write_csv(target, delimiter=delimiter)
+    back = read_path_table(target)  # the delimiter is detected
+    assert as_dict(back) == as_dict(table)
+
+
+def test_fractional_counts_kept_and_duplicate_rows_merged():
+    frame = pd.DataFrame(
+        {
+            "path": ["a > b", "b", "a>b", "b > a"],
+            "total_conversions": [1.5, 0.25, 2.0, 0.0],
+            "total_null": [3.0, 1.0, 0.5, 4.0],
+            "total_conversion_value": [15.0, 2.5, 20.0, 0.0],
+        }
+    )
+    table = path_table_from_frame(frame)
+    assert as_dict(table) == {
+        "a > b": (3.5, 3.5, 35.0),
+        "b": (0.25, 1.0, 2.5),
+        "b > a": (0.0, 4.0, 0.0),
+    }
+    # splitting a row into two rows with the same path changes nothing
+    first = frame.iloc[[0]]
+    split = pd.concat(
+        [
+            first.assign(total_conversions=0.5, total_null=1.0, total_conversion_value=5.0),
+            first.assign(total_conversions=1.0, total_null=2.0, total_conversion_value=10.0),
+            frame.iloc[1:],
+        ]
+    )
+    assert as_dict(path_table_from_frame(split)) == as_dict(table)
+
+
+def test_optional_columns_default_to_zero():
+    table = path_table_from_frame(pd.DataFrame({"path": ["a > b"], "total_conversions": [2]}))
+    np.testing.assert_array_equal(table.nulls, [0.0])
+    np.testing.assert_array_equal(table.value, [0.0])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "file is empty"),
+        ("route,total_conversions\na,1\n", "missing column"),
+        ("path,total_conversions\na > b,-1\n", "row 1: total_conversions is -1;"),
+        ("path,total_conversions\na,1\nb,\n", "row 2: total_conversions"),
+        ("path,total_conversions\na > > b,1\n", "row 1: path 'a > > b' has an empty channel"),
+        ("path,total_conversions\n,1\n", "row 1: path '' has an empty channel"),
+        ("path,total_conversions\n", "no rows"),
+    ],
+)
+def test_bad_path_tables(tmp_path, content, message):
+    target = tmp_path / "paths.csv"
+    target.write_text(content)
+    with pytest.raises(PathTableError) as info:
+        read_path_table(target)
+    assert str(info.value).startswith(str(target))
+    assert message in str(info.value)
+
+
+def test_channel_with_the_separator_cannot_be_written(tmp_path):
+    f = log().replace({"channel": {"a": "a>x"}})
+    table, _ = paths_from_events(f)
+    with pytest.raises(PathTableError, match="contains '>'"):
+        table.write_csv(tmp_path / "p.csv")
+    assert list(tmp_path.iterdir()) == []
