@@ -90,6 +90,8 @@ class PathTable:
 
     def path_strings(self, separator: str = " > ") -> list[str]:
         """Each path as text, ``a > b > c``."""
+        if self.n_paths == 0:
+            return []
         names = np.asarray(self.channels, dtype=object)[self.codes]
         return [separator.join(p) for p in np.split(names, self.offsets[1:-1])]
 
@@ -201,10 +203,12 @@ def paths_from_events(
     validate_events(events, source=source)
     if lookback_days is not None and not lookback_days > 0:
         raise PathTableError(f"lookback is {lookback_days!r}; expected a number of days > 0")
-    kind = events["event"].astype("string").to_numpy(dtype=object)
-    keep = (kind == "touch") | (kind == "conversion")
+    kind_codes, kinds = _codes(events["event"])
+    is_touch_all = kind_codes == (kinds.index("touch") if "touch" in kinds else -2)
+    is_conv_all = kind_codes == (kinds.index("conversion") if "conversion" in kinds else -2)
+    keep = is_touch_all | is_conv_all
     ev = events.loc[keep]
-    kind = kind[keep]
+    is_conv = is_conv_all[keep]
     cust = pd.factorize(ev["customer_id"])[0]
     time = ev["time"]
     t = (
@@ -213,16 +217,17 @@ def paths_from_events(
         else pd.to_numeric(time).to_numpy(np.float64)
     )
     order = np.lexsort((t, cust))  # within a customer by time; conversions after ties' touches
-    cust, t, kind = cust[order], t[order], kind[order]
-    is_conv = kind == "conversion"
+    cust, t, is_conv = cust[order], t[order], is_conv[order]
     value = (
         pd.to_numeric(ev["value"]).to_numpy(np.float64)[order]
         if "value" in ev.columns
         else np.zeros(len(ev))
     )
-    chan_raw = (
-        ev["channel"].astype("string").to_numpy(dtype=object)[order] if "channel" in ev else None
-    )
+    if "channel" in ev:
+        chan_codes, chan_names = _codes(ev["channel"])
+        chan_codes = chan_codes[order]
+    else:
+        chan_codes, chan_names = np.full(len(ev), -1, np.int64), []
 
     # Journey number within the customer: conversions seen before this row.
     new_cust = np.r_[True, cust[1:] != cust[:-1]]
@@ -231,15 +236,15 @@ def paths_from_events(
     conv_before = conv_cum - is_conv - base
     if multi_conversion:
         in_journey = np.ones(len(cust), dtype=bool)
-        jkey = np.stack([cust, conv_before], axis=1)
+        jkey = cust.astype(np.int64) * (int(conv_before.max(initial=0)) + 1) + conv_before
     else:
         in_journey = conv_before == 0
-        jkey = np.stack([cust, np.zeros_like(cust)], axis=1)
+        jkey = cust.astype(np.int64)
     jkey = jkey[in_journey]
     tt, conv_rows, val_rows = t[in_journey], is_conv[in_journey], value[in_journey]
     touch_rows = ~conv_rows
-    _, jid = np.unique(jkey, axis=0, return_inverse=True)
-    jid = jid.ravel()
+    # keys are non-decreasing (rows are by customer, then journey): number them by change
+    jid = np.cumsum(np.r_[False, jkey[1:] != jkey[:-1]]) if jkey.size else jkey
     J = int(jid.max()) + 1 if jid.size else 0
     j_conv = np.bincount(jid, conv_rows, minlength=J) > 0
     # each journey's value is its closing conversion's value (one conversion per journey)
@@ -252,11 +257,15 @@ def paths_from_events(
         late = tt >= end[jid] - lookback_days
         outside = int((touch_rows & ~late).sum())
         touch_rows &= late
-    names = chan_raw[in_journey][touch_rows] if chan_raw is not None else np.zeros(0, object)
-    codes, channels = pd.factorize(pd.Series(names, dtype="string"), sort=True)
-    tj = jid[touch_rows]  # journeys of the touches, in journey-then-time order? not yet
-    order_t = np.argsort(tj, kind="stable")  # rows are by customer then time: stable keeps time
-    tj, codes = tj[order_t], codes[order_t]
+    raw = chan_codes[in_journey][touch_rows]
+    # keep only the channels that occur, in name order, so codes do not depend on the input
+    used = np.unique(raw)
+    names = [str(chan_names[i]) for i in used]
+    remap = np.full(max(len(chan_names), 1), -1, np.int64)
+    remap[used] = np.argsort(np.argsort(names, kind="stable"))
+    codes = remap[raw]
+    channels = sorted(names)
+    tj = jid[touch_rows]  # non-decreasing, and by time within a journey
     lengths = np.bincount(tj, minlength=J)
     has_touch = lengths > 0
     stats = JourneyStats(
@@ -274,6 +283,18 @@ def paths_from_events(
         np.where(j_conv, j_value, 0.0),
     )
     return table, stats
+
+
+def _codes(col: pd.Series) -> tuple[np.ndarray, list[object]]:
+    """Integer codes and labels of a column (-1 for empty), using categorical codes if any."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = list(col.cat.categories)
+        codes = col.cat.codes.to_numpy(np.int64)
+        if "" in cats:
+            codes = np.where(codes == cats.index(""), -1, codes)
+        return codes, cats
+    codes, uniq = pd.factorize(col.astype("string").replace("", pd.NA))
+    return codes.astype(np.int64), list(uniq)
 
 
 def read_path_table(path: str | Path, *, delimiter: str | None = None) -> PathTable:

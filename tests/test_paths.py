@@ -162,3 +162,11 @@ def test_channel_with_the_separator_cannot_be_written(tmp_path):
     with pytest.raises(PathTableError, match="contains '>'"):
         table.write_csv(tmp_path / "p.csv")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_log_without_touches_gives_an_empty_table():
+    f = pd.DataFrame({"customer_id": [1, 2], "time": [0.0, 0.0], "event": ["stage", "stage"],
+                      "stage": ["unaware", "unaware"]})  # fmt: skip
+    table, stats = paths_from_events(f)
+    assert table.n_paths == 0 and stats.journeys == 0
+    assert table.to_frame().empty
