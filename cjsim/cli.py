@@ -363,6 +363,123 @@ def paths(
         )
 
 
+# -- attribute -------------------------------------------------------------------------
+
+
+@app.command()
+@_user_errors
+def attribute(
+    input_path: Annotated[
+        Path, typer.Argument(help="Path table (.csv, ChannelAttribution format) or event log.")
+    ],
+    method: Annotated[
+        list[str] | None,
+        typer.Option("--method", "-m", help="Method name (repeatable); default: all standard."),
+    ] = None,
+    order: Annotated[int, typer.Option(help="Markov order (touchpoints per state).")] = 1,
+    ci: Annotated[
+        float | None, typer.Option(help="Bootstrap interval level, e.g. 0.95.")
+    ] = None,
+    resamples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 200,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap and sampled Shapley.")] = 0,
+    delimiter: Annotated[
+        str | None, typer.Option(help="Delimiter of a path table (default: detect , or ;).")
+    ] = None,
+    direct: Annotated[
+        list[str] | None,
+        typer.Option(help="Channel counted as direct by last_non_direct (repeatable)."),
+    ] = None,
+    half_life: Annotated[
+        float, typer.Option(help="Time-decay half-life in days (event logs).")
+    ] = 7.0,
+    self_loops: Annotated[
+        bool, typer.Option(help="Keep repeated Markov states as self-transitions.")
+    ] = False,
+    multi_conversion: Annotated[
+        bool, typer.Option(help="Event logs: every conversion closes a journey.")
+    ] = False,
+    lookback: Annotated[
+        float | None, typer.Option(help="Event logs: keep touches this many days before the end.")
+    ] = None,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Result file (.csv or .json), long format.")
+    ] = None,
+) -> None:
+    """Attribute conversions to channels with every standard method side by side."""
+    from cjsim.attribution import DEFAULT_DIRECT, attribute as run_attribution
+    from cjsim.inputs import load_paths
+
+    if out_path is not None:
+        if out_path.suffix.lower() not in (".csv", ".json"):
+            raise OptionError("unknown result format; expected .csv or .json", source=str(out_path))
+        if not out_path.parent.exists():
+            raise OptionError("output folder does not exist", source=str(out_path.parent))
+    if ci is not None and not 0 < ci < 1:
+        raise OptionError(f"--ci {ci!r}: expected a level between 0 and 1, e.g. 0.95")
+    if resamples < 2:
+        raise OptionError(f"--resamples {resamples!r}: expected at least 2")
+    if delimiter not in (None, ",", ";"):
+        raise OptionError(f"--delimiter {delimiter!r}: expected ',' or ';'")
+    table, stats = load_paths(
+        input_path, delimiter=delimiter, multi_conversion=multi_conversion,
+        lookback_days=lookback,
+    )  # fmt: skip
+    result = run_attribution(
+        table, method, order=order, ci=ci, n_resamples=resamples, rng=seed,
+        direct=tuple(direct) if direct else DEFAULT_DIRECT, half_life=half_life,
+        self_loops=self_loops,
+    )  # fmt: skip
+    if out_path is not None:
+        result.write(out_path)
+    _print_attribution(result, stats, out_path)
+
+
+def _print_attribution(result: Any, stats: Any, out_path: Path | None) -> None:
+    tot = result.totals
+    title = (
+        f"{tot['conversions']:,.6g} conversions, {tot['journeys']:,.6g} journeys, "
+        f"{int(tot['paths']):,} paths, value {tot['value']:,.2f}"
+    )
+    table = Table(title=f"Attributed conversions ({title})", title_justify="left")
+    table.add_column("channel", no_wrap=True)
+    frame = result.to_frame()
+    for name in result.methods:
+        table.add_column(name, justify="right", no_wrap=True)
+    with_ci = bool(result.settings.get("ci"))
+    for channel in dict.fromkeys(frame["channel"]):
+        cells = []
+        for name in result.methods:
+            row = frame[(frame["method"] == name) & (frame["channel"] == channel)].iloc[0]
+            cell = f"{row['conversions']:,.2f}"
+            if with_ci:
+                cell += f"\n[{row['ci_low']:,.1f}, {row['ci_high']:,.1f}]"
+            cells.append(cell)
+        table.add_row(channel, *cells)
+    # a file or pipe gets the whole table; a terminal wraps it to its width
+    longest = max((len(c) for c in frame["channel"]), default=7)
+    needed = longest + 4 + sum(max(len(m), 17 if with_ci else 9) + 3 for m in result.methods)
+    out.print(table, width=None if out.is_terminal else max(needed, 80))
+    if with_ci:
+        out.print(
+            f"\\[low, high]: {result.settings['ci']:.0%} bootstrap intervals over journeys "
+            f"({result.settings['n_resamples']} resamples)"
+        )
+    if "markov" in result.models:
+        m = result.models["markov"]
+        out.print(
+            f"markov (order {m.order}): P(conversion) = {m.p_conversion_:.4g}, "
+            f"{len(m.states_):,} states; removal effects: "
+            + ", ".join(f"{c} {r:.3f}" for c, r in zip(m.channels_, m.removal_effects_, strict=True))
+        )
+    if stats is not None and stats.conversions_without_touches:
+        out.print(
+            f"note: {stats.conversions_without_touches:,} conversions had no touch before them "
+            "and form no path"
+        )
+    if out_path is not None:
+        out.print(f"wrote {out_path}")
+
+
 # -- demo ------------------------------------------------------------------------------
 
 

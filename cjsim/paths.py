@@ -23,6 +23,7 @@ a real export alike.
 from __future__ import annotations
 
 from collections.abc import Sequence
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +57,10 @@ class PathTable:
         Channel codes of all paths, concatenated.
     conversions, nulls, value : ndarray of float64, shape (P,)
         Converting journeys, non-converting journeys and conversion value per path.
+    touch_age : ndarray of float64, optional
+        Aligned with ``codes``: days from each touch to the end of its journey, averaged
+        over the path's converting journeys (its null journeys if it has none). Known only
+        for tables built from an event log; time-decay attribution uses it.
     """
 
     channels: tuple[str, ...]
@@ -64,6 +69,7 @@ class PathTable:
     conversions: np.ndarray
     nulls: np.ndarray
     value: np.ndarray
+    touch_age: np.ndarray | None = None
 
     @property
     def n_paths(self) -> int:
@@ -77,6 +83,12 @@ class PathTable:
     def path_index(self) -> np.ndarray:
         """For every entry of ``codes``, the path it belongs to."""
         return np.repeat(np.arange(self.n_paths), self.lengths)
+
+    def with_counts(
+        self, conversions: np.ndarray, nulls: np.ndarray, value: np.ndarray
+    ) -> PathTable:
+        """The same paths with other counts (a bootstrap resample, a subset)."""
+        return dataclasses.replace(self, conversions=conversions, nulls=nulls, value=value)
 
     def totals(self) -> dict[str, float]:
         """Journeys, conversions, nulls and value over the whole table."""
@@ -125,6 +137,7 @@ def _aggregate(
     conversions: np.ndarray,
     nulls: np.ndarray,
     value: np.ndarray,
+    ages: np.ndarray | None = None,
 ) -> PathTable:
     """Merge journeys (or rows) with identical channel sequences, exactly.
 
@@ -133,7 +146,7 @@ def _aggregate(
     loop over distinct lengths only.
     """
     offsets = np.concatenate(([0], np.cumsum(lengths)))
-    out_codes, out_len, out_conv, out_null, out_val = [], [], [], [], []
+    out_codes, out_len, out_conv, out_null, out_val, out_age = [], [], [], [], [], []
     for L in np.unique(lengths):
         rows = np.flatnonzero(lengths == L)
         if L == 0:
@@ -148,6 +161,8 @@ def _aggregate(
         out_conv.append(np.bincount(inverse, conversions[rows], minlength=k))
         out_null.append(np.bincount(inverse, nulls[rows], minlength=k))
         out_val.append(np.bincount(inverse, value[rows], minlength=k))
+        if ages is not None:
+            out_age.append(_mean_ages(ages, starts, L, inverse, k, conversions[rows], nulls[rows]))
     if not out_len:
         return PathTable(
             tuple(channels), np.zeros(1, np.int64), np.zeros(0, np.int32),
@@ -161,7 +176,28 @@ def _aggregate(
         conversions=np.concatenate(out_conv).astype(np.float64),
         nulls=np.concatenate(out_null).astype(np.float64),
         value=np.concatenate(out_val).astype(np.float64),
+        touch_age=np.concatenate(out_age) if ages is not None else None,
     )
+
+
+def _mean_ages(
+    ages: np.ndarray,
+    starts: np.ndarray,
+    L: int,
+    inverse: np.ndarray,
+    k: int,
+    conversions: np.ndarray,
+    nulls: np.ndarray,
+) -> np.ndarray:
+    """Per distinct path of length L, the mean age of each position (flattened row-major)."""
+    conv_total = np.bincount(inverse, conversions, minlength=k)
+    weight = np.where(conv_total[inverse] > 0, conversions, nulls)
+    wsum = np.bincount(inverse, weight, minlength=k)
+    mat = ages[starts[:, None] + np.arange(L)[None, :]]
+    out = np.empty((k, L))
+    for j in range(L):
+        out[:, j] = np.bincount(inverse, weight * mat[:, j], minlength=k)
+    return (out / np.where(wsum > 0, wsum, 1.0)[:, None]).ravel()
 
 
 @dataclass(frozen=True)
@@ -251,9 +287,9 @@ def paths_from_events(
     j_value = np.bincount(jid, np.where(conv_rows, val_rows, 0.0), minlength=J)
 
     outside = 0
+    end = np.full(J, -np.inf)
+    np.maximum.at(end, jid, tt)
     if lookback_days is not None:
-        end = np.full(J, -np.inf)
-        np.maximum.at(end, jid, tt)
         late = tt >= end[jid] - lookback_days
         outside = int((touch_rows & ~late).sum())
         touch_rows &= late
@@ -281,6 +317,7 @@ def paths_from_events(
         j_conv.astype(np.float64),
         (~j_conv).astype(np.float64),
         np.where(j_conv, j_value, 0.0),
+        ages=(end[tj] - tt[touch_rows]).astype(np.float64),
     )
     return table, stats
 

@@ -1,0 +1,416 @@
+r"""k-order Markov attribution with exact removal effects.
+
+A journey is a walk ``(start) -> s_1 -> ... -> s_m -> (conversion | null)`` over *states*.
+As in ChannelAttribution (Altomare & Loris), a state of a k-order model is a window of k
+consecutive touchpoints sliding one touch at a time; a path shorter than k is one state;
+consecutive identical states are merged (``self_loops=True`` keeps them). Transition
+probabilities are the observed transition counts normalised per state, each path weighted
+by its journeys (conversions + nulls, or conversions only when the table has no nulls).
+
+The chain is absorbing, so the probability of conversion from every state solves
+
+.. math:: (I - Q)\,h = r
+
+with Q the transient-to-transient block and r the one-step probability of conversion.
+ChannelAttribution estimates P(conversion) and the removal effects by simulating walks;
+here they are solved exactly with a sparse LU factorisation. Removing a set of channels C
+sends every transition into a state that contains a channel of C to null:
+
+.. math:: \mathrm{RE}(C) = 1 - \frac{P_{-C}(\text{conversion})}{P(\text{conversion})}
+
+and each channel's attributed conversions are the total times
+:math:`\mathrm{RE}(c) / \sum_{c'} \mathrm{RE}(c')` (Anderl, Becker, von Wangenheim &
+Schumann 2016). Value follows ChannelAttribution's definition, made exact: a conversion
+reached from state s is worth the mean value per conversion of the paths whose last state
+is s, and the removal effect on value is the relative loss of expected value.
+
+References
+----------
+Anderl, E., Becker, I., von Wangenheim, F. & Schumann, J. H. (2016). Mapping the customer
+journey: lessons learned from graph-based online attribution modeling. *International
+Journal of Research in Marketing* 33(3), 457-474.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from cjsim.attribution.base import Attribution
+from cjsim.errors import OptionError
+from cjsim.paths import PathTable
+
+START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
+#: Above this many states the solves use a sparse LU instead of dense LAPACK.
+DENSE_LIMIT = 600
+
+
+@dataclass(frozen=True)
+class _Walks:
+    """The state structure of a path table for one order (counts are not part of it)."""
+
+    windows: np.ndarray  # (n, k) channel codes of each state, -1 padded
+    edge_from: np.ndarray  # (E,) state index, 0 = start, n+1 conversion, n+2 null
+    edge_to: np.ndarray
+    incidence: sp.csr_matrix  # (E, 3P): edge weight = incidence @ [journeys; conv; nulls]
+    last_state: np.ndarray  # (P,) each path's last state
+
+    @property
+    def n_states(self) -> int:
+        return len(self.windows)
+
+
+def _walks(paths: PathTable, order: int, self_loops: bool) -> _Walks:
+    K, P = len(paths.channels), paths.n_paths
+    L = paths.lengths
+    n_win = np.maximum(L - order + 1, 1)
+    win_path = np.repeat(np.arange(P), n_win)
+    win_start = np.repeat(paths.offsets[:-1], n_win) + (
+        np.arange(n_win.sum()) - np.repeat(np.cumsum(n_win) - n_win, n_win)
+    )
+    width = np.minimum(L, order)[win_path]
+    cols = np.full((len(win_start), order), -1, np.int64)
+    for i in range(order):
+        has = i < width
+        cols[has, i] = paths.codes[win_start[has] + i]
+    # merge consecutive identical states of a path (ChannelAttribution's default)
+    first_of_path = np.r_[True, win_path[1:] != win_path[:-1]]
+    if not self_loops and len(cols):
+        same = np.r_[False, (cols[1:] == cols[:-1]).all(axis=1)] & ~first_of_path
+        cols, win_path, first_of_path = cols[~same], win_path[~same], first_of_path[~same]
+    windows, state = np.unique(cols, axis=0, return_inverse=True)
+    state = state.ravel() + 1
+    n = len(windows)
+    conv_id, null_id = n + 1, n + 2
+    prev = np.where(first_of_path, 0, np.r_[0, state[:-1]])
+    last_of_path = np.r_[win_path[1:] != win_path[:-1], True] if len(state) else state
+    last_state = state[last_of_path]
+    # edges: inner transitions weighted by journeys, ends by conversions and by nulls
+    frm = np.concatenate([prev, last_state, last_state])
+    to = np.concatenate([state, np.full(P, conv_id), np.full(P, null_id)])
+    col = np.concatenate([win_path, P + np.arange(P), 2 * P + np.arange(P)])
+    key = frm.astype(np.int64) * (n + 3) + to
+    uniq, edge = np.unique(key, return_inverse=True)
+    incidence = sp.csr_matrix(
+        (np.ones(len(col)), (edge.ravel(), col)), shape=(len(uniq), 3 * P)
+    )
+    return _Walks(windows, uniq // (n + 3), uniq % (n + 3), incidence, last_state)
+
+
+class MarkovAttribution(Attribution):
+    """k-order Markov attribution with exact removal effects.
+
+    Parameters
+    ----------
+    order : int
+        Number of past touchpoints that make a state (ChannelAttribution's ``order``).
+    self_loops : bool
+        Keep consecutive identical states as self-transitions (default: merge them, as
+        ChannelAttribution does). Removal effects do not change; the transition matrix does.
+    use_nulls : bool
+        Use non-converting journeys when the table has them (ChannelAttribution's
+        ``var_null``). Without them every walk converts.
+
+    Attributes
+    ----------
+    removal_effects_ : ndarray, shape (K,)
+        Removal effect of each channel on conversions, in [0, 1].
+    value_removal_effects_ : ndarray, shape (K,)
+        Removal effect on conversion value.
+    p_conversion_ : float
+        Probability that a walk from ``(start)`` converts.
+    states_ : list of str
+        Names of the transient states after ``(start)`` (``a,b`` for a window).
+    """
+
+    name = "markov"
+
+    def __init__(self, order: int = 1, *, self_loops: bool = False, use_nulls: bool = True):
+        if not (isinstance(order, int | np.integer) and order >= 1):
+            raise OptionError(f"order is {order!r}; expected an integer >= 1")
+        self.order = int(order)
+        self.self_loops = self_loops
+        self.use_nulls = use_nulls
+        self._cache: tuple[int, _Walks] | None = None
+
+    # -- structure ---------------------------------------------------------------------------
+    def _structure(self, paths: PathTable) -> _Walks:
+        # bootstrap refits share one structure: the same paths, other counts
+        key = id(paths.offsets)
+        if self._cache is None or self._cache[0] != key:
+            self._cache = (key, _walks(paths, self.order, self.self_loops))
+        return self._cache[1]
+
+    def _edge_weights(self, walks: _Walks, conv: np.ndarray, nulls: np.ndarray) -> np.ndarray:
+        if not self.use_nulls:
+            nulls = np.zeros_like(nulls)
+        return np.asarray(walks.incidence @ np.concatenate([conv + nulls, conv, nulls]))
+
+    # -- fitting -----------------------------------------------------------------------------
+    def fit(self, paths: PathTable) -> MarkovAttribution:
+        """Fit the chain and solve P(conversion) and every channel's removal effect."""
+        walks = self._structure(paths)
+        self._paths, self._walks = paths, walks
+        self.channels_ = paths.channels
+        weights = self._edge_weights(walks, paths.conversions, paths.nulls)
+        self._chain = _Chain.build(walks, weights, _value_per_conversion(walks, paths))
+        member = self._membership()
+        full = self._chain.solve(np.ones(walks.n_states + 1, bool))
+        self.p_conversion_, self.expected_value_ = full
+        K = len(paths.channels)
+        re, rev = np.zeros(K), np.zeros(K)
+        for c in range(K):
+            p, v = self._chain.solve(~np.r_[False, member[:, c]])
+            re[c] = _relative_loss(p, full[0])
+            rev[c] = _relative_loss(v, full[1])
+        self.removal_effects_, self.value_removal_effects_ = re, rev
+        self.conversions_ = _share(re, paths.conversions.sum())
+        self.value_ = _share(rev, paths.value.sum())
+        self.states_ = self._state_names()
+        return self
+
+    def _membership(self) -> np.ndarray:
+        """(n, K) bool: which channels each state contains."""
+        w = self._walks.windows
+        K = len(self.channels_)
+        member = np.zeros((len(w), K), bool)
+        for i in range(w.shape[1]):
+            has = w[:, i] >= 0
+            member[np.flatnonzero(has), w[has, i]] = True
+        return member
+
+    def _state_names(self) -> list[str]:
+        names = np.asarray(self.channels_, dtype=object)
+        return [",".join(names[row[row >= 0]]) for row in self._walks.windows]
+
+    # -- queries on the fitted chain -----------------------------------------------------------
+    def removal_effect(self, channels: Iterable[str], *, by: str = "conversions") -> float:
+        """Removal effect of a *set* of channels removed together."""
+        idx = self._channel_indices(channels)
+        member = self._membership()[:, idx].any(axis=1)
+        p, v = self._chain.solve(~np.r_[False, member])
+        full = (self.p_conversion_, self.expected_value_)
+        k = 0 if by == "conversions" else 1
+        return _relative_loss((p, v)[k], full[k])
+
+    def conversion_probability(self, removed: Iterable[str] = ()) -> float:
+        """P(conversion) from ``(start)`` with the given channels removed."""
+        idx = self._channel_indices(removed)
+        member = self._membership()[:, idx].any(axis=1)
+        return self._chain.solve(~np.r_[False, member])[0]
+
+    def sequence_removal_effect(self, sequence: Sequence[str]) -> float:
+        """Removal effect of a sequence of channels, e.g. ``["display", "search"]``.
+
+        Every transition that completes the sequence (its last channel right after the
+        others) is sent to null instead. A sequence of m channels needs ``order >= m - 1``,
+        because only then does a transition know the m - 1 channels before it.
+        """
+        seq = self._channel_indices(sequence)
+        m = len(seq)
+        if m == 0:
+            raise OptionError("the sequence is empty; expected channel names")
+        if m > self.order + 1:
+            raise OptionError(
+                f"a sequence of {m} channels needs order >= {m - 1}; this model has order "
+                f"{self.order}"
+            )
+        w = self._walks
+        n = w.n_states
+        inner = (w.edge_to >= 1) & (w.edge_to <= n)
+        cut = np.zeros(len(w.edge_to), bool)
+        seq_arr = np.asarray(seq)
+        for e in np.flatnonzero(inner):
+            to_win = w.windows[w.edge_to[e] - 1]
+            to_win = to_win[to_win >= 0]
+            if w.edge_from[e] == 0:
+                hist = to_win
+                cut[e] = any(
+                    np.array_equal(hist[i : i + m], seq_arr) for i in range(len(hist) - m + 1)
+                )
+            else:
+                from_win = w.windows[w.edge_from[e] - 1]
+                hist = np.r_[from_win[from_win >= 0], to_win[-1]]
+                cut[e] = len(hist) >= m and np.array_equal(hist[-m:], seq_arr)
+        p, _ = self._chain.solve(np.ones(n + 1, bool), cut_edges=cut)
+        return _relative_loss(p, self.p_conversion_)
+
+    def transition_matrix(self) -> pd.DataFrame:
+        """The fitted transitions: ``channel_from, channel_to, transition_probability``."""
+        names = [START, *self.states_, CONVERSION, NULL]
+        c = self._chain
+        keep = c.prob > 0
+        return pd.DataFrame(
+            {
+                "channel_from": np.asarray(names, dtype=object)[c.frm[keep]],
+                "channel_to": np.asarray(names, dtype=object)[c.to[keep]],
+                "transition_probability": c.prob[keep],
+            }
+        )
+
+    def _channel_indices(self, channels: Iterable[str]) -> list[int]:
+        if isinstance(channels, str):
+            channels = [channels]
+        out = []
+        for ch in channels:
+            if ch not in self.channels_:
+                raise OptionError(
+                    f"channel {ch!r} is not in the paths; expected one of "
+                    f"{', '.join(self.channels_)}"
+                )
+            out.append(self.channels_.index(ch))
+        return out
+
+    # -- bootstrap -----------------------------------------------------------------------------
+    def fit_counts(self, paths: PathTable, conversions: np.ndarray, nulls: np.ndarray,
+                   value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Refit on B resampled count vectors sharing this table's paths (columns)."""
+        walks = self._structure(paths)
+        K, B = len(paths.channels), conversions.shape[1]
+        conv_out, val_out = np.zeros((K, B)), np.zeros((K, B))
+        member = None
+        for b in range(B):
+            table = paths.with_counts(conversions[:, b], nulls[:, b], value[:, b])
+            weights = self._edge_weights(walks, table.conversions, table.nulls)
+            chain = _Chain.build(walks, weights, _value_per_conversion(walks, table))
+            if member is None:
+                self._walks, self.channels_ = walks, paths.channels
+                member = self._membership()
+            p0, v0 = chain.solve(np.ones(walks.n_states + 1, bool))
+            re, rev = np.zeros(K), np.zeros(K)
+            for c in range(K):
+                p, v = chain.solve(~np.r_[False, member[:, c]])
+                re[c], rev[c] = _relative_loss(p, p0), _relative_loss(v, v0)
+            conv_out[:, b] = _share(re, table.conversions.sum())
+            val_out[:, b] = _share(rev, table.value.sum())
+        return conv_out, val_out
+
+
+@dataclass
+class _Chain:
+    """Transition probabilities of a fitted chain and its absorbing solves."""
+
+    frm: np.ndarray
+    to: np.ndarray
+    prob: np.ndarray
+    n: int  # transient states after start
+    conv_value: np.ndarray  # (n + 1,) value of a conversion reached from each state
+
+    @classmethod
+    def build(cls, walks: _Walks, weights: np.ndarray, conv_value: np.ndarray) -> _Chain:
+        n = walks.n_states
+        out = np.bincount(walks.edge_from, weights, minlength=n + 1)
+        prob = weights / np.where(out > 0, out, 1.0)[walks.edge_from]
+        return cls(walks.edge_from, walks.edge_to, prob, n, conv_value)
+
+    def solve(
+        self, keep: np.ndarray, cut_edges: np.ndarray | None = None
+    ) -> tuple[float, float]:
+        """P(conversion) and expected value from start, states outside ``keep`` removed.
+
+        ``keep`` has one entry per transient state including start (index 0). A transition
+        into a removed state, or a cut edge, goes to null.
+        """
+        n = self.n
+        frm, to, prob = self.frm, self.to, self.prob
+        live = np.ones(len(prob), bool) if cut_edges is None else ~cut_edges
+        idx = np.full(n + 1, -1)
+        idx[keep] = np.arange(int(keep.sum()))
+        m = int(keep.sum())
+        inner = live & (to <= n) & keep[np.minimum(frm, n)] & keep[np.minimum(to, n)]
+        inner &= frm <= n
+        to_conv = live & (to == n + 1) & keep[np.minimum(frm, n)]
+        r = np.zeros((m, 2))
+        np.add.at(r[:, 0], idx[frm[to_conv]], prob[to_conv])
+        np.add.at(r[:, 1], idx[frm[to_conv]], prob[to_conv] * self.conv_value[frm[to_conv]])
+        rows, cols = idx[frm[inner]], idx[to[inner]]
+        if m <= DENSE_LIMIT:
+            a = np.eye(m)
+            np.add.at(a, (rows, cols), -prob[inner])
+            h = np.linalg.solve(a, r)
+        else:
+            a = sp.identity(m, format="csc") - sp.csc_matrix(
+                (prob[inner], (rows, cols)), shape=(m, m)
+            )
+            h = spla.splu(a).solve(r)
+        return float(h[0, 0]), float(h[0, 1])
+
+
+def _value_per_conversion(walks: _Walks, paths: PathTable) -> np.ndarray:
+    """Mean value per conversion of the paths whose last state is s (0 where none)."""
+    n = walks.n_states
+    conv = np.bincount(walks.last_state, paths.conversions, minlength=n + 1)
+    val = np.bincount(walks.last_state, paths.value, minlength=n + 1)
+    return np.divide(val, conv, out=np.zeros(n + 1), where=conv > 0)
+
+
+def _relative_loss(removed: float, full: float) -> float:
+    if full <= 0:
+        return 0.0
+    return float(min(max(1.0 - removed / full, 0.0), 1.0))
+
+
+def _share(effects: np.ndarray, total: float) -> np.ndarray:
+    s = effects.sum()
+    return effects / s * total if s > 0 else np.zeros_like(effects)
+
+
+def choose_order(paths: PathTable, max_order: int = 5) -> pd.DataFrame:
+    """Compare orders 1..max_order by ChannelAttribution's penalised ROC-AUC criterion.
+
+    For each order, every path's last state predicts its conversion by the fitted one-step
+    probability of converting from that state; the AUC of this prediction over converting
+    vs non-converting journeys (computed exactly, ties counted half) is penalised for the
+    number of possible states, :math:`1 - (1 - \\mathrm{AUC})(n - 1)/(n - s - 1)` with n
+    journeys and :math:`s = \\binom{K + k - 1}{k}`. The suggested order maximises it.
+
+    Returns
+    -------
+    DataFrame
+        ``order, states, auc, penalized_auc, suggested`` (one row per order).
+    """
+    from math import comb
+
+    if paths.nulls.sum() <= 0 or paths.conversions.sum() <= 0:
+        raise OptionError(
+            "choosing an order needs converting and non-converting journeys (total_null)"
+        )
+    K = len(paths.channels)
+    n_journeys = paths.conversions.sum() + paths.nulls.sum()
+    rows = []
+    for k in range(1, max_order + 1):
+        model = MarkovAttribution(order=k)
+        walks = _walks(paths, k, False)
+        chain = _Chain.build(
+            walks, model._edge_weights(walks, paths.conversions, paths.nulls),
+            np.zeros(walks.n_states + 1),
+        )  # fmt: skip
+        direct = np.zeros(walks.n_states + 1)
+        to_conv = chain.to == walks.n_states + 1
+        direct[chain.frm[to_conv]] = chain.prob[to_conv]
+        auc = weighted_auc(direct[walks.last_state], paths.conversions, paths.nulls)
+        nodes = comb(K + k - 1, k)
+        penalised = 1 - (1 - auc) * (n_journeys - 1) / (n_journeys - nodes - 1)
+        if not 0 <= penalised <= 1:
+            penalised = 0.0
+        rows.append((k, walks.n_states, auc, penalised))
+    frame = pd.DataFrame(rows, columns=["order", "states", "auc", "penalized_auc"])
+    frame["suggested"] = frame["penalized_auc"] == frame["penalized_auc"].max()
+    return frame
+
+
+def weighted_auc(score: np.ndarray, positives: np.ndarray, negatives: np.ndarray) -> float:
+    """ROC-AUC with per-item positive and negative weights (ties count one half)."""
+    order = np.argsort(score, kind="stable")
+    s, pos, neg = score[order], positives[order], negatives[order]
+    uniq, group = np.unique(s, return_inverse=True)
+    pos_g = np.bincount(group, pos, minlength=len(uniq))
+    neg_g = np.bincount(group, neg, minlength=len(uniq))
+    neg_below = np.cumsum(neg_g) - neg_g
+    total = pos_g.sum() * neg_g.sum()
+    return float(((pos_g * (neg_below + 0.5 * neg_g)).sum()) / total) if total > 0 else 0.5

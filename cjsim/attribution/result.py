@@ -1,0 +1,100 @@
+"""The attribution result: every method's credit per channel, in one long table.
+
+One row per (method, channel) with ``conversions`` and ``value`` attributed and, where they
+apply, ``removal_effect`` (Markov), ``standard_error`` (sampled Shapley) and the bootstrap
+interval ``ci_low``/``ci_high`` of ``conversions`` (DESIGN.md, "Attribution result").
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cjsim._io import write_text_atomic
+from cjsim.errors import OptionError
+
+COLUMNS = (
+    "method", "channel", "conversions", "value", "removal_effect", "standard_error",
+    "ci_low", "ci_high", "value_ci_low", "value_ci_high",
+)  # fmt: skip
+
+
+@dataclass
+class AttributionResult:
+    """Attributed conversions and value of several methods on one path table.
+
+    Attributes
+    ----------
+    table : DataFrame
+        Long format, columns :data:`COLUMNS` (missing values where a column does not apply).
+    totals : dict
+        Journeys, conversions, nulls and value of the input.
+    settings : dict
+        Methods, Markov order, interval level and resamples, seed, input hash.
+    models : dict
+        The fitted estimators by method name (transition matrix, removal effects, ...).
+    """
+
+    table: pd.DataFrame
+    totals: dict[str, float]
+    settings: dict[str, Any]
+    models: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def methods(self) -> list[str]:
+        return list(dict.fromkeys(self.table["method"]))
+
+    def to_frame(self) -> pd.DataFrame:
+        """The long table (a copy): one row per method x channel."""
+        return self.table.copy()
+
+    def wide(self, column: str = "conversions") -> pd.DataFrame:
+        """Channels as rows, methods as columns, for one column of the long table."""
+        frame = self.table.pivot(index="channel", columns="method", values=column)
+        return frame[self.methods]
+
+    def transition_matrix(self) -> pd.DataFrame:
+        """The fitted Markov transition matrix (needs the ``markov`` method)."""
+        if "markov" not in self.models:
+            raise OptionError("no Markov model in this result; include method 'markov'")
+        return self.models["markov"].transition_matrix()
+
+    def summary(self) -> str:
+        """A plain-text table: attributed conversions per channel and method."""
+        wide = self.wide()
+        lines = [
+            f"Attribution of {self.totals['conversions']:,.6g} conversions "
+            f"({self.totals['journeys']:,.6g} journeys, value {self.totals['value']:,.6g})",
+            wide.to_string(float_format=lambda x: f"{x:,.2f}"),
+        ]
+        if self.settings.get("ci"):
+            lines.append(f"{self.settings['ci']:.0%} bootstrap intervals in to_frame()")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = (
+            f"<p><b>Attribution</b> of {self.totals['conversions']:,.6g} conversions "
+            f"over {self.totals['journeys']:,.6g} journeys</p>"
+        )
+        return head + self.wide().to_html(float_format=lambda x: f"{x:,.2f}")
+
+    def to_dict(self) -> dict[str, Any]:
+        records = self.table.replace({np.nan: None}).to_dict(orient="records")
+        return {"totals": self.totals, "settings": self.settings, "results": records}
+
+    def write(self, path: str | Path) -> None:
+        """Write the long table as ``.csv`` or ``.json`` (with totals and settings), atomically."""
+        suffix = Path(path).suffix.lower()
+        if suffix == ".csv":
+            write_text_atomic(path, self.table.to_csv(index=False))
+        elif suffix == ".json":
+            write_text_atomic(path, json.dumps(self.to_dict(), indent=2) + "\n")
+        else:
+            raise OptionError(
+                f"output file {str(path)!r} has suffix {suffix!r}; expected .csv or .json"
+            )

@@ -1,0 +1,68 @@
+"""What the attribution commands accept: a path table or an event log, detected.
+
+A ``.csv`` whose header has a ``path`` column is a ChannelAttribution-format path table;
+any other ``.csv`` or ``.parquet`` is an event log, aggregated into journeys in memory when
+it is small and out of core with DuckDB when it is large (both give the same table).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cjsim.errors import EventLogError
+from cjsim.paths import JourneyStats, PathTable, paths_from_events, read_path_table
+
+#: Event logs above this size (bytes) are aggregated with DuckDB instead of pandas.
+OUT_OF_CORE_BYTES = 256 * 2**20
+
+
+def is_path_table(path: Path, delimiter: str | None = None) -> bool:
+    """True for a CSV whose header names a ``path`` column."""
+    if path.suffix.lower() != ".csv":
+        return False
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        header = fh.readline()
+    sep = delimiter or (";" if header.count(";") > header.count(",") else ",")
+    return "path" in [h.strip().strip('"') for h in header.split(sep)]
+
+
+def load_paths(
+    path: str | Path,
+    *,
+    delimiter: str | None = None,
+    multi_conversion: bool = False,
+    lookback_days: float | None = None,
+    out_of_core: bool | None = None,
+) -> tuple[PathTable, JourneyStats | None]:
+    """Read a path table, or build one from an event log.
+
+    ``out_of_core=None`` chooses DuckDB for event logs above :data:`OUT_OF_CORE_BYTES`.
+    Journey statistics are returned for event logs (``None`` for a path table).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise EventLogError("file not found; expected a path table or an event log", source=str(p))
+    if p.suffix.lower() not in (".csv", ".parquet"):
+        raise EventLogError(
+            f"unknown input format {p.suffix!r}; expected a path table (.csv) or an event log "
+            "(.csv or .parquet)",
+            source=str(p),
+        )
+    if p.stat().st_size == 0:
+        raise EventLogError("file is empty; expected a path table or an event log", source=str(p))
+    if is_path_table(p, delimiter):
+        return read_path_table(p, delimiter=delimiter), None
+    if out_of_core is None:
+        out_of_core = p.stat().st_size > OUT_OF_CORE_BYTES
+    if out_of_core:
+        from cjsim.paths_duckdb import paths_from_event_file
+
+        return paths_from_event_file(
+            p, multi_conversion=multi_conversion, lookback_days=lookback_days
+        )
+    from cjsim.events import read_events
+
+    return paths_from_events(
+        read_events(p), multi_conversion=multi_conversion, lookback_days=lookback_days,
+        source=str(p),
+    )  # fmt: skip
