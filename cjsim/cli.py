@@ -377,9 +377,7 @@ def attribute(
         typer.Option("--method", "-m", help="Method name (repeatable); default: all standard."),
     ] = None,
     order: Annotated[int, typer.Option(help="Markov order (touchpoints per state).")] = 1,
-    ci: Annotated[
-        float | None, typer.Option(help="Bootstrap interval level, e.g. 0.95.")
-    ] = None,
+    ci: Annotated[float | None, typer.Option(help="Bootstrap interval level, e.g. 0.95.")] = None,
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 200,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap and sampled Shapley.")] = 0,
     delimiter: Annotated[
@@ -406,7 +404,8 @@ def attribute(
     ] = None,
 ) -> None:
     """Attribute conversions to channels with every standard method side by side."""
-    from cjsim.attribution import DEFAULT_DIRECT, attribute as run_attribution
+    from cjsim.attribution import DEFAULT_DIRECT
+    from cjsim.attribution import attribute as run_attribution
     from cjsim.inputs import load_paths
 
     if out_path is not None:
@@ -458,7 +457,10 @@ def _print_attribution(result: Any, stats: Any, out_path: Path | None) -> None:
     # a file or pipe gets the whole table; a terminal wraps it to its width
     longest = max((len(c) for c in frame["channel"]), default=7)
     needed = longest + 4 + sum(max(len(m), 17 if with_ci else 9) + 3 for m in result.methods)
-    out.print(table, width=None if out.is_terminal else max(needed, 80))
+    if out.is_terminal:
+        out.print(table)
+    else:
+        Console(file=out.file, width=max(needed, 80), highlight=False).print(table)
     if with_ci:
         out.print(
             f"\\[low, high]: {result.settings['ci']:.0%} bootstrap intervals over journeys "
@@ -469,7 +471,9 @@ def _print_attribution(result: Any, stats: Any, out_path: Path | None) -> None:
         out.print(
             f"markov (order {m.order}): P(conversion) = {m.p_conversion_:.4g}, "
             f"{len(m.states_):,} states; removal effects: "
-            + ", ".join(f"{c} {r:.3f}" for c, r in zip(m.channels_, m.removal_effects_, strict=True))
+            + ", ".join(
+                f"{c} {r:.3f}" for c, r in zip(m.channels_, m.removal_effects_, strict=True)
+            )
         )
     if stats is not None and stats.conversions_without_touches:
         out.print(

@@ -22,8 +22,8 @@ a real export alike.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,9 +58,9 @@ class PathTable:
     conversions, nulls, value : ndarray of float64, shape (P,)
         Converting journeys, non-converting journeys and conversion value per path.
     touch_age : ndarray of float64, optional
-        Aligned with ``codes``: days from each touch to the end of its journey, averaged
-        over the path's converting journeys (its null journeys if it has none). Known only
-        for tables built from an event log; time-decay attribution uses it.
+        Aligned with ``codes``: days from each touch to its conversion, averaged over the
+        path's converting journeys (0 on a path without conversions, which time decay
+        never credits). Known only for tables built from an event log.
     """
 
     channels: tuple[str, ...]
@@ -162,7 +162,7 @@ def _aggregate(
         out_null.append(np.bincount(inverse, nulls[rows], minlength=k))
         out_val.append(np.bincount(inverse, value[rows], minlength=k))
         if ages is not None:
-            out_age.append(_mean_ages(ages, starts, L, inverse, k, conversions[rows], nulls[rows]))
+            out_age.append(_mean_ages(ages, starts, L, inverse, k, conversions[rows]))
     if not out_len:
         return PathTable(
             tuple(channels), np.zeros(1, np.int64), np.zeros(0, np.int32),
@@ -187,16 +187,14 @@ def _mean_ages(
     inverse: np.ndarray,
     k: int,
     conversions: np.ndarray,
-    nulls: np.ndarray,
 ) -> np.ndarray:
-    """Per distinct path of length L, the mean age of each position (flattened row-major)."""
-    conv_total = np.bincount(inverse, conversions, minlength=k)
-    weight = np.where(conv_total[inverse] > 0, conversions, nulls)
-    wsum = np.bincount(inverse, weight, minlength=k)
+    """Per distinct path of length L, the mean age of each position over converting
+    journeys (flattened row-major; 0 where the path has none)."""
+    wsum = np.bincount(inverse, conversions, minlength=k)
     mat = ages[starts[:, None] + np.arange(L)[None, :]]
     out = np.empty((k, L))
     for j in range(L):
-        out[:, j] = np.bincount(inverse, weight * mat[:, j], minlength=k)
+        out[:, j] = np.bincount(inverse, conversions * mat[:, j], minlength=k)
     return (out / np.where(wsum > 0, wsum, 1.0)[:, None]).ravel()
 
 
@@ -330,7 +328,8 @@ def _codes(col: pd.Series) -> tuple[np.ndarray, list[object]]:
         if "" in cats:
             codes = np.where(codes == cats.index(""), -1, codes)
         return codes, cats
-    codes, uniq = pd.factorize(col.astype("string").replace("", pd.NA))
+    text = col.astype("string")
+    codes, uniq = pd.factorize(text.where(text != ""))
     return codes.astype(np.int64), list(uniq)
 
 
@@ -382,7 +381,7 @@ def path_table_from_frame(frame: pd.DataFrame, *, source: str | None = None) -> 
         counts[col] = num
     paths = frame["path"].astype("string").fillna("")
     parts = paths.str.split(SEPARATOR)
-    lengths = parts.str.len().to_numpy(np.int64)
+    lengths = parts.map(len).to_numpy(np.int64)
     flat = parts.explode().str.strip()
     empty = (flat == "").to_numpy()
     if empty.any():

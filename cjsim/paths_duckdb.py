@@ -13,15 +13,17 @@ same journeys, same channel codes (name order), same counts, value and mean touc
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute
 
 from cjsim.errors import EventLogError
 from cjsim.events import event_format
-from cjsim.paths import JourneyStats, PathTable, PathTableError
+from cjsim.paths import JourneyStats, PathTable, PathTableError, _aggregate
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ def paths_from_event_file(
     memory_limit: str = "1GB",
     threads: int | None = None,
     temp_directory: str | Path | None = None,
+    partitions: int | None = None,
 ) -> tuple[PathTable, JourneyStats]:
     """Aggregate an event-log file into a path table without loading it into memory.
 
@@ -52,7 +55,11 @@ def paths_from_event_file(
     multi_conversion, lookback_days :
         As in :func:`cjsim.paths.paths_from_events`.
     memory_limit : str
-        DuckDB's memory limit; beyond it DuckDB spills to ``temp_directory``.
+        DuckDB's memory limit; sorts beyond it spill to ``temp_directory``.
+    partitions : int, optional
+        Customers are split by a hash of their id into this many parts, aggregated one
+        after the other and merged: the per-journey lists DuckDB cannot spill then fit in
+        memory. Default: one part per :data:`ROWS_PER_PARTITION` rows.
     """
     import duckdb
 
@@ -68,6 +75,7 @@ def paths_from_event_file(
         if temp_directory:
             con.execute(f"SET temp_directory = '{temp_directory}'")
         con.execute("SET preserve_insertion_order = false")
+        con.execute("SET enable_progress_bar = false")
         try:
             columns = {
                 r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {_source_sql(src)}").fetchall()
@@ -81,9 +89,68 @@ def paths_from_event_file(
                 "channel and optionally value",
                 source=str(src),
             )
-        return _aggregate_sql(con, src, columns, multi_conversion, lookback_days)
+        if partitions is None:
+            rows = con.execute(f"SELECT count(*) FROM {_source_sql(src)}").fetchall()[0][0]
+            partitions = max(1, -(-int(rows) // ROWS_PER_PARTITION))
+        channels = _channel_codes(con, src)
+        parts = [
+            _aggregate_sql(
+                con, src, columns, multi_conversion, lookback_days, (i, partitions), channels
+            )
+            for i in range(partitions)
+        ]
+        log.info("aggregated %s in %d part(s)", src, partitions)
+        return _merge(channels, parts)
     finally:
         con.close()
+
+
+#: Event-log rows per partition of customers (about 1 GB of DuckDB memory at most).
+ROWS_PER_PARTITION = 8_000_000
+
+
+def _channel_codes(con: object, src: Path) -> list[str]:
+    """The channel dictionary (small): codes in name order."""
+    con.execute(  # type: ignore[attr-defined]
+        f"""
+        CREATE TEMP TABLE channels AS
+        SELECT channel, CAST(row_number() OVER (ORDER BY channel) - 1 AS INTEGER) AS code
+        FROM (SELECT DISTINCT CAST(channel AS VARCHAR) AS channel FROM {_source_sql(src)}
+              WHERE event = 'touch' AND channel IS NOT NULL AND CAST(channel AS VARCHAR) <> '')
+        """
+    )
+    rows = con.execute("SELECT channel FROM channels ORDER BY code").fetchall()  # type: ignore[attr-defined]
+    return [r[0] for r in rows]
+
+
+def _merge(
+    channels: list[str], parts: list[tuple[PathTable, JourneyStats]]
+) -> tuple[PathTable, JourneyStats]:
+    """One path table from the tables of disjoint sets of customers (same channel codes),
+    keeping only the channels that occur in a path."""
+    stats = JourneyStats(
+        *(sum(getattr(s, f.name) for _, s in parts) for f in dataclasses.fields(JourneyStats))
+    )
+    tables = [t for t, _ in parts]
+    parts.clear()
+    if len(tables) == 1:
+        merged = tables.pop()
+    else:
+        lengths = np.concatenate([t.lengths for t in tables])
+        conv = np.concatenate([t.conversions for t in tables])
+        nulls = np.concatenate([t.nulls for t in tables])
+        value = np.concatenate([t.value for t in tables])
+        codes = np.concatenate([t.codes for t in tables])
+        ages = np.concatenate([t.touch_age for t in tables])  # type: ignore[misc]
+        tables.clear()  # the partial tables go before the merge needs its memory
+        merged = _aggregate(channels, lengths, codes, conv, nulls, value, ages=ages)
+    used = np.unique(merged.codes)
+    remap = np.full(max(len(channels), 1), -1, np.int32)
+    remap[used] = np.arange(len(used))
+    table = dataclasses.replace(
+        merged, channels=tuple(channels[i] for i in used), codes=remap[merged.codes]
+    )
+    return table, stats
 
 
 def _aggregate_sql(
@@ -92,105 +159,105 @@ def _aggregate_sql(
     columns: set[str],
     multi_conversion: bool,
     lookback_days: float | None,
+    partition: tuple[int, int],
+    channels: list[str],
 ) -> tuple[PathTable, JourneyStats]:
     value = "CAST(value AS DOUBLE)" if "value" in columns else "0.0"
     keep_journey = "" if multi_conversion else "WHERE journey = 0"
-    window = (
-        f"AND t.time >= e.end_t - {float(lookback_days)}" if lookback_days is not None else ""
-    )
-    # time as days: numbers as they are, timestamps as epoch days
-    sql = f"""
-    CREATE TEMP TABLE channels AS
-        SELECT channel, CAST(row_number() OVER (ORDER BY channel) - 1 AS INTEGER) AS code
-        FROM (SELECT DISTINCT CAST(channel AS VARCHAR) AS channel FROM {_source_sql(src)}
-              WHERE event = 'touch' AND channel IS NOT NULL AND CAST(channel AS VARCHAR) <> '');
-    CREATE TEMP TABLE ev AS
-        SELECT customer_id,
-               CASE WHEN typeof(time) LIKE 'TIMESTAMP%' OR typeof(time) = 'DATE'
-                    THEN epoch(CAST(time AS TIMESTAMP)) / 86400.0
-                    ELSE CAST(time AS DOUBLE) END AS time,
-               event = 'conversion' AS is_conv, CAST(channel AS VARCHAR) AS channel,
-               {value} AS value
-        FROM {_source_sql(src)} WHERE event IN ('touch', 'conversion');
-    CREATE TEMP TABLE j AS
-        SELECT * FROM (
+    window = "true" if lookback_days is None else f"x >= end_t - {float(lookback_days)}"
+    part, n_parts = partition
+    in_part = "true" if n_parts == 1 else f"hash(customer_id) % {n_parts} = {part}"
+    journeys = f"""
+        WITH ev AS (
+            SELECT customer_id,
+                   CASE WHEN typeof(time) LIKE 'TIMESTAMP%' OR typeof(time) = 'DATE'
+                        THEN epoch(CAST(time AS TIMESTAMP)) / 86400.0
+                        ELSE CAST(time AS DOUBLE) END AS time,
+                   event = 'conversion' AS is_conv, c.code, {value} AS value
+            FROM {_source_sql(src)} e LEFT JOIN channels c ON CAST(e.channel AS VARCHAR) = c.channel
+            WHERE event IN ('touch', 'conversion') AND {in_part}
+        ), numbered AS (
             SELECT *, CAST(sum(CAST(is_conv AS INTEGER)) OVER w AS INTEGER)
                       - CAST(is_conv AS INTEGER) AS journey
             FROM ev
             WINDOW w AS (PARTITION BY customer_id ORDER BY time, is_conv
                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-        ) {keep_journey};
-    CREATE TEMP TABLE ends AS
-        SELECT customer_id, journey, max(time) AS end_t, bool_or(is_conv) AS conv,
-               sum(CASE WHEN is_conv THEN value ELSE 0 END) AS value
-        FROM j GROUP BY customer_id, journey;
-    CREATE TEMP TABLE touches AS
-        SELECT t.customer_id, t.journey, t.time, c.code, e.end_t - t.time AS age, e.conv,
-               e.value
-        FROM j t JOIN ends e USING (customer_id, journey) JOIN channels c USING (channel)
-        WHERE NOT t.is_conv {window};
+        ), raw AS (
+            SELECT list(code ORDER BY time) FILTER (WHERE NOT is_conv AND code IS NOT NULL)
+                       AS codes,
+                   list(time ORDER BY time) FILTER (WHERE NOT is_conv AND code IS NOT NULL)
+                       AS times,
+                   max(time) AS end_t, bool_or(is_conv) AS conv,
+                   coalesce(sum(value) FILTER (WHERE is_conv), 0.0) AS value
+            FROM numbered {keep_journey}
+            GROUP BY customer_id, journey
+        )
+        SELECT conv, value, coalesce(times, []) AS times, end_t,
+               list_where(coalesce(codes, []),
+                          list_transform(coalesce(times, []), lambda x: {window})) AS path,
+               list_transform(list_where(coalesce(times, []),
+                                         list_transform(coalesce(times, []), lambda x: {window})),
+                              lambda x: end_t - x) AS ages
+        FROM raw
     """
-    con.execute(sql)  # type: ignore[attr-defined]
-    stats_row = con.execute(  # type: ignore[attr-defined]
+    # one pass: journeys without touches form the group of the empty path
+    relation = con.sql(  # type: ignore[attr-defined]
         f"""
-        WITH has AS (SELECT DISTINCT customer_id, journey FROM touches)
-        SELECT count(*) FILTER (WHERE h.customer_id IS NOT NULL),
-               count(*) FILTER (WHERE h.customer_id IS NOT NULL AND e.conv),
-               count(*) FILTER (WHERE h.customer_id IS NULL AND e.conv),
-               (SELECT count(*) FROM j t JOIN ends e2 USING (customer_id, journey)
-                WHERE NOT t.is_conv AND t.channel IS NOT NULL AND t.channel <> ''
-                {"AND t.time < e2.end_t - " + str(float(lookback_days)) if lookback_days else
-                 "AND false"})
-        FROM ends e LEFT JOIN has h USING (customer_id, journey)
-        """
-    ).fetchone()
-    con.execute(  # type: ignore[attr-defined]
-        """
-        CREATE TEMP TABLE per_journey AS
-            SELECT list(code ORDER BY time) AS path, list(age ORDER BY time) AS ages,
-                   any_value(conv) AS conv, any_value(value) AS value
-            FROM touches GROUP BY customer_id, journey
+        SELECT path,
+               sum(CASE WHEN conv THEN 1 ELSE 0 END)::DOUBLE AS conversions,
+               sum(CASE WHEN conv THEN 0 ELSE 1 END)::DOUBLE AS nulls,
+               sum(CASE WHEN conv THEN value ELSE 0 END)::DOUBLE AS value,
+               sum(len(times) - len(path))::BIGINT AS outside,
+               -- ages of converting journeys only: time decay credits conversions
+               coalesce(list(ages) FILTER (WHERE conv), []) AS age_lists
+        FROM ({journeys})
+        GROUP BY path ORDER BY path
         """
     )
-    grouped: pa.Table = con.sql(  # type: ignore[attr-defined]
-        """
-        WITH per_path AS (
-            SELECT path,
-                   sum(CASE WHEN conv THEN 1 ELSE 0 END)::DOUBLE AS conversions,
-                   sum(CASE WHEN conv THEN 0 ELSE 1 END)::DOUBLE AS nulls,
-                   sum(CASE WHEN conv THEN value ELSE 0 END)::DOUBLE AS value
-            FROM per_journey GROUP BY path
-        ), per_position AS (
-            -- mean age of each position over converting journeys (all, if none converts)
-            SELECT path, pos, coalesce(avg(age) FILTER (WHERE conv), avg(age)) AS age
-            FROM (SELECT path, conv, unnest(ages) AS age, generate_subscripts(ages, 1) AS pos
-                  FROM per_journey)
-            GROUP BY path, pos
-        ), ages AS (
-            SELECT path, list(age ORDER BY pos) AS ages FROM per_position GROUP BY path
-        )
-        SELECT p.path, p.conversions, p.nulls, p.value, a.ages
-        FROM per_path p JOIN ages a ON p.path = a.path ORDER BY p.path
-        """
-    ).fetch_arrow_table()
-    names = [r[0] for r in con.execute("SELECT channel FROM channels ORDER BY code").fetchall()]  # type: ignore[attr-defined]
-    return _to_table(names, grouped), JourneyStats(*(int(x) for x in stats_row))
+    arrow = relation.arrow()  # a Table in DuckDB 1.x, a RecordBatchReader in 2.x
+    grouped: pa.Table = arrow.read_all() if hasattr(arrow, "read_all") else arrow
+    outside = int(pa.compute.sum(grouped.column("outside")).as_py() or 0)
+    lengths = pa.compute.list_value_length(grouped.column("path")).to_numpy(zero_copy_only=False)
+    empty = lengths == 0
+    conv = grouped.column("conversions").to_numpy()
+    nulls = grouped.column("nulls").to_numpy()
+    stats = JourneyStats(
+        journeys=int((conv + nulls)[~empty].sum()),
+        converting=int(conv[~empty].sum()),
+        conversions_without_touches=int(conv[empty].sum()),
+        touches_outside_lookback=outside,
+    )
+    grouped = grouped.filter(pa.array(~empty))
+    return _to_table(channels, grouped), stats
 
 
 def _to_table(channels: list[str], grouped: pa.Table) -> PathTable:
+    """The grouped Arrow result as a path table with the global channel codes."""
     paths = grouped.column("path").combine_chunks()
     offsets = np.asarray(paths.offsets, dtype=np.int64)
-    codes = np.asarray(paths.values, dtype=np.int32)[offsets[0] : offsets[-1]]
-    # keep only channels that occur in a journey (touches after a conversion form none)
-    used = np.unique(codes)
-    remap = np.full(max(len(channels), 1), -1, np.int32)
-    remap[used] = np.arange(len(used))
     return PathTable(
-        channels=tuple(channels[i] for i in used),
+        channels=tuple(channels),
         offsets=offsets - offsets[0],
-        codes=remap[codes],
+        codes=np.asarray(paths.values, dtype=np.int32)[offsets[0] : offsets[-1]],
         conversions=grouped.column("conversions").to_numpy(),
         nulls=grouped.column("nulls").to_numpy(),
         value=grouped.column("value").to_numpy(),
-        touch_age=np.asarray(grouped.column("ages").combine_chunks().values, dtype=np.float64),
+        touch_age=_mean_ages(grouped.column("age_lists").combine_chunks(), offsets),
     )
+
+
+def _mean_ages(age_lists: pa.ListArray, offsets: np.ndarray) -> np.ndarray:
+    """Per path, the element-wise mean of its journeys' age lists (aligned with codes)."""
+    per_path = np.asarray(age_lists.offsets)  # journeys of path p: per_path[p]:per_path[p+1]
+    journeys = age_lists.values  # a ListArray of each journey's ages
+    ages = np.asarray(journeys.values, dtype=np.float64)
+    jlen = np.diff(np.asarray(journeys.offsets))
+    jpath = np.repeat(np.arange(len(per_path) - 1), np.diff(per_path))
+    n_journeys = np.bincount(jpath, minlength=len(per_path) - 1)
+    # every journey of a path has the path's length, so ages sum position by position
+    target = np.repeat(offsets[:-1][jpath], jlen) + (
+        np.arange(len(ages)) - np.repeat(np.cumsum(jlen) - jlen, jlen)
+    )
+    total = np.bincount(target, ages, minlength=int(offsets[-1]))
+    lengths = np.diff(offsets)
+    return total / np.repeat(np.maximum(n_journeys, 1), lengths)

@@ -128,9 +128,7 @@ def attribute(
     rng = np.random.default_rng(rng)
     method_rng, boot_rng = rng.spawn(2)
     estimators = [make_method(n, order=order, rng=method_rng, **options) for n in names]
-    resamples = (
-        resample_counts(paths, n_resamples, scheme=scheme, rng=boot_rng) if ci else None
-    )
+    resamples = resample_counts(paths, n_resamples, scheme=scheme, rng=boot_rng) if ci else None
     frames, models = [], {}
     K = len(paths.channels)
     for name, est in zip(names, estimators, strict=True):

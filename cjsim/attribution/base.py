@@ -66,8 +66,9 @@ class Attribution:
     def is_linear(self) -> bool:
         return type(self).touch_shares is not Attribution.touch_shares
 
-    def fit_counts(self, paths: PathTable, conversions: np.ndarray, nulls: np.ndarray,
-                   value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def fit_counts(
+        self, paths: PathTable, conversions: np.ndarray, nulls: np.ndarray, value: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Attributed conversions and value for resampled counts, shape (K, B) each.
 
         ``conversions``, ``nulls`` and ``value`` have shape (P, B): B resamples of the

@@ -35,7 +35,7 @@ def resample_counts(
         nulls = rng.poisson(np.repeat(paths.nulls[:, None], n_resamples, axis=1))
     elif scheme == "multinomial":
         cells = np.concatenate([paths.conversions, paths.nulls])
-        n = int(round(cells.sum()))
+        n = round(cells.sum())
         draws = rng.multinomial(n, cells / cells.sum(), size=n_resamples).T
         conv, nulls = draws[:P], draws[P:]
     else:

@@ -83,8 +83,14 @@ def _walks(paths: PathTable, order: int, self_loops: bool) -> _Walks:
     if not self_loops and len(cols):
         same = np.r_[False, (cols[1:] == cols[:-1]).all(axis=1)] & ~first_of_path
         cols, win_path, first_of_path = cols[~same], win_path[~same], first_of_path[~same]
-    windows, state = np.unique(cols, axis=0, return_inverse=True)
-    state = state.ravel() + 1
+    # integer key per window (base K + 1, 0 = no channel), then dense state numbers
+    base = K + 1
+    keys = np.zeros(len(cols), np.int64)
+    for i in range(order):
+        keys += (cols[:, i] + 1) * base**i
+    uniq_keys, state = _dense_ids(keys, base**order)
+    windows = (uniq_keys[:, None] // base ** np.arange(order) % base) - 1
+    state = state + 1
     n = len(windows)
     conv_id, null_id = n + 1, n + 2
     prev = np.where(first_of_path, 0, np.r_[0, state[:-1]])
@@ -95,10 +101,8 @@ def _walks(paths: PathTable, order: int, self_loops: bool) -> _Walks:
     to = np.concatenate([state, np.full(P, conv_id), np.full(P, null_id)])
     col = np.concatenate([win_path, P + np.arange(P), 2 * P + np.arange(P)])
     key = frm.astype(np.int64) * (n + 3) + to
-    uniq, edge = np.unique(key, return_inverse=True)
-    incidence = sp.csr_matrix(
-        (np.ones(len(col)), (edge.ravel(), col)), shape=(len(uniq), 3 * P)
-    )
+    uniq, edge = _dense_ids(key, (n + 3) ** 2)
+    incidence = sp.csr_matrix((np.ones(len(col)), (edge, col)), shape=(len(uniq), 3 * P))
     return _Walks(windows, uniq // (n + 3), uniq % (n + 3), incidence, last_state)
 
 
@@ -267,8 +271,9 @@ class MarkovAttribution(Attribution):
         return out
 
     # -- bootstrap -----------------------------------------------------------------------------
-    def fit_counts(self, paths: PathTable, conversions: np.ndarray, nulls: np.ndarray,
-                   value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def fit_counts(
+        self, paths: PathTable, conversions: np.ndarray, nulls: np.ndarray, value: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Refit on B resampled count vectors sharing this table's paths (columns)."""
         walks = self._structure(paths)
         K, B = len(paths.channels), conversions.shape[1]
@@ -291,6 +296,21 @@ class MarkovAttribution(Attribution):
         return conv_out, val_out
 
 
+def _dense_ids(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct keys and each key's index among them (``np.unique`` semantics).
+
+    Keys below ``size`` use a lookup table, O(n) instead of a sort, when ``size`` is small.
+    """
+    if size <= 1 << 26:
+        present = np.zeros(size, bool)
+        present[keys] = True
+        uniq = np.flatnonzero(present)
+        ids = np.cumsum(present) - 1
+        return uniq, ids[keys]
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    return uniq, inverse.ravel()
+
+
 @dataclass
 class _Chain:
     """Transition probabilities of a fitted chain and its absorbing solves."""
@@ -308,9 +328,7 @@ class _Chain:
         prob = weights / np.where(out > 0, out, 1.0)[walks.edge_from]
         return cls(walks.edge_from, walks.edge_to, prob, n, conv_value)
 
-    def solve(
-        self, keep: np.ndarray, cut_edges: np.ndarray | None = None
-    ) -> tuple[float, float]:
+    def solve(self, keep: np.ndarray, cut_edges: np.ndarray | None = None) -> tuple[float, float]:
         """P(conversion) and expected value from start, states outside ``keep`` removed.
 
         ``keep`` has one entry per transient state including start (index 0). A transition

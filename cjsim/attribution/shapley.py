@@ -54,9 +54,7 @@ MAX_MARKOV_GAME = 14
 def channel_masks(paths: PathTable) -> np.ndarray:
     """Bitmask of the distinct channels of every path, shape (P,), int64."""
     if len(paths.channels) > 62:
-        raise OptionError(
-            f"{len(paths.channels)} channels; set-based Shapley supports at most 62"
-        )
+        raise OptionError(f"{len(paths.channels)} channels; set-based Shapley supports at most 62")
     bits = np.left_shift(np.int64(1), paths.codes.astype(np.int64))
     masks = np.zeros(paths.n_paths, np.int64)
     if len(bits):
@@ -129,9 +127,11 @@ class ShapleyAttribution(Attribution):
             raise NotImplementedError("the rate game is not linear in the counts")
         # simplified formula: 1/d to the first touch of each of the d distinct channels
         first = first_occurrence(paths)
-        distinct = np.add.reduceat(first.astype(np.float64), paths.offsets[:-1]) if len(
-            first
-        ) else np.zeros(0)
+        distinct = (
+            np.add.reduceat(first.astype(np.float64), paths.offsets[:-1])
+            if len(first)
+            else np.zeros(0)
+        )
         return np.where(first, 1.0 / np.repeat(distinct, paths.lengths), 0.0)
 
     @property
@@ -201,7 +201,7 @@ class OrderedShapley(Attribution):
         # position of each first occurrence among its path's distinct channels (1-based)
         cf = np.cumsum(first)
         before = (cf - first)[paths.offsets[:-1]] if len(first) else np.zeros(0, np.int64)
-        rank = cf - np.repeat(before, paths.lengths)
+        rank: np.ndarray = cf - np.repeat(before, paths.lengths)
         D = int(rank.max(initial=1))
         K = len(paths.channels)
         pi = paths.path_index

@@ -67,7 +67,11 @@ def test_time_decay_uses_event_times_when_known():
     from cjsim.paths import paths_from_events
 
     log = pd.DataFrame(
-        [(1, 0.0, "touch", "a", 0.0), (1, 7.0, "touch", "b", 0.0), (1, 14.0, "conversion", "", 9.0)],
+        [
+            (1, 0.0, "touch", "a", 0.0),
+            (1, 7.0, "touch", "b", 0.0),
+            (1, 14.0, "conversion", "", 9.0),
+        ],
         columns=["customer_id", "time", "event", "channel", "value"],
     )
     t, _ = paths_from_events(log)
@@ -76,7 +80,9 @@ def test_time_decay_uses_event_times_when_known():
     assert got == pytest.approx({"a": 1 / 3, "b": 2 / 3})
 
 
-@pytest.mark.parametrize("method", [FirstTouch, LastTouch, LastNonDirect, Linear, PositionBased, TimeDecay])
+@pytest.mark.parametrize(
+    "method", [FirstTouch, LastTouch, LastNonDirect, Linear, PositionBased, TimeDecay]
+)
 def test_totals_are_preserved(method):
     t = random_table(seed=3)
     est = method().fit(t)

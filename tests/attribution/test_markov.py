@@ -3,6 +3,7 @@ independently here, long simulated walks, and data from a known order-2 chain.""
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 
 import numpy as np
@@ -56,7 +57,7 @@ def dense_removal_effects(rows):
     for path, conv, null, _ in rows:
         chans = [c.strip() for c in path.split(">")]
         states = ["(start)"] + [c for i, c in enumerate(chans) if i == 0 or c != chans[i - 1]]
-        for a, b in zip(states[:-1], states[1:], strict=True):
+        for a, b in itertools.pairwise(states):
             counts[a][b] += conv + null
         counts[states[-1]]["(conversion)"] += conv
         counts[states[-1]]["(null)"] += null
