@@ -332,8 +332,7 @@ def paths(
     ] = ",",
 ) -> None:
     """Turn an event log into a path table (path, total_conversions, total_null, value)."""
-    from cjsim.events import read_events
-    from cjsim.paths import paths_from_events
+    from cjsim.inputs import load_event_paths
 
     if out_path.suffix.lower() != ".csv":
         raise OptionError("unknown path-table format; expected a .csv file", source=str(out_path))
@@ -341,10 +340,9 @@ def paths(
         raise OptionError("output folder does not exist", source=str(out_path.parent))
     if delimiter not in (",", ";"):
         raise OptionError(f"--delimiter {delimiter!r}: expected ',' or ';'")
-    table, stats = paths_from_events(
-        read_events(events), multi_conversion=multi_conversion, lookback_days=lookback,
-        source=str(events),
-    )  # fmt: skip
+    table, stats = load_event_paths(
+        events, multi_conversion=multi_conversion, lookback_days=lookback
+    )
     table.write_csv(out_path, delimiter=delimiter)
     tot = table.totals()
     out.print(

@@ -52,6 +52,23 @@ def load_paths(
         raise EventLogError("file is empty; expected a path table or an event log", source=str(p))
     if is_path_table(p, delimiter):
         return read_path_table(p, delimiter=delimiter), None
+    return load_event_paths(
+        p, multi_conversion=multi_conversion, lookback_days=lookback_days,
+        out_of_core=out_of_core,
+    )  # fmt: skip
+
+
+def load_event_paths(
+    path: str | Path,
+    *,
+    multi_conversion: bool = False,
+    lookback_days: float | None = None,
+    out_of_core: bool | None = None,
+) -> tuple[PathTable, JourneyStats]:
+    """The path table of an event log, in memory or (large files) out of core."""
+    p = Path(path)
+    if not p.exists():
+        raise EventLogError("file not found; expected an event log", source=str(p))
     if out_of_core is None:
         out_of_core = p.stat().st_size > OUT_OF_CORE_BYTES
     if out_of_core:
