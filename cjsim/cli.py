@@ -391,6 +391,9 @@ def attribute(
     self_loops: Annotated[
         bool, typer.Option(help="Keep repeated Markov states as self-transitions.")
     ] = False,
+    nulls: Annotated[
+        bool, typer.Option(help="Markov: use non-converting journeys (total_null).")
+    ] = True,
     multi_conversion: Annotated[
         bool, typer.Option(help="Event logs: every conversion closes a journey.")
     ] = False,
@@ -424,7 +427,7 @@ def attribute(
     result = run_attribution(
         table, method, order=order, ci=ci, n_resamples=resamples, rng=seed,
         direct=tuple(direct) if direct else DEFAULT_DIRECT, half_life=half_life,
-        self_loops=self_loops,
+        self_loops=self_loops, use_nulls=nulls,
     )  # fmt: skip
     if out_path is not None:
         result.write(out_path)

@@ -49,6 +49,11 @@ def test_attribute_event_log_json(tmp_path):
     assert res.exit_code == 0, res.output
     data = json.loads(out.read_text())
     assert data["settings"]["order"] == 2
+    chain = data["models"]["markov"]
+    assert chain["order"] == 2 and chain["transition_matrix"]
+    assert chain["p_conversion"] == pytest.approx(
+        data["totals"]["conversions"] / data["totals"]["journeys"]
+    )
     rows = pd.DataFrame(data["results"])
     total = data["totals"]["conversions"]
     assert rows.groupby("method").conversions.sum().to_numpy() == pytest.approx([total, total])
@@ -104,6 +109,16 @@ def test_channel_with_the_separator_in_a_log(tmp_path):
     res = cjsim("attribute", "log.csv", "-m", "last", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert "tv > radio" in res.stdout
+
+
+def test_without_nulls(tmp_path):
+    (tmp_path / "paths.csv").write_text(BRYL)
+    out = tmp_path / "r.csv"
+    res = runner.invoke(app, ["attribute", str(tmp_path / "paths.csv"), "-m", "markov",
+                              "--no-nulls", "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    # only the converting path is left: every channel on it is necessary
+    assert (pd.read_csv(out).removal_effect == 1.0).all()
 
 
 def test_missing_input(tmp_path):

@@ -52,6 +52,7 @@ def make_method(
     *,
     order: int = 1,
     self_loops: bool = False,
+    use_nulls: bool = True,
     direct: Iterable[str] = DEFAULT_DIRECT,
     half_life: float = 7.0,
     position_weights: tuple[float, float] = (0.4, 0.4),
@@ -66,7 +67,7 @@ def make_method(
         "linear": Linear,
         "time_decay": lambda: TimeDecay(half_life),
         "position": lambda: PositionBased(*position_weights),
-        "markov": lambda: MarkovAttribution(order, self_loops=self_loops),
+        "markov": lambda: MarkovAttribution(order, self_loops=self_loops, use_nulls=use_nulls),
         "shapley": ShapleyAttribution,
         "shapley_ordered": OrderedShapley,
         "shapley_sampled": lambda: SampledShapley("conversions", n_permutations, rng),
@@ -120,7 +121,7 @@ def attribute(
         Seed of the bootstrap and of sampled Shapley.
     **options :
         Passed to :func:`make_method` (``direct``, ``half_life``, ``position_weights``,
-        ``self_loops``, ``n_permutations``).
+        ``self_loops``, ``use_nulls``, ``n_permutations``).
     """
     names = list(dict.fromkeys(methods or STANDARD_METHODS))
     if paths.n_paths == 0:

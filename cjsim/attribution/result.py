@@ -84,8 +84,35 @@ class AttributionResult:
         return head + self.wide().to_html(float_format=lambda x: f"{x:,.2f}")
 
     def to_dict(self) -> dict[str, Any]:
+        """Totals, settings, the long table, and per-model details (Markov chain, positions)."""
         records = self.table.replace({np.nan: None}).to_dict(orient="records")
-        return {"totals": self.totals, "settings": self.settings, "results": records}
+        details: dict[str, Any] = {}
+        if "markov" in self.models:
+            m = self.models["markov"]
+            details["markov"] = {
+                "order": m.order,
+                "p_conversion": m.p_conversion_,
+                "expected_value": m.expected_value_,
+                "states": len(m.states_),
+                "value_removal_effects": dict(
+                    zip(m.channels_, m.value_removal_effects_.tolist(), strict=True)
+                ),
+                "transition_matrix": m.transition_matrix().to_dict(orient="records"),
+            }
+        if "shapley_ordered" in self.models:
+            o = self.models["shapley_ordered"]
+            details["shapley_ordered"] = {
+                "positions": {
+                    c: row.tolist()
+                    for c, row in zip(o.channels_, o.position_conversions_, strict=True)
+                }
+            }
+        return {
+            "totals": self.totals,
+            "settings": self.settings,
+            "results": records,
+            "models": details,
+        }
 
     def write(self, path: str | Path) -> None:
         """Write the long table as ``.csv`` or ``.json`` (with totals and settings), atomically."""
