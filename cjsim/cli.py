@@ -375,7 +375,7 @@ def attribute(
         typer.Option("--method", "-m", help="Method name (repeatable); default: all standard."),
     ] = None,
     order: Annotated[int, typer.Option(help="Markov order (touchpoints per state).")] = 1,
-    ci: Annotated[float | None, typer.Option(help="Bootstrap interval level, e.g. 0.95.")] = None,
+    ci: Annotated[float, typer.Option(help="Bootstrap interval level; 0 for no intervals.")] = 0.95,
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 200,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap and sampled Shapley.")] = 0,
     delimiter: Annotated[
@@ -414,8 +414,8 @@ def attribute(
             raise OptionError("unknown result format; expected .csv or .json", source=str(out_path))
         if not out_path.parent.exists():
             raise OptionError("output folder does not exist", source=str(out_path.parent))
-    if ci is not None and not 0 < ci < 1:
-        raise OptionError(f"--ci {ci!r}: expected a level between 0 and 1, e.g. 0.95")
+    if not 0 <= ci < 1:
+        raise OptionError(f"--ci {ci!r}: expected a level between 0 and 1, e.g. 0.95 (0: none)")
     if resamples < 2:
         raise OptionError(f"--resamples {resamples!r}: expected at least 2")
     if delimiter not in (None, ",", ";"):
@@ -425,7 +425,7 @@ def attribute(
         lookback_days=lookback,
     )  # fmt: skip
     result = run_attribution(
-        table, method, order=order, ci=ci, n_resamples=resamples, rng=seed,
+        table, method, order=order, ci=ci or None, n_resamples=resamples, rng=seed,
         direct=tuple(direct) if direct else DEFAULT_DIRECT, half_life=half_life,
         self_loops=self_loops, use_nulls=nulls,
     )  # fmt: skip
@@ -434,30 +434,43 @@ def attribute(
     _print_attribution(result, stats, out_path)
 
 
+def _decimals(total: float) -> int:
+    """Decimals that show a share of ``total`` without false precision."""
+    return 0 if total >= 10_000 else 1 if total >= 1_000 else 2
+
+
 def _print_attribution(result: Any, stats: Any, out_path: Path | None) -> None:
     tot = result.totals
-    title = (
-        f"{tot['conversions']:,.6g} conversions, {tot['journeys']:,.6g} journeys, "
-        f"{int(tot['paths']):,} paths, value {tot['value']:,.2f}"
+
+    def count(x: float) -> str:
+        return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
+
+    out.print(
+        f"Attributed conversions: {count(tot['conversions'])} conversions of "
+        f"{count(tot['journeys'])} journeys on {int(tot['paths']):,} paths, value "
+        f"{tot['value']:,.2f}"
     )
-    table = Table(title=f"Attributed conversions ({title})", title_justify="left")
+    d = _decimals(tot["conversions"])
+    table = Table()
     table.add_column("channel", no_wrap=True)
     frame = result.to_frame()
     for name in result.methods:
         table.add_column(name, justify="right", no_wrap=True)
     with_ci = bool(result.settings.get("ci"))
+    widths = [len(c) for c in frame["channel"]] + [len(m) for m in result.methods]
+    by_key = frame.set_index(["method", "channel"])
     for channel in dict.fromkeys(frame["channel"]):
         cells = []
         for name in result.methods:
-            row = frame[(frame["method"] == name) & (frame["channel"] == channel)].iloc[0]
-            cell = f"{row['conversions']:,.2f}"
+            row = by_key.loc[(name, channel)]
+            cell = f"{row['conversions']:,.{d}f}"
             if with_ci:
-                cell += f"\n[{row['ci_low']:,.1f}, {row['ci_high']:,.1f}]"
+                cell += f"\n[{row['ci_low']:,.{d}f}, {row['ci_high']:,.{d}f}]"
+            widths.append(max(len(line) for line in cell.splitlines()))
             cells.append(cell)
         table.add_row(channel, *cells)
     # a file or pipe gets the whole table; a terminal wraps it to its width
-    longest = max((len(c) for c in frame["channel"]), default=7)
-    needed = longest + 4 + sum(max(len(m), 17 if with_ci else 9) + 3 for m in result.methods)
+    needed = (len(result.methods) + 1) * (max(widths) + 3) + 1
     if out.is_terminal:
         out.print(table)
     else:

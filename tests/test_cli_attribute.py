@@ -45,10 +45,11 @@ def test_attribute_event_log_json(tmp_path):
     assert res.exit_code == 0, res.output
     out = tmp_path / "r.json"
     res = runner.invoke(app, ["attribute", str(log), "-m", "markov", "-m", "shapley",
-                              "--order", "2", "--out", str(out)])  # fmt: skip
+                              "--order", "2", "--ci", "0", "--out", str(out)])  # fmt: skip
     assert res.exit_code == 0, res.output
     data = json.loads(out.read_text())
     assert data["settings"]["order"] == 2
+    assert data["settings"]["ci"] is None and data["results"][0]["ci_low"] is None
     chain = data["models"]["markov"]
     assert chain["order"] == 2 and chain["transition_matrix"]
     assert chain["p_conversion"] == pytest.approx(
