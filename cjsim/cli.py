@@ -434,6 +434,14 @@ def attribute(
     _print_attribution(result, stats, out_path)
 
 
+def _print_wide(table: Table, needed: int) -> None:
+    """A terminal wraps a table to its width; a file or a pipe gets it whole."""
+    if out.is_terminal:
+        out.print(table)
+    else:
+        Console(file=out.file, width=max(needed, 80), highlight=False).print(table)
+
+
 def _decimals(total: float) -> int:
     """Decimals that show a share of ``total`` without false precision."""
     return 0 if total >= 10_000 else 1 if total >= 1_000 else 2
@@ -469,12 +477,7 @@ def _print_attribution(result: Any, stats: Any, out_path: Path | None) -> None:
             widths.append(max(len(line) for line in cell.splitlines()))
             cells.append(cell)
         table.add_row(channel, *cells)
-    # a file or pipe gets the whole table; a terminal wraps it to its width
-    needed = (len(result.methods) + 1) * (max(widths) + 3) + 1
-    if out.is_terminal:
-        out.print(table)
-    else:
-        Console(file=out.file, width=max(needed, 80), highlight=False).print(table)
+    _print_wide(table, (len(result.methods) + 1) * (max(widths) + 3) + 1)
     if with_ci:
         out.print(
             f"\\[low, high]: {result.settings['ci']:.0%} bootstrap intervals over journeys "
@@ -498,6 +501,121 @@ def _print_attribution(result: Any, stats: Any, out_path: Path | None) -> None:
         out.print(f"wrote {out_path}")
 
 
+# -- evaluate --------------------------------------------------------------------------
+
+
+@app.command()
+@_user_errors
+def evaluate(
+    model: Annotated[str, typer.Argument(help="Model file or embedded model name.")],
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for the CSVs, JSON and figures.")
+    ],
+    customers: Annotated[int, typer.Option(help="Customers per replication.")] = 100_000,
+    replications: Annotated[int, typer.Option(help="Independent simulated logs.")] = 3,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
+    engine: Annotated[str, typer.Option(help="Simulation engine.")] = "markov",
+    truth_customers: Annotated[
+        int | None, typer.Option(help="Customers per counterfactual run (default: --customers).")
+    ] = None,
+    method: Annotated[
+        list[str] | None,
+        typer.Option("--method", "-m", help="Method to score (repeatable); default: all."),
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Processes (default: all cores).")] = None,
+    multi_conversion: Annotated[
+        bool, typer.Option(help="Count every conversion, not only each customer's first.")
+    ] = False,
+) -> None:
+    """Score every attribution method against the model's counterfactual ground truth."""
+    from cjsim.attribution import make_method
+    from cjsim.evaluate import EVALUATED_METHODS
+    from cjsim.evaluate import evaluate as run_evaluation
+
+    if engine != "markov":
+        raise OptionError(
+            f"--engine '{engine}': expected 'markov' (the agent engine is not built yet)"
+        )
+    if customers < 1 or replications < 1 or (truth_customers is not None and truth_customers < 1):
+        raise OptionError("--customers, --replications and --truth-customers: expected >= 1")
+    if workers is not None and workers < 1:
+        raise OptionError(f"--workers {workers}: expected at least 1")
+    if not out_dir.parent.exists():
+        raise OptionError("the parent folder of --out does not exist", source=str(out_dir))
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OptionError("--out must be a folder; a file of that name exists", source=str(out_dir))
+    methods = tuple(method) if method else EVALUATED_METHODS
+    for name in methods:
+        make_method(name)  # unknown names stop here, before hours of simulation
+    m = _load(model)
+    with out.status(
+        f"ground truth and {replications} replication(s) of {customers:,} customers..."
+    ):
+        result = run_evaluation(
+            m, customers, replications=replications, rng=seed, methods=methods,
+            truth_customers=truth_customers, multi_conversion=multi_conversion,
+            workers=workers,
+        )  # fmt: skip
+    written = result.write(out_dir)
+    _print_evaluation(result)
+    out.print(f"wrote {', '.join(p.name for p in written)} to {out_dir}")
+
+
+def _print_evaluation(result: Any) -> None:
+    truth = result.truth
+    tf = truth.to_frame().set_index("channel")
+    t = Table(
+        title=f"Ground truth: {truth.customers:,} customers per counterfactual run, "
+        f"{truth.settings['runs']} runs ("
+        + ("exact Shapley" if truth.settings["exact_shapley"] else
+           f"Shapley from {truth.settings['n_permutations']} sampled orders")
+        + ")",
+        title_justify="left",
+    )  # fmt: skip
+    for col in ("channel", "incremental", "Shapley", "true share", "marginal ROAS"):
+        t.add_column(col, justify="left" if col == "channel" else "right")
+    for ch, r in tf.iterrows():
+        roas = r.get("marginal_roas")
+        t.add_row(
+            str(ch),
+            f"{r['incremental_conversions']:,.1f} ± {1.96 * r['incremental_conversions_se']:,.1f}",
+            f"{r['shapley_conversions']:,.1f} ± {1.96 * r['shapley_conversions_se']:,.1f}",
+            f"{r['shapley_share']:.1%}",
+            "" if roas is None or pd_isna(roas) else
+            f"{roas:,.2f} ± {1.96 * r['marginal_roas_se']:,.2f}",
+        )  # fmt: skip
+    _print_wide(t, 100)
+    tot = truth.totals
+    out.print(
+        f"conversions: {tot['conversions_all_on']:,.0f} with every channel on, "
+        f"{tot['conversions_all_off']:,.0f} with all off; the increments add up to "
+        f"{tot['increments_minus_caused']:+,.0f} ± {1.96 * tot['increments_minus_caused_se']:,.0f}"
+        " more than all channels caused together"
+    )
+    s = Table(
+        title=f"Methods against the truth over {result.settings['replications']} "
+        "replication(s), best first",
+        title_justify="left",
+    )
+    for col in ("method", "mean abs. share error", "95% interval", "rank corr.", "worst channel"):
+        s.add_column(col, justify="left" if col in ("method", "worst channel") else "right")
+    bias = result.bias.set_index(["method", "channel"])
+    for _, r in result.summary.iterrows():
+        b = bias.loc[(r["method"], r["worst_channel"])]
+        s.add_row(
+            r["method"],
+            f"{r['mae']:.3f}",
+            "" if pd_isna(r["mae_low"]) else f"[{r['mae_low']:.3f}, {r['mae_high']:.3f}]",
+            "" if pd_isna(r["rank_corr"]) else f"{r['rank_corr']:+.2f}",
+            f"{r['worst_channel']} {b['share']:.0%} vs {b['truth']:.0%}",
+        )
+    _print_wide(s, 110)
+
+
+def pd_isna(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and x != x)
+
+
 # -- demo ------------------------------------------------------------------------------
 
 
@@ -511,13 +629,64 @@ def demo(
         typer.Option("--out", "-o", help="Also write the event log (.parquet or .csv)."),
     ] = None,
 ) -> None:
-    """Quickstart: simulate the embedded ecommerce model and summarise it."""
+    """Quickstart: simulate the embedded ecommerce model, then check attribution against
+    the truth the simulator knows."""
     m = _load(DEFAULT_MODEL)
     out.print(f"[bold]cjsim demo[/bold]: {m.description}")
     summary = _run_simulation(m, customers, seed, out_path, 65536)
     _print_summary(summary)
     if out_path is not None:
         out.print(f"wrote {summary.events:,} events to {out_path}")
+    _demo_truth(m, min(customers, DEMO_TRUTH_CUSTOMERS), seed)
+
+
+#: Customers of the demo's attribution-vs-truth comparison (a few seconds).
+DEMO_TRUTH_CUSTOMERS = 50_000
+DEMO_METHODS = ("last", "first", "linear", "markov", "shapley")
+
+
+def _demo_truth(model: JourneyModel, customers: int, seed: int) -> None:
+    """Attribute a simulated log and compare each method's shares with the true ones."""
+    from cjsim.attribution import attribute
+    from cjsim.evaluate import score
+    from cjsim.paths import paths_from_events
+    from cjsim.simulate import simulate_frame
+    from cjsim.simulate.truth import ground_truth
+
+    with out.status("attribution vs ground truth..."):
+        events, _ = simulate_frame(model, customers, rng=seed)
+        paths, _ = paths_from_events(events)
+        if paths.n_paths == 0:
+            return
+        result = attribute(paths, DEMO_METHODS)
+        truth = ground_truth(model, customers, rng=seed, shapley=False, marginal_roas=False)
+    scores = score(result.to_frame(), truth.shares("incremental"))
+    shares = scores.pivot(index="channel", columns="method", values="share")
+    t = Table(
+        title=f"Who gets the credit? Shares of {paths.conversions.sum():,.0f} conversions of "
+        f"{customers:,} customers, against the truth (what switching each channel off "
+        "loses, same customers)",
+        title_justify="left",
+    )
+    t.add_column("channel")
+    t.add_column("truth", justify="right", style="bold")
+    for name in DEMO_METHODS:
+        t.add_column(name, justify="right")
+    truth_share = truth.shares("incremental")
+    for channel in truth.channels:
+        t.add_row(
+            channel,
+            f"{float(truth_share[channel]):.0%}",
+            *(f"{float(shares.loc[channel, n]):.0%}" if channel in shares.index else "0%"
+              for n in DEMO_METHODS),
+        )  # fmt: skip
+    mae = scores.assign(abs_error=scores["error"].abs()).groupby("method")["abs_error"].mean()
+    t.add_row("mean abs. error", "", *(f"{mae[n]:.3f}" for n in DEMO_METHODS), style="italic")
+    _print_wide(t, 100)
+    out.print(
+        "Last touch credits the channels people meet when they have already decided; "
+        "`cjsim evaluate MODEL --out DIR` scores every method with intervals and figures."
+    )
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ several methods on one table, with bootstrap intervals, and returns one
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -74,8 +75,15 @@ def make_method(
         "shapley_rate": lambda: _named(ShapleyAttribution("rate"), "shapley_rate"),
         "markov_shapley": lambda: MarkovShapley(order),
     }
+    higher = re.fullmatch(r"markov_([1-9])", name)
+    if higher:  # markov_2, markov_3, ...: a Markov model of that order
+        return _named(MarkovAttribution(int(higher[1]), self_loops=self_loops,
+                                        use_nulls=use_nulls), name)  # fmt: skip
     if name not in factories:
-        raise OptionError(f"method is {name!r}; expected one of {', '.join(METHODS)}")
+        raise OptionError(
+            f"method is {name!r}; expected one of {', '.join(METHODS)} (or markov_K for "
+            "a Markov model of order K)"
+        )
     method: Attribution = factories[name]()
     return method
 

@@ -65,7 +65,7 @@ def _outcome(
 ) -> np.ndarray:
     """Per block of customers: (conversions, value), shape (B, 2)."""
     off, budgets = scenario
-    scaled = {c: model.channels[c].daily_budget * f for c, f in budgets}
+    scaled = {c: (model.channels[c].daily_budget or 0.0) * f for c, f in budgets}
     world = model.with_overrides(channels_off=sorted(off), budgets=scaled)
     n_blocks = -(-customers // BLOCK)
     out = np.zeros((n_blocks, 2))
@@ -189,6 +189,8 @@ def ground_truth(
     n_permutations: int = 16,
     budget_step: float = 0.1,
     exact: bool | None = None,
+    shapley: bool = True,
+    marginal_roas: bool = True,
     workers: int | None = None,
 ) -> GroundTruth:
     """Incremental conversions, true Shapley values and marginal ROAS of each channel.
@@ -208,12 +210,17 @@ def ground_truth(
         Relative budget increase for the marginal ROAS.
     exact : bool, optional
         Force (True) or forbid (False) the exact 2^K Shapley computation.
+    shapley, marginal_roas : bool
+        Skip the Shapley values (and their many runs) or the marginal ROAS runs; the
+        skipped table is empty.
     workers : int, optional
         Processes for the runs (default: all cores).
     """
     if customers < 1:
         raise OptionError(f"customers is {customers!r}; expected at least 1")
     players = tuple(channels) if channels is not None else tuple(model.channels)
+    if not players:
+        raise OptionError(f"model '{model.name}' has no channels; nothing to evaluate")
     for c in players:
         if c not in model.channels:
             raise OptionError(
@@ -231,9 +238,11 @@ def ground_truth(
 
     scenarios: list[Scenario] = [all_on, only(())]
     scenarios += [(frozenset([c]), ()) for c in players]
-    paid = [c for c in players if model.channels[c].type == "paid"]
+    paid = [c for c in players if model.channels[c].type == "paid"] if marginal_roas else []
     scenarios += [(frozenset(), ((c, 1.0 + budget_step),)) for c in paid]
-    if exact:
+    if not shapley:
+        coalitions, orders = [], None
+    elif exact:
         coalitions = [
             frozenset(s) for r in range(K + 1) for s in itertools.combinations(players, r)
         ]
@@ -265,7 +274,9 @@ def ground_truth(
     # per block of customers, so the simulation noise of the values can be measured too
     value = {s: runs[only(s)] for s in coalitions}
     B = len(on)
-    if exact:
+    if not shapley:
+        phi_b, perm_var = np.full((K, B, 2), np.nan), np.full((K, 2), np.nan)
+    elif exact:
         phi_b = np.zeros((K, B, 2))
         for i, c in enumerate(players):
             for s in coalitions:
@@ -291,7 +302,7 @@ def ground_truth(
     phi = phi_b.sum(axis=1)
     sim_var = B * phi_b.var(axis=1, ddof=1) if B > 1 else np.zeros((K, 2))
     se = np.sqrt(sim_var + perm_var)
-    shapley = pd.DataFrame(
+    shapley_table = pd.DataFrame(
         {"conversions": phi[:, 0], "conversions_se": se[:, 0], "value": phi[:, 1],
          "value_se": se[:, 1]},
         index=pd.Index(players, name="channel"),
@@ -300,7 +311,8 @@ def ground_truth(
     roas_rows = []
     steps = model.steps
     for c in paid:
-        spend = model.channels[c].daily_budget * model.step_days * steps * customers
+        budget = model.channels[c].daily_budget or 0.0
+        spend = budget * model.step_days * steps * customers
         spend_step = spend * budget_step / model.population
         d, se, _ = _paired(runs[(frozenset(), ((c, 1.0 + budget_step),))], on)
         roas_rows.append(
@@ -324,6 +336,7 @@ def ground_truth(
         "value_all_off": float(off[1]),
     }
     settings = {
+        "shapley": shapley,
         "exact_shapley": exact,
         "n_permutations": 0 if exact else len(orders or []),
         "runs": len(runs),
@@ -332,6 +345,7 @@ def ground_truth(
         "model_hash": model.content_hash(),
     }
     return GroundTruth(
-        model.name, customers, int(entropy), players, incremental, shapley, marginal, totals,
+        model.name, customers, int(entropy), players, incremental, shapley_table, marginal,
+        totals,
         settings,
     )  # fmt: skip
