@@ -673,13 +673,13 @@ def _demo_truth(model: JourneyModel, customers: int, seed: int) -> None:
     for name in DEMO_METHODS:
         t.add_column(name, justify="right")
     truth_share = truth.shares("incremental")
-    for channel in truth.channels:
+    grid = shares.reindex(index=list(truth.channels), columns=list(DEMO_METHODS)).fillna(0.0)
+    for channel, row in zip(truth.channels, grid.to_numpy(), strict=True):
         t.add_row(
             channel,
-            f"{float(truth_share[channel]):.0%}",
-            *(f"{float(shares.loc[channel, n]):.0%}" if channel in shares.index else "0%"
-              for n in DEMO_METHODS),
-        )  # fmt: skip
+            f"{truth_share.to_dict()[channel]:.0%}",
+            *(f"{x:.0%}" for x in row),
+        )
     mae = scores.assign(abs_error=scores["error"].abs()).groupby("method")["abs_error"].mean()
     t.add_row("mean abs. error", "", *(f"{mae[n]:.3f}" for n in DEMO_METHODS), style="italic")
     _print_wide(t, 100)
