@@ -55,9 +55,10 @@ def test_evaluation_reproduces_the_brand_search_trap():
     assert ev.truth.shares()["brand_search"] == 0
     assert bias.loc[("last", "brand_search"), "share"] >= 0.3
     assert bias.loc[("last", "brand_search"), "bias_low"] > 0.2
-    assert ev.summary.set_index("method").loc["first", "mae"] < ev.summary.set_index(
-        "method"
-    ).loc["last", "mae"]
+    assert (
+        ev.summary.set_index("method").loc["first", "mae"]
+        < ev.summary.set_index("method").loc["last", "mae"]
+    )
 
 
 def test_cli_evaluate_writes_everything(tmp_path):

@@ -21,7 +21,9 @@ def blocks(lang: str) -> list[str]:
 def tiny(text: str) -> str:
     """Cap customer counts so the examples run in a second."""
     text = re.sub(r"--customers \d+", "--customers 300", text)
-    return re.sub(r"(simulate(?:_frame)?\(model, )[\d_]+", r"\g<1>300", text)
+    return re.sub(
+        r"((?:simulate(?:_frame)?|ground_truth|evaluate)\(model, )[\d_]+", r"\g<1>300", text
+    )
 
 
 @pytest.fixture

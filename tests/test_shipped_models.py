@@ -34,3 +34,9 @@ def test_model_validates_and_simulates(name):
     if model.channels:
         assert (s.touches > 0).all(), "every channel of a shipped model touches somebody"
         assert np.isfinite(frame.time).all()
+
+
+@pytest.mark.parametrize("name", [n for n in SHIPPED if n.startswith("trap_")])
+def test_trap_models_state_their_measured_finding(name):
+    text = embedded_models()[name].read_text(encoding="utf-8")
+    assert "# Measured (`cjsim evaluate " + name in text
