@@ -181,16 +181,65 @@ def simulate(
     event_format(out_path)
     if not out_path.parent.exists():
         raise OptionError("output folder does not exist", source=str(out_path.parent))
-    if engine != "markov":
-        raise OptionError(
-            f"--engine '{engine}': expected 'markov' (the agent engine is not built yet)"
-        )
+    if engine not in ("markov", "agents"):
+        raise OptionError(f"--engine '{engine}': expected 'markov' or 'agents'")
     m = _load(model).with_overrides(
         budgets=_parse_budgets(budget), channels_off=tuple(off or ()), horizon_days=days
     )
-    summary = _run_simulation(m, customers, seed, out_path, chunk_size)
-    _print_summary(summary)
+    if engine == "agents":
+        summary, stats = _run_agents(m, customers, seed, out_path)
+        _print_summary(summary)
+        _print_agent_stats(stats)
+    else:
+        summary = _run_simulation(m, customers, seed, out_path, chunk_size)
+        _print_summary(summary)
     out.print(f"wrote {summary.events:,} events to {out_path}")
+
+
+def _run_agents(m: JourneyModel, customers: int, seed: int, out_path: Path) -> Any:
+    from cjsim.simulate.agents import simulate_agents
+
+    show = customers >= 20_000 and sys.stderr.isatty()
+    with Progress(
+        TextColumn("simulating {task.description} (agents)"),
+        BarColumn(),
+        TextColumn("day {task.completed:,.0f}/{task.total:,.0f}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not show,
+    ) as bar:
+        task = bar.add_task(m.name, total=m.steps)
+        return simulate_agents(
+            m, customers, rng=seed, out=out_path,
+            progress=lambda day: bar.update(task, completed=day),
+        )  # fmt: skip
+
+
+def _print_agent_stats(stats: Any) -> None:
+    if not stats.resources.empty:
+        t = Table(title="Capacity", title_justify="left")
+        for col in ("resource", "servers", "served", "gave up", "mean wait (days)",
+                    "mean queue", "utilisation"):  # fmt: skip
+            t.add_column(col, justify="left" if col == "resource" else "right")
+        for r in stats.resources.itertuples(index=False):
+            t.add_row(
+                r.resource, f"{r.servers}", f"{r.served:,}", f"{r.timed_out:,}",
+                f"{r.mean_wait_days:.2f}", f"{r.mean_queue:.2f}", f"{r.utilisation:.0%}",
+            )  # fmt: skip
+        out.print(t)
+    if stats.word_of_mouth_contacts:
+        out.print(
+            f"word of mouth: {stats.word_of_mouth_contacts:,} conversations, "
+            f"{stats.word_of_mouth_touches:,} referral touches, "
+            f"{stats.converted_after_word_of_mouth:,} customers converted after one"
+        )
+    if stats.capped_by_budget or stats.capped_by_frequency:
+        out.print(
+            f"caps: {stats.capped_by_budget:,} touches stopped by a daily budget, "
+            f"{stats.capped_by_frequency:,} by a frequency cap"
+        )
 
 
 def _run_simulation(
@@ -227,7 +276,8 @@ def _money(x: float | None) -> str:
 def _print_summary(summary: Any) -> None:
     d = summary.to_dict()
     head = Table(
-        title=f"{d['model']} (model {d['model_hash']}, seed {d['seed']})", show_header=False
+        title=f"{d['model']} (model {d['model_hash']}, {d['engine']} engine, seed {d['seed']})",
+        show_header=False,
     )
     head.add_column("figure")
     head.add_column("value", justify="right")
@@ -534,7 +584,7 @@ def evaluate(
 
     if engine != "markov":
         raise OptionError(
-            f"--engine '{engine}': expected 'markov' (the agent engine is not built yet)"
+            f"--engine '{engine}': evaluation runs on the 'markov' engine only, for now"
         )
     if customers < 1 or replications < 1 or (truth_customers is not None and truth_customers < 1):
         raise OptionError("--customers, --replications and --truth-customers: expected >= 1")

@@ -30,16 +30,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from cjsim.errors import ModelError, OptionError
+from cjsim.model_agents import AgentsConfig, Capacity, Network, Schedule, check_agent_sections
+from cjsim.model_types import Frozen, NonNegative, Positive, Probability
 
 #: Tolerance for a transition row to count as summing to one.
 ROW_SUM_TOLERANCE = 1e-6
 
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
 
 DEFAULT_STAGES = (
     "unaware",
@@ -54,8 +53,7 @@ DEFAULT_STAGES = (
 )
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Frozen = Frozen
 
 
 class ValueDistribution(_Frozen):
@@ -110,6 +108,7 @@ class Channel(_Frozen):
     ec: Positive = 1.0
     slope: Positive = 1.0
     effects: dict[str, Effect] = Field(default_factory=dict)
+    schedule: Schedule | None = None
 
 
 class Segment(_Frozen):
@@ -154,6 +153,9 @@ class JourneyModel(_Frozen):
     channels: dict[str, Channel] = Field(default_factory=dict)
     segments: dict[str, Segment] = Field(default_factory=dict)
     word_of_mouth: WordOfMouth | None = None
+    agents: AgentsConfig = AgentsConfig()
+    capacity: dict[str, Capacity] = Field(default_factory=dict)
+    network: Network | None = None
 
     # -- derived facts -------------------------------------------------------------
 
@@ -459,6 +461,7 @@ def _cross_check(m: JourneyModel, source: str | None) -> None:
             _need_stage(s, stages, "word_of_mouth.sources", source)
         for s in w.targets or []:
             _need_stage(s, stages, "word_of_mouth.targets", source)
+    check_agent_sections(m, source)
 
 
 def _check_channel(m: JourneyModel, c: str, ch: Channel, source: str | None) -> None:

@@ -139,3 +139,18 @@ def test_paths_command(tmp_path):
     converters = frame[frame.event == "conversion"].customer_id.nunique()
     assert table.total_conversions.sum() <= converters
     assert f"{len(table):,} distinct paths" in res.output
+
+
+def test_simulate_with_the_agent_engine(tmp_path):
+    out = tmp_path / "a.parquet"
+    res = runner.invoke(
+        app, ["simulate", "dentist", "--engine", "agents", "--customers", "1500", "--days", "60",
+              "--seed", "3", "--out", str(out)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "agents" in res.output and "Capacity" in res.output
+    meta = read_metadata(out)
+    assert meta["engine"] == "agents" and meta["customers"] == 1500
+    frame = read_events(out)
+    assert frame.customer_id.nunique() == 1500
+    assert (frame.time <= 60).all()

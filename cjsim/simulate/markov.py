@@ -226,6 +226,14 @@ class _Plan:
             ],
             dtype=bool,
         )
+        # campaign schedules: a channel delivers no touches on its off days (its draws are
+        # still made, so the other channels' randomness does not move)
+        self.on_step = np.ones((C, cm.steps), dtype=bool)
+        for c, name in enumerate(cm.channels):
+            sch = cm.model.channels[name].schedule
+            if sch is not None:
+                days = (np.arange(cm.steps) * cm.step_days).astype(np.int64)
+                self.on_step[c] = [sch.active(int(d)) for d in days]
         eff = cm.effects
         self.adstock_channels = sorted({int(c) for c in eff.channel if self.channel_live[c]})
         self.plans: list[_StagePlan] = []
@@ -435,7 +443,7 @@ def _run_chunk(
             a = adstock.get(c)
             if a is not None:
                 a *= alpha[c]
-            if not plan.channel_live[c]:
+            if not plan.channel_live[c] or not plan.on_step[c, t]:
                 continue
             table = (
                 plan.wom_tables[t]

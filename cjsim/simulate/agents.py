@@ -1,0 +1,613 @@
+r"""Agent-based engine on simpy: continuous time, limited capacity, word of mouth.
+
+Every customer is a simpy process in continuous time (days). What the Markov engine cannot
+hold lives here:
+
+* **Campaigns** deliver touches at a time of day (``[agents] touch_hours``), only on the
+  days of their schedule (start/end, weekly flighting), never above their daily budget
+  (a hard cap: the cheapest way to break a cap is never to overspend) nor above a
+  per-customer ``frequency_cap`` per calendar week.
+* **Stage transitions** follow the model's hazards, lifted by the customer's adstock
+  exactly as in the Markov engine: a per-step stay probability ``p`` is the continuous
+  hazard :math:`h = -\ln p / \Delta`, split over the targets, and each target's hazard is
+  multiplied by :math:`1 + \sum_c \mathrm{lift}_c\,\mathrm{hill}(a_c)`. Adstock decays at day
+  boundaries and jumps at touches, so hazards are piecewise constant and the transition
+  time is sampled **exactly** by the integrated hazard: draw :math:`E \sim \mathrm{Exp}(1)`
+  and move when :math:`\int_0^t \lambda(s)\,ds = E`. A touch that changes the hazard
+  interrupts the customer, who carries on with the hazard already used up.
+* **Capacity**: entering a stage that needs a resource (``[capacity.NAME]``) means
+  queueing for one of its servers (``simpy.Resource``) and being served for an
+  exponential time; a customer who waits longer than ``patience_days`` goes to
+  ``on_timeout`` (lost) or stays where they were.
+* **Word of mouth** travels on a contact network (``[network] degree``): a customer in a
+  source stage talks to a random contact at ``contact_rate`` per day; a contact in a
+  target stage gets a ``word_of_mouth`` touch, which acts through that channel's effects.
+
+**Common random numbers.** Every draw is a counter-based hash of (seed, customer, purpose,
+counter), so a customer's draws do not depend on the order of events: switching a channel
+off changes the journeys of the customers it reached (and, through word of mouth and
+queues, of the people those customers meet), nobody else's.
+
+References
+----------
+Matloff, N. (2008). Introduction to discrete-event simulation and the SimPy language.
+Lewis, P. A. W. & Shedler, G. S. (1979). Simulation of nonhomogeneous Poisson processes
+by thinning (the integrated-hazard alternative used here is exact for piecewise hazards).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time as _time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import simpy
+
+from cjsim.chain import CompiledModel, compile_model
+from cjsim.events import CONVERSION, STAGE, TOUCH, EventWriter, arrays_to_table, arrow_schema
+from cjsim.model import JourneyModel
+from cjsim.simulate.markov import Seed, SimulationSummary, _Plan, _version, resolve_entropy
+
+log = logging.getLogger(__name__)
+
+# purposes of the counter-based draws
+_SEG, _INIT, _WAIT, _TARGET, _VALUE, _SERVICE, _TALK, _PICK = range(1, 9)
+_EXPOSE, _HOUR = 1000, 2000  # + channel index
+_MASK = (1 << 64) - 1
+_G1, _G2, _G3 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+
+
+def _mix(x: int) -> int:
+    """splitmix64's finaliser: a bijective scramble of 64-bit integers."""
+    x = (x ^ (x >> 30)) * _G2 & _MASK
+    x = (x ^ (x >> 27)) * _G3 & _MASK
+    return x ^ (x >> 31)
+
+
+def uniform(seed: int, customer: int, purpose: int, k: int) -> float:
+    """A uniform in (0, 1) determined by its keys alone (no stream to advance)."""
+    x = _mix((seed * _G1 + customer) & _MASK)
+    x = _mix((x + purpose * _G2 + k * _G1) & _MASK)
+    return ((x >> 11) + 0.5) / 9007199254740992.0
+
+
+def uniforms(seed: int, customers: np.ndarray, purpose: int, k: int) -> np.ndarray:
+    """:func:`uniform` for many customers at once (numpy, wrapping uint64 arithmetic)."""
+    c = customers.astype(np.uint64)
+    with np.errstate(over="ignore"):
+        x = _mix_np(np.uint64(seed * _G1 & _MASK) + c)
+        x = _mix_np(x + np.uint64((purpose * _G2 + k * _G1) & _MASK))
+    return ((x >> np.uint64(11)).astype(np.float64) + 0.5) / 9007199254740992.0
+
+
+def _mix_np(x: np.ndarray) -> np.ndarray:
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(_G2)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(_G3)
+    return x ^ (x >> np.uint64(31))
+
+
+@dataclass
+class AgentRunStats:
+    """What the agent engine saw besides the event log."""
+
+    resources: pd.DataFrame = field(default_factory=pd.DataFrame)
+    word_of_mouth_touches: int = 0
+    word_of_mouth_contacts: int = 0
+    converted_after_word_of_mouth: int = 0
+    spend_per_day: pd.DataFrame = field(default_factory=pd.DataFrame)
+    capped_by_budget: int = 0
+    capped_by_frequency: int = 0
+    simpy_events: int = 0
+
+    def summary(self) -> str:
+        lines = []
+        for r in self.resources.itertuples(index=False):
+            lines.append(
+                f"{r.resource}: {r.served:,} served, {r.timed_out:,} gave up, mean wait "
+                f"{r.mean_wait_days:.2f} days, mean queue {r.mean_queue:.2f}, utilisation "
+                f"{r.utilisation:.0%}"
+            )
+        if self.word_of_mouth_contacts:
+            lines.append(
+                f"word of mouth: {self.word_of_mouth_contacts:,} conversations, "
+                f"{self.word_of_mouth_touches:,} touches, {self.converted_after_word_of_mouth:,}"
+                " customers converted after one"
+            )
+        return "\n".join(lines)
+
+
+class _Resource:
+    """A simpy resource with the bookkeeping for queue statistics."""
+
+    def __init__(self, env: simpy.Environment, name: str, servers: int) -> None:
+        self.name = name
+        self.res = simpy.Resource(env, capacity=servers)
+        self.servers = servers
+        self.env = env
+        self.waits: list[float] = []
+        self.timed_out = 0
+        self.busy_time = 0.0
+        self.queue_area = 0.0
+        self._last = 0.0
+
+    def mark(self) -> None:
+        """Integrate the queue length up to now (call before it changes)."""
+        now = self.env.now
+        self.queue_area += len(self.res.queue) * (now - self._last)
+        self._last = now
+
+
+class _World:
+    """One simulation: the customers' state arrays and the simpy processes."""
+
+    def __init__(self, cm: CompiledModel, customers: int, seed: int) -> None:
+        self.cm, self.n, self.seed = cm, customers, seed
+        model = cm.model
+        self.plan = _Plan(cm)
+        self.env = simpy.Environment()
+        self.horizon = cm.steps * cm.step_days
+        self.step = cm.step_days
+        S, C = cm.n_stages, cm.n_channels
+        ids = np.arange(customers)
+        self.seg = np.searchsorted(
+            np.cumsum(cm.segment_shares), uniforms(seed, ids, _SEG, 0), side="right"
+        ).clip(0, len(cm.segments) - 1)
+        self.stage = np.searchsorted(
+            np.cumsum(cm.initial), uniforms(seed, ids, _INIT, 0), side="right"
+        ).clip(0, S - 1)
+        self.by_stage = {p.stage: p for p in self.plan.plans}
+        # adstock: each customer's recent touch times per channel that has effects
+        self.alpha = [float(a) for a in cm.alpha]
+        self.incr = [float(x) for x in np.where(cm.normalize, 1.0 - cm.alpha, 1.0)]
+        self.tracked = [c in set(self.plan.adstock_channels) for c in range(C)]
+        self.ad = [[0.0] * customers for _ in range(C)]
+        self.aday = [[0] * customers for _ in range(C)]
+        # which channels lift the hazard of leaving which stage (only those interrupt)
+        self.lifts = np.zeros((C, S), bool)
+        for p in self.plan.plans:
+            for c, *_ in p.effects:
+                self.lifts[c, p.stage] = True
+        self.procs: list[Any] = [None] * customers
+        self.waiting = np.zeros(customers, bool)
+        self.moves = np.zeros(customers, np.int64)
+        self.conversions = np.zeros(customers, np.int64)
+        self.talking = np.zeros(customers, bool)
+        self.wom_touched = np.zeros(customers, bool)
+        self.events: list[tuple[int, float, int, int, int, float]] = [
+            (i, 0.0, STAGE, -1, int(s), 0.0) for i, s in enumerate(self.stage)
+        ]
+        self.visited = np.zeros((customers, S), bool)
+        self.visited[ids, self.stage] = True
+        self.resources: dict[int, tuple[_Resource, Any]] = {}
+        for name, cap in model.capacity.items():
+            s = cm.stages.index(cap.stage)
+            # servers are for the model's population: scale them to the simulated customers
+            servers = max(1, round(cap.servers * customers / model.population))
+            self.resources[s] = (_Resource(self.env, name, servers), cap)
+        self.schedules = [model.channels[c].schedule for c in cm.channels]
+        days = math.ceil(self.horizon / self.step)
+        self.scheduled = any(sch is not None for sch in self.schedules)
+        self.on_day = [
+            [sch.active(int(d * self.step)) for d in range(days + 1)] if sch else []
+            for sch in self.schedules
+        ]
+        self.spend = np.zeros((C, days + 1))
+        self.day_touches = np.zeros((C, days + 1), np.int64)
+        self.cost = [cm.model.channels[c].cost_per_exposure or 0.0 for c in cm.channels]
+        # the daily budget is a hard cap on touches (scaled to the simulated customers)
+        self.day_cap: list[int | None] = [
+            int(cm.daily_budget[c] * self.step / self.cost[c] * customers / model.population)
+            if cm.paid[c] and self.cost[c] > 0
+            else None
+            for c in range(C)
+        ]
+        # touches per day of a customer in each (segment, stage). The Markov engine touches
+        # with probability p at every step spent in the stage, and a visit lasts 1/q steps
+        # (q: the probability of leaving per step); in continuous time a visit lasts
+        # 1/h with h = -ln(1 - q). The rate p h / q keeps the touches per visit the same,
+        # so both engines simulate the same model.
+        stay = np.einsum("gss->gs", cm.base)  # (G, S)
+        q = 1.0 - stay
+        h = -np.log(np.clip(stay, 1e-12, 1.0))
+        visit = np.where(q > 0, h / np.where(q > 0, q, 1.0), 1.0).reshape(-1)  # (G * S,)
+        expo = self.plan.expo.astype(np.float64) * visit[None, :] / self.step
+        self.rates: list[list[tuple[int, float]]] = [
+            [(c, float(expo[c, gs])) for c in range(C) if expo[c, gs] > 0]
+            for gs in range(len(cm.segments) * S)
+        ]
+        # (segment, stage) pairs touched by a scheduled channel: they wake at day starts
+        self.sched_stage = [any(self.schedules[c] is not None for c, _ in r) for r in self.rates]
+        self.base_hazard = {
+            p.stage: [list(map(float, p.hazard[g] / self.step)) for g in range(len(cm.segments))]
+            for p in self.plan.plans
+        }
+        self.n_touch = [[0] * customers for _ in range(C)]
+        self.need = [
+            [-math.log(u) for u in uniforms(seed, ids, _EXPOSE + c, 0).tolist()] for c in range(C)
+        ]
+        self.used = [[0.0] * customers for _ in range(C)]
+        self.capped_budget = 0
+        self.capped_frequency = 0
+        self.week_count = np.zeros((C, customers), np.int32)
+        self.week_of = np.full((C, customers), -1, np.int64)
+        self.wom_contacts = 0
+        self.wom_touches = 0
+        self._network(model)
+
+    # -- set up ------------------------------------------------------------------------------
+    def _network(self, model: JourneyModel) -> None:
+        cm = self.cm
+        self.wom = cm.wom_channel >= 0 and cm.wom_rate > 0
+        if not self.wom:
+            return
+        degree = model.network.degree if model.network is not None else 8.0
+        rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(7,)))
+        m = round(self.n * degree / 2)
+        a, b = rng.integers(0, self.n, m), rng.integers(0, self.n, m)
+        keep = a != b
+        a, b = a[keep], b[keep]
+        src, dst = np.concatenate([a, b]), np.concatenate([b, a])
+        order = np.argsort(src, kind="stable")
+        self.nbr = dst[order]
+        self.nbr_off = np.concatenate(([0], np.cumsum(np.bincount(src, minlength=self.n))))
+        self.wom_rate = cm.wom_rate / self.step
+
+    # -- adstock, hazards and exposure rates ---------------------------------------------------
+    def adstock(self, c: int, i: int, t: float) -> tuple[float, float]:
+        """Adstock of channel c at time t, and when it next changes (the next day start).
+
+        A touch adds ``incr`` at once; adstock loses a factor ``alpha`` at every day start,
+        as in the Markov engine.
+        """
+        a = self.ad[c][i]
+        if not a:
+            return 0.0, math.inf
+        day = math.floor(t / self.step + 1e-9)
+        value = a * self.alpha[c] ** (day - self.aday[c][i])
+        if value < 1e-6:
+            self.ad[c][i] = 0.0
+            return 0.0, math.inf
+        return value, (day + 1) * self.step
+
+    def hazards(self, i: int, plan: Any, t: float) -> tuple[list[float], float]:
+        """Per-day hazards of the targets of the customer's stage, and when they change
+        next because a lifting adstock decays."""
+        base = self.base_hazard[plan.stage][self.seg[i]]
+        if not plan.effects:
+            return base, math.inf
+        mult = [1.0] * len(base)
+        change = math.inf
+        for c, cols, lift, ec, slope in plan.effects:
+            a, nxt = self.adstock(c, i, t)
+            if a > 0.0:
+                change = min(change, nxt)
+                h = a / (a + ec) if slope == 1.0 else a**slope / (a**slope + ec**slope)
+                for col in cols:
+                    mult[col] += lift * h
+        return [b * m for b, m in zip(base, mult, strict=True)], change
+
+    def exposure_rates(self, i: int, day: int) -> list[tuple[int, float]]:
+        """Channels that touch the customer in their current stage, with touches per day."""
+        rates = self.rates[self.seg[i] * self.cm.n_stages + self.stage[i]]
+        if not self.scheduled:
+            return rates
+        return [(c, r) for c, r in rates if self.schedules[c] is None or self.on_day[c][day]]
+
+    # -- customers ----------------------------------------------------------------------------
+    def customer(self, i: int) -> Generator[Any, Any, None]:
+        """One customer: exposure clocks per channel and a transition clock, each driven by
+        its integrated rate (exact for piecewise-constant rates)."""
+        env, step, horizon = self.env, self.step, self.horizon
+        need, used = self.need, self.used
+        while True:
+            s = int(self.stage[i])
+            plan = self.by_stage.get(s)
+            if plan is None and not self.rates[self.seg[i] * self.cm.n_stages + s]:
+                return
+            k = int(self.moves[i])
+            need_t = -math.log(uniform(self.seed, i, _WAIT, k)) if plan is not None else 0.0
+            used_t = 0.0
+            while True:
+                t = env.now
+                day = int(t / step + 1e-12)
+                lam, change = self.hazards(i, plan, t) if plan is not None else ([], math.inf)
+                total = sum(lam)
+                rates = self.exposure_rates(i, day)
+                nxt = min(horizon, change)
+                if self.scheduled and self.sched_stage[self.seg[i] * self.cm.n_stages + s]:
+                    nxt = min(nxt, (day + 1) * step)  # a campaign may switch on or off
+                wait, fired = nxt - t, -2  # -2: a change point, -1: the transition, c: a touch
+                if total > 0 and (need_t - used_t) / total < wait:
+                    wait, fired = (need_t - used_t) / total, -1
+                for c, r in rates:
+                    w = (need[c][i] - used[c][i]) / r
+                    if w < wait:
+                        wait, fired = w, c
+                self.waiting[i] = True
+                try:
+                    yield env.timeout(max(wait, 0.0))
+                    self.waiting[i] = False
+                except simpy.Interrupt:
+                    self.waiting[i] = False
+                    dt = env.now - t
+                    used_t += total * dt
+                    for c, r in rates:
+                        used[c][i] += r * dt
+                    continue
+                used_t += total * wait
+                for c, r in rates:
+                    used[c][i] += r * wait
+                if fired == -1:
+                    break
+                if fired >= 0:
+                    self.expose(i, fired)
+                elif env.now >= horizon - 1e-12:
+                    return
+            # which target: in proportion to the hazards at this moment
+            u = uniform(self.seed, i, _TARGET, k) * total
+            acc, col = 0.0, len(lam) - 1
+            for j, h in enumerate(lam):
+                acc += h
+                if u < acc:
+                    col = j
+                    break
+            to = int(plan.targets[col])
+            self.moves[i] += 1
+            if to in self.resources:
+                to = yield from self.queue(i, to, k)
+                if to < 0:
+                    continue  # gave up and stays (on_timeout = "stay")
+            self.enter(i, to)
+
+    def expose(self, i: int, c: int) -> None:
+        """A channel's clock fired: a touch, unless a cap stops it; then a new clock."""
+        n = self.n_touch[c][i] + 1
+        self.n_touch[c][i] = n
+        self.need[c][i] = -math.log(uniform(self.seed, i, _EXPOSE + c, n))
+        self.used[c][i] = 0.0
+        day = int(self.env.now / self.step + 1e-12)
+        sch = self.schedules[c]
+        if sch is not None and sch.frequency_cap is not None:
+            week = day // 7
+            if self.week_of[c, i] != week:
+                self.week_of[c, i], self.week_count[c, i] = week, 0
+            if self.week_count[c, i] >= sch.frequency_cap:
+                self.capped_frequency += 1
+                return
+            self.week_count[c, i] += 1
+        cap = self.day_cap[c]
+        if cap is not None:
+            if self.day_touches[c, day] >= cap:
+                self.capped_budget += 1
+                return
+            self.day_touches[c, day] += 1
+            self.spend[c, day] += self.cost[c] * self.cm.model.population / self.n
+        self.touch(i, c)
+
+    def queue(self, i: int, to: int, k: int) -> Generator[Any, Any, int]:
+        """Wait for a server of the stage's resource; returns the stage to enter."""
+        env = self.env
+        res, cap = self.resources[to]  # servers were scaled to the simulated customers
+        res.mark()
+        req = res.res.request()
+        t0 = env.now
+        if cap.patience_days is not None:
+            got = yield req | env.timeout(cap.patience_days)
+            served = req in got
+        else:
+            yield req
+            served = True
+        res.mark()
+        if not served:
+            req.cancel()
+            res.timed_out += 1
+            return -1 if cap.on_timeout == "stay" else self.cm.stages.index(cap.on_timeout)
+        res.waits.append(env.now - t0)
+        service = -math.log(uniform(self.seed, i, _SERVICE, k)) * cap.service_days
+        start = env.now
+        yield env.timeout(service)
+        res.busy_time += min(env.now, self.horizon) - min(start, self.horizon)
+        res.mark()
+        res.res.release(req)
+        return to
+
+    def enter(self, i: int, to: int) -> None:
+        now = self.env.now
+        if now > self.horizon:
+            return
+        self.stage[i] = to
+        self.visited[i, to] = True
+        self.events.append((i, now, STAGE, -1, to, 0.0))
+        if to == self.cm.conversion:
+            u = np.array([uniform(self.seed, i, _VALUE, int(self.conversions[i]))])
+            value = float(self.plan.values(self.seg[i : i + 1], u)[0])
+            self.conversions[i] += 1
+            self.events.append((i, now, CONVERSION, -1, -1, value))
+        if self.wom and self.cm.wom_sources[to] and not self.talking[i]:
+            self.talking[i] = True
+            self.env.process(self.talk(i))
+
+    # -- touches ------------------------------------------------------------------------------
+    def touch(self, i: int, c: int) -> None:
+        now = self.env.now
+        if self.tracked[c]:
+            day = math.floor(now / self.step + 1e-9)
+            a = self.ad[c][i]
+            if a:
+                a *= self.alpha[c] ** (day - self.aday[c][i])
+            self.ad[c][i] = a + self.incr[c]
+            self.aday[c][i] = day
+        self.events.append((i, now, TOUCH, c, -1, 0.0))
+
+    def talk(self, i: int) -> Generator[Any, Any, None]:
+        """An advocate's conversations: Poisson at the contact rate, random contacts."""
+        env, cm = self.env, self.cm
+        lo, hi = int(self.nbr_off[i]), int(self.nbr_off[i + 1])
+        n = 0
+        while cm.wom_sources[self.stage[i]]:
+            wait = -math.log(uniform(self.seed, i, _TALK, n)) / self.wom_rate
+            if env.now + wait >= self.horizon:
+                break
+            yield env.timeout(wait)
+            n += 1
+            if not cm.wom_sources[self.stage[i]] or hi == lo:
+                continue
+            j = int(self.nbr[lo + int(uniform(self.seed, i, _PICK, n) * (hi - lo))])
+            self.wom_contacts += 1
+            if cm.wom_targets[self.stage[j]]:
+                self.wom_touches += 1
+                self.wom_touched[j] = True
+                self.touch(j, cm.wom_channel)
+                if self.waiting[j] and self.lifts[cm.wom_channel, self.stage[j]]:
+                    self.waiting[j] = False
+                    self.procs[j].interrupt()
+        self.talking[i] = False
+
+    # -- run ----------------------------------------------------------------------------------
+    def run(self, progress: Callable[[int], None] | None = None) -> None:
+        env = self.env
+        for i in range(self.n):
+            self.procs[i] = env.process(self.customer(i))
+            if self.wom and self.cm.wom_sources[self.stage[i]]:
+                self.talking[i] = True
+                env.process(self.talk(i))
+        days = math.ceil(self.horizon / self.step - 1e-9)
+        for d in range(1, days + 1):  # a day at a time, to report progress
+            env.run(until=min(d * self.step, self.horizon))
+            if progress is not None:
+                progress(d)
+        for res, _ in self.resources.values():
+            res.mark()
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        ev = self.events
+        cust = np.fromiter((e[0] for e in ev), np.int64, len(ev))
+        t = np.fromiter((e[1] for e in ev), np.float64, len(ev))
+        kind = np.fromiter((e[2] for e in ev), np.int8, len(ev))
+        order = np.lexsort((t, cust))
+        return {
+            "customer_id": cust[order],
+            "time": t[order],
+            "event": kind[order],
+            "channel": np.fromiter((e[3] for e in ev), np.int16, len(ev))[order],
+            "stage": np.fromiter((e[4] for e in ev), np.int16, len(ev))[order],
+            "value": np.fromiter((e[5] for e in ev), np.float64, len(ev))[order],
+            "segment": self.seg[cust[order]].astype(np.int16),
+        }
+
+    def stats(self, arrays: dict[str, np.ndarray]) -> AgentRunStats:
+        rows = []
+        for res, cap in self.resources.values():
+            waits = np.asarray(res.waits)
+            rows.append(
+                {
+                    "resource": res.name,
+                    "stage": cap.stage,
+                    "servers": res.servers,
+                    "served": len(waits),
+                    "timed_out": res.timed_out,
+                    "mean_wait_days": float(waits.mean()) if waits.size else 0.0,
+                    "max_wait_days": float(waits.max()) if waits.size else 0.0,
+                    "mean_queue": res.queue_area / self.horizon,
+                    "utilisation": res.busy_time / (res.servers * self.horizon),
+                }
+            )
+        conv = arrays["customer_id"][arrays["event"] == CONVERSION]
+        spend = pd.DataFrame(self.spend.T, columns=list(self.cm.channels))
+        spend.index.name = "day"
+        return AgentRunStats(
+            resources=pd.DataFrame(rows),
+            word_of_mouth_touches=self.wom_touches,
+            word_of_mouth_contacts=self.wom_contacts,
+            converted_after_word_of_mouth=int(self.wom_touched[np.unique(conv)].sum()),
+            spend_per_day=spend.loc[:, self.cm.paid],
+            capped_by_budget=self.capped_budget,
+            capped_by_frequency=self.capped_frequency,
+            simpy_events=next(self.env._eid),  # simpy numbers its scheduled events
+        )
+
+
+def simulate_agents(
+    model: JourneyModel,
+    customers: int = 10_000,
+    *,
+    rng: Seed = None,
+    out: str | Path | None = None,
+    sink: Callable[[pa.Table], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[SimulationSummary, AgentRunStats]:
+    """Simulate ``customers`` customers of ``model`` with the agent-based engine.
+
+    The same seed gives the same event log. Returns the summary the Markov engine gives
+    (same fields, ``engine = "agents"``) and the agent statistics (queues, word of mouth,
+    spend per day). ``progress`` is called with the number of days simulated.
+    """
+    if customers < 1:
+        raise ValueError(f"customers must be >= 1, got {customers}")
+    cm = compile_model(model)
+    entropy = resolve_entropy(rng)
+    seed = int(entropy) & _MASK
+    started = _time.perf_counter()
+    world = _World(cm, customers, seed)
+    world.run(progress)
+    arrays = world.arrays()
+    table = arrays_to_table(arrays, cm.channels, cm.stages, cm.segments)
+    stats = world.stats(arrays)
+    is_touch = arrays["event"] == TOUCH
+    ch = arrays["channel"][is_touch].astype(np.intp)
+    touched = np.zeros((cm.n_channels, customers), bool)
+    touched[ch, arrays["customer_id"][is_touch]] = True
+    is_conv = arrays["event"] == CONVERSION
+    summary = SimulationSummary(
+        model_name=model.name,
+        model_hash=model.content_hash(),
+        engine="agents",
+        seed=entropy,
+        customers=customers,
+        steps=cm.steps,
+        step_days=cm.step_days,
+        channels=cm.channels,
+        paid=cm.paid,
+        stages=cm.stages,
+        segments=cm.segments,
+        touches=np.bincount(ch, minlength=cm.n_channels).astype(np.int64),
+        reached=touched.sum(axis=1).astype(np.int64),
+        spend=world.spend.sum(axis=1) * customers / model.population,
+        stage_reach=world.visited.sum(axis=0).astype(np.int64),
+        segment_customers=np.bincount(world.seg, minlength=len(cm.segments)).astype(np.int64),
+        conversions=int(is_conv.sum()),
+        converters=int(np.unique(arrays["customer_id"][is_conv]).size),
+        revenue=float(arrays["value"][is_conv].sum()),
+        events=len(arrays["event"]),
+        output=str(out) if out is not None else None,
+    )
+    if out is not None:
+        metadata = {
+            "model": model.name, "model_hash": summary.model_hash, "engine": "agents",
+            "seed": entropy, "customers": customers, "steps": cm.steps,
+            "step_days": cm.step_days, "cjsim_version": _version(),
+        }  # fmt: skip
+        with EventWriter(out, arrow_schema(), metadata) as writer:
+            writer.write(table)
+    if sink is not None:
+        sink(table)
+    summary.elapsed = _time.perf_counter() - started
+    log.info("agents: %d customers, %d simpy events in %.2fs", customers, stats.simpy_events,
+             summary.elapsed)  # fmt: skip
+    return summary, stats
+
+
+def simulate_agents_frame(
+    model: JourneyModel, customers: int = 1000, *, rng: Seed = None
+) -> tuple[pd.DataFrame, SimulationSummary, AgentRunStats]:
+    """Simulate into memory: the event log as a DataFrame, the summary and the statistics."""
+    tables: list[pa.Table] = []
+    summary, stats = simulate_agents(model, customers, rng=rng, sink=tables.append)
+    return tables[0].to_pandas(), summary, stats
