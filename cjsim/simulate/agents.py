@@ -222,6 +222,7 @@ class _World:
             [(c, float(expo[c, gs])) for c in range(C) if expo[c, gs] > 0]
             for gs in range(len(cm.segments) * S)
         ]
+        self._rates_on: dict[tuple[int, int], list[tuple[int, float]]] = {}
         # (segment, stage) pairs touched by a scheduled channel: they wake at day starts
         self.sched_stage = [any(self.schedules[c] is not None for c, _ in r) for r in self.rates]
         self.base_hazard = {
@@ -295,10 +296,16 @@ class _World:
 
     def exposure_rates(self, i: int, day: int) -> list[tuple[int, float]]:
         """Channels that touch the customer in their current stage, with touches per day."""
-        rates = self.rates[self.seg[i] * self.cm.n_stages + self.stage[i]]
-        if not self.scheduled:
+        gs = self.seg[i] * self.cm.n_stages + self.stage[i]
+        rates = self.rates[gs]
+        if not self.scheduled or not self.sched_stage[gs]:
             return rates
-        return [(c, r) for c, r in rates if self.schedules[c] is None or self.on_day[c][day]]
+        key = (gs, day)
+        cached = self._rates_on.get(key)
+        if cached is None:
+            cached = [(c, r) for c, r in rates if self.schedules[c] is None or self.on_day[c][day]]
+            self._rates_on[key] = cached
+        return cached
 
     # -- customers ----------------------------------------------------------------------------
     def customer(self, i: int) -> Generator[Any, Any, None]:
@@ -358,6 +365,7 @@ class _World:
                 if u < acc:
                     col = j
                     break
+            assert plan is not None  # only a stage with a plan has a transition clock
             to = int(plan.targets[col])
             self.moves[i] += 1
             if to in self.resources:

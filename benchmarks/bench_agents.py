@@ -1,0 +1,103 @@
+"""Speed and memory of the agent-based engine (a script, not a test).
+
+* the ceiling of simpy on this machine: a bare loop of processes that only yield
+  timeouts, in events per second;
+* cjsim's agent engine on ``dentist.toml`` (capacity, word of mouth, schedules), in
+  simpy events per second (goal: at least half the bare rate) and logged events per
+  second;
+* 100,000 customers x 90 days of ``dentist.toml`` with capacity and word of mouth, in a
+  fresh process: wall time and peak RSS (goal: under 60 s and 2 GB).
+
+Usage::
+
+    python benchmarks/bench_agents.py [--customers N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import simpy
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_simulate import machine, write_json
+
+import cjsim
+
+RESULTS = Path(__file__).parent / "results" / "bench_agents.json"
+DENTIST = Path(cjsim.__file__).parent / "models" / "dentist.toml"
+
+
+def bare_simpy(processes: int = 1000, steps: int = 1000) -> float:
+    """Events per second of processes that do nothing but wait."""
+    env = simpy.Environment()
+
+    def proc(env: simpy.Environment, d: float):
+        for _ in range(steps):
+            yield env.timeout(d)
+
+    for i in range(processes):
+        env.process(proc(env, 1.0 + i / processes))
+    t0 = time.perf_counter()
+    env.run()
+    return processes * steps / (time.perf_counter() - t0)
+
+
+CHILD = """
+import resource, sys, time
+from cjsim.model import load_model
+from cjsim.simulate.agents import simulate_agents
+model = load_model(sys.argv[1]).with_overrides(horizon_days=90)
+t0 = time.perf_counter()
+summary, stats = simulate_agents(model, int(sys.argv[2]), rng=1)
+wall = time.perf_counter() - t0
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(wall, stats.simpy_events, summary.events, summary.conversions, rss,
+      stats.word_of_mouth_touches, stats.resources.iloc[0]["utilisation"])
+"""
+
+
+def engine_run(customers: int) -> dict[str, float]:
+    res = subprocess.run(
+        [sys.executable, "-c", CHILD, str(DENTIST), str(customers)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if res.returncode:
+        raise RuntimeError(res.stderr[-2000:])
+    wall, simpy_events, events, conv, rss, wom, util = res.stdout.split()
+    return {
+        "customers": customers, "days": 90, "seconds": float(wall),
+        "simpy_events": int(simpy_events), "logged_events": int(events),
+        "conversions": int(conv), "peak_rss_mb": int(rss) / 1024,
+        "word_of_mouth_touches": int(wom), "chair_utilisation": float(util),
+        "simpy_events_per_second": int(simpy_events) / float(wall),
+        "logged_events_per_second": int(events) / float(wall),
+    }  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--customers", type=int, default=100_000)
+    args = ap.parse_args()
+    bare = bare_simpy()
+    print(f"bare simpy loop: {bare:,.0f} events/s")
+    run = engine_run(args.customers)
+    print(
+        f"dentist, {run['customers']:,} customers x 90 days (capacity, word of mouth): "
+        f"{run['seconds']:.1f} s, peak RSS {run['peak_rss_mb']:,.0f} MB\n"
+        f"  {run['simpy_events']:,} simpy events ({run['simpy_events_per_second']:,.0f}/s = "
+        f"{run['simpy_events_per_second'] / bare:.0%} of the bare rate), "
+        f"{run['logged_events']:,} logged events ({run['logged_events_per_second']:,.0f}/s)\n"
+        f"  {run['conversions']:,} conversions, {run['word_of_mouth_touches']:,} referral "
+        f"touches, chairs {run['chair_utilisation']:.0%} busy"
+    )
+    write_json(RESULTS, {"machine": machine(), "bare_simpy_events_per_second": bare, **run})
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
