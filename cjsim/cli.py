@@ -7,11 +7,12 @@ code 2, with no partial output left behind.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -199,22 +200,9 @@ def simulate(
 def _run_agents(m: JourneyModel, customers: int, seed: int, out_path: Path) -> Any:
     from cjsim.simulate.agents import simulate_agents
 
-    show = customers >= 20_000 and sys.stderr.isatty()
-    with Progress(
-        TextColumn("simulating {task.description} (agents)"),
-        BarColumn(),
-        TextColumn("day {task.completed:,.0f}/{task.total:,.0f}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not show,
-    ) as bar:
-        task = bar.add_task(m.name, total=m.steps)
-        return simulate_agents(
-            m, customers, rng=seed, out=out_path,
-            progress=lambda day: bar.update(task, completed=day),
-        )  # fmt: skip
+    with _progress(f"{m.name} (agents)", "day {task.completed:,.0f}/{task.total:,.0f}",
+                   show=customers >= 20_000) as update:  # fmt: skip
+        return simulate_agents(m, customers, rng=seed, out=out_path, progress=update(m.steps))
 
 
 def _print_agent_stats(stats: Any) -> None:
@@ -247,26 +235,36 @@ def _run_simulation(
 ) -> Any:
     from cjsim.simulate.markov import simulate as run
 
-    show = customers >= 100_000 and sys.stderr.isatty()
+    with _progress(m.name, "{task.completed:,}/{task.total:,} customers",
+                   show=customers >= 100_000) as update:  # fmt: skip
+        return run(
+            m, customers, rng=seed, out=out_path, chunk_size=chunk_size,
+            progress=update(customers),
+        )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _progress(
+    label: str, counter: str, *, show: bool
+) -> Iterator[Callable[[int], Callable[[int], None]]]:
+    """A progress bar on stderr (long runs in a terminal only); yields a factory that
+    takes the total and returns the callback an engine calls with the amount done."""
     with Progress(
-        TextColumn("simulating {task.description}"),
+        TextColumn(f"simulating {label}"),
         BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,} customers"),
+        TextColumn(counter),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=err,
         transient=True,
-        disable=not show,
+        disable=not (show and sys.stderr.isatty()),
     ) as bar:
-        task = bar.add_task(m.name, total=customers)
-        return run(
-            m,
-            customers,
-            rng=seed,
-            out=out_path,
-            chunk_size=chunk_size,
-            progress=lambda done: bar.update(task, completed=done),
-        )
+
+        def update(total: int) -> Callable[[int], None]:
+            task = bar.add_task(label, total=total)
+            return lambda done: bar.update(task, completed=done)
+
+        yield update
 
 
 def _money(x: float | None) -> str:

@@ -107,6 +107,12 @@ def check_agent_sections(m: JourneyModel, source: str | None) -> None:
             )
     for c, ch in m.channels.items():
         sch = ch.schedule
+        if sch is not None and sch.weekdays is not None and m.step_days > 1:
+            raise ModelError(
+                f"weekly flighting needs daily steps; this model's step is {m.step_days:g} days",
+                source=source,
+                key=f"channels.{c}.schedule.weekdays",
+            )
         if sch is not None and sch.end_day is not None and sch.end_day <= sch.start_day:
             raise ModelError(
                 f"the schedule ends (day {sch.end_day:g}) before it starts (day {sch.start_day:g})",

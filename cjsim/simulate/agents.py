@@ -573,29 +573,16 @@ def simulate_agents(
     touched = np.zeros((cm.n_channels, customers), bool)
     touched[ch, arrays["customer_id"][is_touch]] = True
     is_conv = arrays["event"] == CONVERSION
-    summary = SimulationSummary(
-        model_name=model.name,
-        model_hash=model.content_hash(),
-        engine="agents",
-        seed=entropy,
-        customers=customers,
-        steps=cm.steps,
-        step_days=cm.step_days,
-        channels=cm.channels,
-        paid=cm.paid,
-        stages=cm.stages,
-        segments=cm.segments,
-        touches=np.bincount(ch, minlength=cm.n_channels).astype(np.int64),
-        reached=touched.sum(axis=1).astype(np.int64),
-        spend=world.spend.sum(axis=1) * customers / model.population,
-        stage_reach=world.visited.sum(axis=0).astype(np.int64),
-        segment_customers=np.bincount(world.seg, minlength=len(cm.segments)).astype(np.int64),
-        conversions=int(is_conv.sum()),
-        converters=int(np.unique(arrays["customer_id"][is_conv]).size),
-        revenue=float(arrays["value"][is_conv].sum()),
-        events=len(arrays["event"]),
-        output=str(out) if out is not None else None,
-    )
+    summary = SimulationSummary.start(model, cm, "agents", entropy, customers, out)
+    summary.touches = np.bincount(ch, minlength=cm.n_channels).astype(np.int64)
+    summary.reached = touched.sum(axis=1).astype(np.int64)
+    summary.spend = world.spend.sum(axis=1) * customers / model.population
+    summary.stage_reach = world.visited.sum(axis=0).astype(np.int64)
+    summary.segment_customers = np.bincount(world.seg, minlength=len(cm.segments)).astype(np.int64)
+    summary.conversions = int(is_conv.sum())
+    summary.converters = int(np.unique(arrays["customer_id"][is_conv]).size)
+    summary.revenue = float(arrays["value"][is_conv].sum())
+    summary.events = len(arrays["event"])
     if out is not None:
         metadata = {
             "model": model.name, "model_hash": summary.model_hash, "engine": "agents",

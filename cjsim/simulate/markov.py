@@ -113,6 +113,38 @@ class SimulationSummary:
     output: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def start(
+        cls,
+        model: JourneyModel,
+        cm: CompiledModel,
+        engine: str,
+        seed: int,
+        customers: int,
+        out: str | Path | None,
+    ) -> SimulationSummary:
+        """A summary with every count at zero, for an engine to fill in."""
+        C, S = cm.n_channels, cm.n_stages
+        return cls(
+            model_name=model.name,
+            model_hash=model.content_hash(),
+            engine=engine,
+            seed=seed,
+            customers=customers,
+            steps=cm.steps,
+            step_days=cm.step_days,
+            channels=cm.channels,
+            paid=cm.paid,
+            stages=cm.stages,
+            segments=cm.segments,
+            touches=np.zeros(C, np.int64),
+            reached=np.zeros(C, np.int64),
+            spend=cm.daily_budget * cm.step_days * cm.steps * customers / model.population,
+            stage_reach=np.zeros(S, np.int64),
+            segment_customers=np.zeros(len(cm.segments), np.int64),
+            output=str(out) if out is not None else None,
+        )
+
     @property
     def customer_steps_per_second(self) -> float:
         return self.customers * self.steps / self.elapsed if self.elapsed > 0 else math.inf
@@ -581,26 +613,7 @@ def simulate(
     cm = compile_model(model)
     entropy = resolve_entropy(rng)
     started = _time.perf_counter()
-    C, S = cm.n_channels, cm.n_stages
-    summary = SimulationSummary(
-        model_name=model.name,
-        model_hash=model.content_hash(),
-        engine="markov",
-        seed=entropy,
-        customers=customers,
-        steps=cm.steps,
-        step_days=cm.step_days,
-        channels=cm.channels,
-        paid=cm.paid,
-        stages=cm.stages,
-        segments=cm.segments,
-        touches=np.zeros(C, np.int64),
-        reached=np.zeros(C, np.int64),
-        spend=cm.daily_budget * cm.step_days * cm.steps * customers / model.population,
-        stage_reach=np.zeros(S, np.int64),
-        segment_customers=np.zeros(len(cm.segments), np.int64),
-        output=str(out) if out is not None else None,
-    )
+    summary = SimulationSummary.start(model, cm, "markov", entropy, customers, out)
     schema = arrow_schema()
     metadata = {
         "model": model.name,
