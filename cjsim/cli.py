@@ -580,10 +580,8 @@ def evaluate(
     from cjsim.evaluate import EVALUATED_METHODS
     from cjsim.evaluate import evaluate as run_evaluation
 
-    if engine != "markov":
-        raise OptionError(
-            f"--engine '{engine}': evaluation runs on the 'markov' engine only, for now"
-        )
+    if engine not in ("markov", "agents"):
+        raise OptionError(f"--engine '{engine}': expected 'markov' or 'agents'")
     if customers < 1 or replications < 1 or (truth_customers is not None and truth_customers < 1):
         raise OptionError("--customers, --replications and --truth-customers: expected >= 1")
     if workers is not None and workers < 1:
@@ -602,7 +600,7 @@ def evaluate(
         result = run_evaluation(
             m, customers, replications=replications, rng=seed, methods=methods,
             truth_customers=truth_customers, multi_conversion=multi_conversion,
-            workers=workers,
+            workers=workers, engine=engine,
         )  # fmt: skip
     written = result.write(out_dir)
     _print_evaluation(result)

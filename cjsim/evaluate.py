@@ -131,8 +131,14 @@ def _replication(
     seed: np.random.SeedSequence,
     methods: tuple[str, ...],
     multi_conversion: bool,
+    engine: str = "markov",
 ) -> pd.DataFrame:
-    events, _ = simulate_frame(model, customers, rng=seed)
+    if engine == "agents":
+        from cjsim.simulate.agents import simulate_agents_frame
+
+        events, _, _ = simulate_agents_frame(model, customers, rng=seed)
+    else:
+        events, _ = simulate_frame(model, customers, rng=seed)
     paths, _ = paths_from_events(events, multi_conversion=multi_conversion)
     if paths.n_paths == 0:
         return pd.DataFrame(columns=["method", "channel", "conversions"])
@@ -213,6 +219,7 @@ def evaluate(
     multi_conversion: bool = False,
     level: float = 0.95,
     workers: int | None = None,
+    engine: str = "markov",
 ) -> Evaluation:
     """Score attribution methods against the model's ground truth.
 
@@ -227,6 +234,8 @@ def evaluate(
         Customers per counterfactual run of the ground truth (default: ``customers``).
     level : float
         Confidence level of the intervals over replications.
+    engine : {"markov", "agents"}
+        The engine of the simulated logs and of the ground truth.
     """
     if customers < 1 or replications < 1:
         raise OptionError(
@@ -239,9 +248,9 @@ def evaluate(
     workers = workers or os.cpu_count() or 1
     truth = ground_truth(
         model, truth_customers or customers, rng=int(truth_seed.generate_state(1)[0]),
-        multi_conversion=multi_conversion, workers=workers,
+        multi_conversion=multi_conversion, workers=workers, engine=engine,
     )  # fmt: skip
-    args = [(model, customers, s, tuple(methods), multi_conversion) for s in rep_seeds]
+    args = [(model, customers, s, tuple(methods), multi_conversion, engine) for s in rep_seeds]
     if workers > 1 and replications > 1:
         with ProcessPoolExecutor(max_workers=min(workers, replications)) as pool:
             results = list(pool.map(_replication, *zip(*args, strict=True)))
@@ -263,5 +272,6 @@ def evaluate(
         "methods": list(methods),
         "level": level,
         "multi_conversion": multi_conversion,
+        "engine": engine,
     }
     return Evaluation(truth, scores, summary, bias, settings)

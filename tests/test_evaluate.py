@@ -81,7 +81,7 @@ def test_cli_evaluate_writes_everything(tmp_path):
     ("args", "needles"),
     [
         (["--method", "last_click"], ["last_click", "expected one of"]),
-        (["--engine", "agents"], ["--engine", "'markov' engine only"]),
+        (["--engine", "steam"], ["--engine", "'markov' or 'agents'"]),
         (["--replications", "0"], ["--replications", ">= 1"]),
     ],
 )

@@ -542,6 +542,15 @@ class _World:
         )
 
 
+def agent_event_arrays(
+    model: JourneyModel, customers: int, *, rng: Seed = None
+) -> dict[str, np.ndarray]:
+    """The integer-coded event arrays of one agent run (what the ground truth counts)."""
+    world = _World(compile_model(model), customers, int(resolve_entropy(rng)) & _MASK)
+    world.run()
+    return world.arrays()
+
+
 def simulate_agents(
     model: JourneyModel,
     customers: int = 10_000,

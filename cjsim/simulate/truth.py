@@ -38,7 +38,7 @@ import itertools
 import logging
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,8 +60,25 @@ MAX_EXACT_CHANNELS = 8
 Scenario = tuple[frozenset[str], tuple[tuple[str, float], ...]]
 
 
+def _event_chunks(
+    model: JourneyModel, customers: int, entropy: int, engine: str
+) -> Iterator[dict[str, np.ndarray]]:
+    if engine == "agents":
+        from cjsim.simulate.agents import agent_event_arrays
+
+        yield agent_event_arrays(model, customers, rng=entropy)
+    else:
+        for arrays, _ in iter_event_chunks(model, customers, rng=entropy):
+            yield arrays
+
+
 def _outcome(
-    model: JourneyModel, customers: int, entropy: int, scenario: Scenario, multi: bool
+    model: JourneyModel,
+    customers: int,
+    entropy: int,
+    scenario: Scenario,
+    multi: bool,
+    engine: str = "markov",
 ) -> np.ndarray:
     """Per block of customers: (conversions, value), shape (B, 2)."""
     off, budgets = scenario
@@ -69,7 +86,7 @@ def _outcome(
     world = model.with_overrides(channels_off=sorted(off), budgets=scaled)
     n_blocks = -(-customers // BLOCK)
     out = np.zeros((n_blocks, 2))
-    for arrays, _ in iter_event_chunks(world, customers, rng=entropy):
+    for arrays in _event_chunks(world, customers, entropy, engine):
         conv = arrays["event"] == CONVERSION
         cid = arrays["customer_id"][conv].astype(np.int64)
         val = arrays["value"][conv].astype(np.float64)
@@ -90,10 +107,11 @@ def _run_all(
     scenarios: Sequence[Scenario],
     multi: bool,
     workers: int,
+    engine: str = "markov",
 ) -> dict[Scenario, np.ndarray]:
     todo = list(dict.fromkeys(scenarios))
     if workers <= 1 or len(todo) <= 1:
-        results = [_outcome(model, customers, entropy, s, multi) for s in todo]
+        results = [_outcome(model, customers, entropy, s, multi, engine) for s in todo]
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             results = list(
@@ -104,6 +122,7 @@ def _run_all(
                     itertools.repeat(entropy),
                     todo,
                     itertools.repeat(multi),
+                    itertools.repeat(engine),
                 )
             )
     return dict(zip(todo, results, strict=True))
@@ -192,6 +211,7 @@ def ground_truth(
     shapley: bool = True,
     marginal_roas: bool = True,
     workers: int | None = None,
+    engine: str = "markov",
 ) -> GroundTruth:
     """Incremental conversions, true Shapley values and marginal ROAS of each channel.
 
@@ -215,7 +235,11 @@ def ground_truth(
         skipped table is empty.
     workers : int, optional
         Processes for the runs (default: all cores).
+    engine : {"markov", "agents"}
+        The engine of every counterfactual run (both keep common random numbers).
     """
+    if engine not in ("markov", "agents"):
+        raise OptionError(f"engine is {engine!r}; expected 'markov' or 'agents'")
     if customers < 1:
         raise OptionError(f"customers is {customers!r}; expected at least 1")
     players = tuple(channels) if channels is not None else tuple(model.channels)
@@ -256,7 +280,7 @@ def ground_truth(
             frozenset(players[i] for i in order[:j]) for order in orders for j in range(K + 1)
         ]
     scenarios += [only(s) for s in coalitions]
-    runs = _run_all(model, customers, entropy, scenarios, multi_conversion, workers)
+    runs = _run_all(model, customers, entropy, scenarios, multi_conversion, workers, engine)
     log.info("ground truth of %s: %d runs of %d customers", model.name, len(runs), customers)
 
     on = runs[all_on]
@@ -336,6 +360,7 @@ def ground_truth(
         "value_all_off": float(off[1]),
     }
     settings = {
+        "engine": engine,
         "shapley": shapley,
         "exact_shapley": exact,
         "n_permutations": 0 if exact else len(orders or []),

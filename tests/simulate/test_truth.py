@@ -95,3 +95,15 @@ def test_marginal_roas_is_paired_and_finite():
     assert set(roas.index) == {"tv", "search", "banner"}
     assert roas.loc["banner", "value_gain"] == 0
     assert np.isfinite(roas.roas).all()
+
+
+def test_truth_on_the_agent_engine():
+    """The agent engine's counter-based draws keep CRN: a zero-effect channel is exactly 0,
+    and what tv and search cause is positive and measured with standard errors."""
+    g = ground_truth(load_model(MODELS / "interaction.toml"), 3000, rng=2, workers=1,
+                     engine="agents", marginal_roas=False)  # fmt: skip
+    assert g.settings["engine"] == "agents"
+    assert g.incremental.conversions["banner"] == 0
+    assert (g.incremental.loc[["tv", "search"], "conversions"] > 0).all()
+    caused = g.totals["conversions_all_on"] - g.totals["conversions_all_off"]
+    assert g.shapley.conversions.sum() == pytest.approx(caused)
