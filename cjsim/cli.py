@@ -188,9 +188,12 @@ def simulate(
         budgets=_parse_budgets(budget), channels_off=tuple(off or ()), horizon_days=days
     )
     if engine == "agents":
+        from cjsim.simulate.agents import stats_path
+
         summary, stats = _run_agents(m, customers, seed, out_path)
         _print_summary(summary)
         _print_agent_stats(stats)
+        out.print(f"wrote queue, word-of-mouth and spend figures to {stats_path(out_path)}")
     else:
         summary = _run_simulation(m, customers, seed, out_path, chunk_size)
         _print_summary(summary)

@@ -154,3 +154,6 @@ def test_simulate_with_the_agent_engine(tmp_path):
     frame = read_events(out)
     assert frame.customer_id.nunique() == 1500
     assert (frame.time <= 60).all()
+    figures = json.loads((tmp_path / "a.agents.json").read_text())
+    assert figures["resources"][0]["resource"] == "chairs"
+    assert set(figures["spend_per_day"]) == {"search_ads", "social_ads"}

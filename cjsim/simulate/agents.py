@@ -37,6 +37,7 @@ by thinning (the integrated-hazard alternative used here is exact for piecewise 
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time as _time
@@ -50,6 +51,7 @@ import pandas as pd
 import pyarrow as pa
 import simpy
 
+from cjsim._io import write_text_atomic
 from cjsim.chain import CompiledModel, compile_model
 from cjsim.events import CONVERSION, STAGE, TOUCH, EventWriter, arrays_to_table, arrow_schema
 from cjsim.model import JourneyModel
@@ -105,6 +107,24 @@ class AgentRunStats:
     capped_by_budget: int = 0
     capped_by_frequency: int = 0
     simpy_events: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as plain JSON-ready values (spend per day by channel)."""
+        return {
+            "resources": self.resources.to_dict(orient="records"),
+            "word_of_mouth": {
+                "conversations": self.word_of_mouth_contacts,
+                "touches": self.word_of_mouth_touches,
+                "customers_converted_after_a_touch": self.converted_after_word_of_mouth,
+            },
+            "caps": {"budget": self.capped_by_budget, "frequency": self.capped_by_frequency},
+            "spend_per_day": {c: v.tolist() for c, v in self.spend_per_day.items()},
+            "simpy_events": self.simpy_events,
+        }
+
+    def write(self, path: str | Path) -> None:
+        """Write :meth:`to_dict` as JSON, atomically."""
+        write_text_atomic(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
     def summary(self) -> str:
         lines = []
@@ -542,6 +562,12 @@ class _World:
         )
 
 
+def stats_path(events: str | Path) -> Path:
+    """Where the run statistics go beside an event log: ``events.agents.json``."""
+    p = Path(events)
+    return p.with_name(p.name.split(".")[0] + ".agents.json")
+
+
 def agent_event_arrays(
     model: JourneyModel, customers: int, *, rng: Seed = None
 ) -> dict[str, np.ndarray]:
@@ -564,7 +590,8 @@ def simulate_agents(
 
     The same seed gives the same event log. Returns the summary the Markov engine gives
     (same fields, ``engine = "agents"``) and the agent statistics (queues, word of mouth,
-    spend per day). ``progress`` is called with the number of days simulated.
+    spend per day). ``progress`` is called with the number of days simulated. With
+    ``out``, the statistics are written beside the log (:func:`stats_path`).
     """
     if customers < 1:
         raise ValueError(f"customers must be >= 1, got {customers}")
@@ -600,6 +627,7 @@ def simulate_agents(
         }  # fmt: skip
         with EventWriter(out, arrow_schema(), metadata) as writer:
             writer.write(table)
+        stats.write(stats_path(out))
     if sink is not None:
         sink(table)
     summary.elapsed = _time.perf_counter() - started

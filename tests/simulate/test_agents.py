@@ -170,3 +170,13 @@ def test_bad_agent_sections(case):
     assert old in text
     with pytest.raises(ModelError, match=needle.replace("(", r"\(").replace(")", r"\)")):
         parse_model(text.replace(old, new, 1), source="dentist.toml")
+
+
+def test_bad_agent_section_on_the_command_line(tmp_path):
+    from tests.test_cli_errors import assert_one_line_error, cjsim
+
+    text = (MODELS / "dentist.toml").read_text(encoding="utf-8")
+    (tmp_path / "d.toml").write_text(text.replace("servers = 14", "servers = 0", 1))
+    res = cjsim("simulate", "d.toml", "--engine", "agents", "--out", "e.parquet", cwd=tmp_path)
+    assert_one_line_error(res, "d.toml", "capacity.chairs.servers")
+    assert not (tmp_path / "e.parquet").exists()
