@@ -182,6 +182,7 @@ class _World:
         self.stage = np.searchsorted(
             np.cumsum(cm.initial), uniforms(seed, ids, _INIT, 0), side="right"
         ).clip(0, S - 1)
+        self.initial_stage = self.stage.astype(np.int16)
         self.by_stage = {p.stage: p for p in self.plan.plans}
         # adstock: each customer's recent touch times per channel that has effects
         self.alpha = [float(a) for a in cm.alpha]
@@ -200,9 +201,8 @@ class _World:
         self.conversions = np.zeros(customers, np.int64)
         self.talking = np.zeros(customers, bool)
         self.wom_touched = np.zeros(customers, bool)
-        self.events: list[tuple[int, float, int, int, int, float]] = [
-            (i, 0.0, STAGE, -1, int(s), 0.0) for i, s in enumerate(self.stage)
-        ]
+        # every customer's starting stage is an event at time 0 (added as arrays at the end)
+        self.events: list[tuple[int, float, int, int, int, float]] = []
         self.visited = np.zeros((customers, S), bool)
         self.visited[ids, self.stage] = True
         self.resources: dict[int, tuple[_Resource, Any]] = {}
@@ -515,18 +515,25 @@ class _World:
             res.mark()
 
     def arrays(self) -> dict[str, np.ndarray]:
-        ev = self.events
-        cust = np.fromiter((e[0] for e in ev), np.int64, len(ev))
-        t = np.fromiter((e[1] for e in ev), np.float64, len(ev))
-        kind = np.fromiter((e[2] for e in ev), np.int8, len(ev))
-        order = np.lexsort((t, cust))
+        ev, n, n0 = self.events, len(self.events), self.n
+        cust = np.concatenate([np.arange(n0), np.fromiter((e[0] for e in ev), np.int64, n)])
+        t = np.concatenate([np.zeros(n0), np.fromiter((e[1] for e in ev), np.float64, n)])
+        kind = np.concatenate(
+            [np.full(n0, STAGE, np.int8), np.fromiter((e[2] for e in ev), np.int8, n)]
+        )
+        channel = np.concatenate(
+            [np.full(n0, -1, np.int16), np.fromiter((e[3] for e in ev), np.int16, n)]
+        )
+        stage = np.concatenate([self.initial_stage, np.fromiter((e[4] for e in ev), np.int16, n)])
+        value = np.concatenate([np.zeros(n0), np.fromiter((e[5] for e in ev), np.float64, n)])
+        order = np.lexsort((t, cust))  # stable: at equal times, the order things happened
         return {
             "customer_id": cust[order],
             "time": t[order],
             "event": kind[order],
-            "channel": np.fromiter((e[3] for e in ev), np.int16, len(ev))[order],
-            "stage": np.fromiter((e[4] for e in ev), np.int16, len(ev))[order],
-            "value": np.fromiter((e[5] for e in ev), np.float64, len(ev))[order],
+            "channel": channel[order],
+            "stage": stage[order],
+            "value": value[order],
             "segment": self.seg[cust[order]].astype(np.int16),
         }
 
