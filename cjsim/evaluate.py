@@ -243,6 +243,15 @@ def evaluate(
         )
     if not 0 < level < 1:
         raise OptionError(f"level is {level!r}; expected a number between 0 and 1")
+    from cjsim.attribution.shapley import MAX_MARKOV_GAME
+
+    if len(model.channels) > MAX_MARKOV_GAME and "markov_shapley" in methods:
+        if tuple(methods) != EVALUATED_METHODS:
+            raise OptionError(
+                f"markov_shapley solves 2^K chains and supports at most {MAX_MARKOV_GAME} "
+                f"channels; '{model.name}' has {len(model.channels)}"
+            )
+        methods = tuple(m for m in methods if m != "markov_shapley")  # default set: skip it
     root = np.random.SeedSequence(rng)
     truth_seed, *rep_seeds = root.spawn(replications + 1)
     workers = workers or os.cpu_count() or 1
