@@ -3,18 +3,23 @@ r"""Agent-based engine on simpy: continuous time, limited capacity, word of mout
 Every customer is a simpy process in continuous time (days). What the Markov engine cannot
 hold lives here:
 
-* **Campaigns** deliver touches at a time of day (``[agents] touch_hours``), only on the
-  days of their schedule (start/end, weekly flighting), never above their daily budget
-  (a hard cap: the cheapest way to break a cap is never to overspend) nor above a
-  per-customer ``frequency_cap`` per calendar week.
+* **Campaigns** decide at the start of each day whom they touch (vectorised over the
+  customers in their target stages, as the Markov engine does), only on the days of their
+  schedule (start/end, weekly flighting), never above their daily budget (a hard cap) nor
+  above a per-customer ``frequency_cap`` per calendar week; each touch is logged at a time
+  of day within ``[agents] touch_hours``. Adstock is a *daily pressure*: a day's touches
+  weigh on that whole day's hazards, and it decays at day starts. A continuous visit to a
+  stage crosses fewer day starts than a discrete one lasts steps, so the daily touch
+  probability is raised to keep the touches per visit equal to the Markov engine's.
 * **Stage transitions** follow the model's hazards, lifted by the customer's adstock
   exactly as in the Markov engine: a per-step stay probability ``p`` is the continuous
   hazard :math:`h = -\ln p / \Delta`, split over the targets, and each target's hazard is
-  multiplied by :math:`1 + \sum_c \mathrm{lift}_c\,\mathrm{hill}(a_c)`. Adstock decays at day
-  boundaries and jumps at touches, so hazards are piecewise constant and the transition
-  time is sampled **exactly** by the integrated hazard: draw :math:`E \sim \mathrm{Exp}(1)`
-  and move when :math:`\int_0^t \lambda(s)\,ds = E`. A touch that changes the hazard
-  interrupts the customer, who carries on with the hazard already used up.
+  multiplied by :math:`1 + \sum_c \mathrm{lift}_c\,\mathrm{hill}(a_c)`. Hazards are piecewise
+  constant, so the transition time is sampled **exactly** by the integrated hazard: draw
+  :math:`E \sim \mathrm{Exp}(1)` and move when :math:`\int_0^t \lambda(s)\,ds = E`. A touch
+  that changes the hazard interrupts the customer, who carries on with the hazard
+  already used up. With the same model, the two engines agree on stage reach and
+  conversion (a test); they differ where only agents can: queues, contacts, caps.
 * **Capacity**: entering a stage that needs a resource (``[capacity.NAME]``) means
   queueing for one of its servers (``simpy.Resource``) and being served for an
   exponential time; a customer who waits longer than ``patience_days`` goes to
@@ -184,12 +189,13 @@ class _World:
         ).clip(0, S - 1)
         self.initial_stage = self.stage.astype(np.int16)
         self.by_stage = {p.stage: p for p in self.plan.plans}
-        # adstock: each customer's recent touch times per channel that has effects
+        # adstock per channel: the value as of day ``aday``; it loses a factor alpha at
+        # every day start (as in the Markov engine)
         self.alpha = [float(a) for a in cm.alpha]
         self.incr = [float(x) for x in np.where(cm.normalize, 1.0 - cm.alpha, 1.0)]
         self.tracked = [c in set(self.plan.adstock_channels) for c in range(C)]
-        self.ad = [[0.0] * customers for _ in range(C)]
-        self.aday = [[0] * customers for _ in range(C)]
+        self.ad = np.zeros((C, customers))
+        self.aday = np.zeros((C, customers), np.int64)
         # which channels lift the hazard of leaving which stage (only those interrupt)
         self.lifts = np.zeros((C, S), bool)
         for p in self.plan.plans:
@@ -228,32 +234,24 @@ class _World:
             else None
             for c in range(C)
         ]
-        # touches per day of a customer in each (segment, stage). The Markov engine touches
-        # with probability p at every step spent in the stage, and a visit lasts 1/q steps
-        # (q: the probability of leaving per step); in continuous time a visit lasts
-        # 1/h with h = -ln(1 - q). The rate p h / q keeps the touches per visit the same,
-        # so both engines simulate the same model.
+        # Who a campaign touches on a day is decided at the day's start, as in the Markov
+        # engine, and the touch weighs on that whole day's hazards (adstock is a daily
+        # pressure; the time of day only places the touch in the log). A Markov-engine
+        # visit to a stage lasts 1/q steps (q: the chance of leaving per step), a
+        # continuous one 1/h days (h = -ln(1 - q)), so it crosses fewer day starts: the
+        # daily touch probability p becomes 1 - (1 - p)^(h/q), which keeps the touches per
+        # visit the same. Without this the two engines would not simulate the same model.
         stay = np.einsum("gss->gs", cm.base)  # (G, S)
         q = 1.0 - stay
         h = -np.log(np.clip(stay, 1e-12, 1.0))
         visit = np.where(q > 0, h / np.where(q > 0, q, 1.0), 1.0).reshape(-1)  # (G * S,)
-        expo = self.plan.expo.astype(np.float64) * visit[None, :] / self.step
-        self.rates: list[list[tuple[int, float]]] = [
-            [(c, float(expo[c, gs])) for c in range(C) if expo[c, gs] > 0]
-            for gs in range(len(cm.segments) * S)
-        ]
-        self._rates_on: dict[tuple[int, int], list[tuple[int, float]]] = {}
-        # (segment, stage) pairs touched by a scheduled channel: they wake at day starts
-        self.sched_stage = [any(self.schedules[c] is not None for c, _ in r) for r in self.rates]
+        p_step = self.plan.expo.astype(np.float64)
+        self.day_p = -np.expm1(np.log1p(-np.minimum(p_step, 1 - 1e-12)) * visit[None, :])
         self.base_hazard = {
             p.stage: [list(map(float, p.hazard[g] / self.step)) for g in range(len(cm.segments))]
             for p in self.plan.plans
         }
-        self.n_touch = [[0] * customers for _ in range(C)]
-        self.need = [
-            [-math.log(u) for u in uniforms(seed, ids, _EXPOSE + c, 0).tolist()] for c in range(C)
-        ]
-        self.used = [[0.0] * customers for _ in range(C)]
+        self.touch_parts: list[tuple[np.ndarray, np.ndarray, int]] = []
         self.capped_budget = 0
         self.capped_frequency = 0
         self.week_count = np.zeros((C, customers), np.int32)
@@ -281,101 +279,60 @@ class _World:
         self.wom_rate = cm.wom_rate / self.step
 
     # -- adstock, hazards and exposure rates ---------------------------------------------------
-    def adstock(self, c: int, i: int, t: float) -> tuple[float, float]:
-        """Adstock of channel c at time t, and when it next changes (the next day start).
-
-        A touch adds ``incr`` at once; adstock loses a factor ``alpha`` at every day start,
-        as in the Markov engine.
-        """
-        a = self.ad[c][i]
-        if not a:
-            return 0.0, math.inf
-        day = math.floor(t / self.step + 1e-9)
-        value = a * self.alpha[c] ** (day - self.aday[c][i])
-        if value < 1e-6:
-            self.ad[c][i] = 0.0
-            return 0.0, math.inf
-        return value, (day + 1) * self.step
-
-    def hazards(self, i: int, plan: Any, t: float) -> tuple[list[float], float]:
-        """Per-day hazards of the targets of the customer's stage, and when they change
-        next because a lifting adstock decays."""
+    def hazards(self, i: int, plan: Any, day: int) -> tuple[list[float], bool]:
+        """Per-day hazards of the targets of the customer's stage, and whether a lifting
+        adstock is decaying (the hazards then change at the next day start)."""
         base = self.base_hazard[plan.stage][self.seg[i]]
         if not plan.effects:
-            return base, math.inf
+            return base, False
         mult = [1.0] * len(base)
-        change = math.inf
+        decaying = False
         for c, cols, lift, ec, slope in plan.effects:
-            a, nxt = self.adstock(c, i, t)
-            if a > 0.0:
-                change = min(change, nxt)
-                h = a / (a + ec) if slope == 1.0 else a**slope / (a**slope + ec**slope)
-                for col in cols:
-                    mult[col] += lift * h
-        return [b * m for b, m in zip(base, mult, strict=True)], change
-
-    def exposure_rates(self, i: int, day: int) -> list[tuple[int, float]]:
-        """Channels that touch the customer in their current stage, with touches per day."""
-        gs = self.seg[i] * self.cm.n_stages + self.stage[i]
-        rates = self.rates[gs]
-        if not self.scheduled or not self.sched_stage[gs]:
-            return rates
-        key = (gs, day)
-        cached = self._rates_on.get(key)
-        if cached is None:
-            cached = [(c, r) for c, r in rates if self.schedules[c] is None or self.on_day[c][day]]
-            self._rates_on[key] = cached
-        return cached
+            a = float(self.ad[c, i])
+            if not a:
+                continue
+            a *= self.alpha[c] ** (day - int(self.aday[c, i]))
+            if a < 1e-6:
+                self.ad[c, i] = 0.0
+                continue
+            decaying = True
+            h = a / (a + ec) if slope == 1.0 else a**slope / (a**slope + ec**slope)
+            for col in cols:
+                mult[col] += lift * h
+        return [b * m for b, m in zip(base, mult, strict=True)], decaying
 
     # -- customers ----------------------------------------------------------------------------
     def customer(self, i: int) -> Generator[Any, Any, None]:
-        """One customer: exposure clocks per channel and a transition clock, each driven by
-        its integrated rate (exact for piecewise-constant rates)."""
+        """One customer: a transition clock driven by the integrated hazard, exact for
+        hazards that are constant between day starts and touches."""
         env, step, horizon = self.env, self.step, self.horizon
-        need, used = self.need, self.used
         while True:
-            s = int(self.stage[i])
-            plan = self.by_stage.get(s)
-            if plan is None and not self.rates[self.seg[i] * self.cm.n_stages + s]:
+            plan = self.by_stage.get(int(self.stage[i]))
+            if plan is None:
                 return
             k = int(self.moves[i])
-            need_t = -math.log(uniform(self.seed, i, _WAIT, k)) if plan is not None else 0.0
-            used_t = 0.0
+            need = -math.log(uniform(self.seed, i, _WAIT, k))
+            used = 0.0
             while True:
                 t = env.now
                 day = int(t / step + 1e-12)
-                lam, change = self.hazards(i, plan, t) if plan is not None else ([], math.inf)
+                lam, decaying = self.hazards(i, plan, day)
                 total = sum(lam)
-                rates = self.exposure_rates(i, day)
-                nxt = min(horizon, change)
-                if self.scheduled and self.sched_stage[self.seg[i] * self.cm.n_stages + s]:
-                    nxt = min(nxt, (day + 1) * step)  # a campaign may switch on or off
-                wait, fired = nxt - t, -2  # -2: a change point, -1: the transition, c: a touch
-                if total > 0 and (need_t - used_t) / total < wait:
-                    wait, fired = (need_t - used_t) / total, -1
-                for c, r in rates:
-                    w = (need[c][i] - used[c][i]) / r
-                    if w < wait:
-                        wait, fired = w, c
+                span = (min(horizon, (day + 1) * step) if decaying else horizon) - t
+                fire = total > 0 and need - used <= total * span
+                wait = (need - used) / total if fire else span
                 self.waiting[i] = True
                 try:
                     yield env.timeout(max(wait, 0.0))
                     self.waiting[i] = False
                 except simpy.Interrupt:
                     self.waiting[i] = False
-                    dt = env.now - t
-                    used_t += total * dt
-                    for c, r in rates:
-                        used[c][i] += r * dt
+                    used += total * (env.now - t)
                     continue
-                used_t += total * wait
-                for c, r in rates:
-                    used[c][i] += r * wait
-                if fired == -1:
+                if fire:
                     break
-                if fired >= 0:
-                    self.expose(i, fired)
-                elif env.now >= horizon - 1e-12:
+                used += total * span
+                if env.now >= horizon - 1e-12:
                     return
             # which target: in proportion to the hazards at this moment
             u = uniform(self.seed, i, _TARGET, k) * total
@@ -385,7 +342,6 @@ class _World:
                 if u < acc:
                     col = j
                     break
-            assert plan is not None  # only a stage with a plan has a transition clock
             to = int(plan.targets[col])
             self.moves[i] += 1
             if to in self.resources:
@@ -394,30 +350,53 @@ class _World:
                     continue  # gave up and stays (on_timeout = "stay")
             self.enter(i, to)
 
-    def expose(self, i: int, c: int) -> None:
-        """A channel's clock fired: a touch, unless a cap stops it; then a new clock."""
-        n = self.n_touch[c][i] + 1
-        self.n_touch[c][i] = n
-        self.need[c][i] = -math.log(uniform(self.seed, i, _EXPOSE + c, n))
-        self.used[c][i] = 0.0
-        day = int(self.env.now / self.step + 1e-12)
-        sch = self.schedules[c]
-        if sch is not None and sch.frequency_cap is not None:
-            week = day // 7
-            if self.week_of[c, i] != week:
-                self.week_of[c, i], self.week_count[c, i] = week, 0
-            if self.week_count[c, i] >= sch.frequency_cap:
-                self.capped_frequency += 1
-                return
-            self.week_count[c, i] += 1
+    def campaign(self, c: int) -> Generator[Any, Any, None]:
+        """A channel's deliveries: each day, who is touched (vectorised over customers),
+        within the schedule, the frequency cap and the daily budget."""
+        env, cm = self.env, self.cm
+        p_table = self.day_p[c]
+        schedule = self.schedules[c]
         cap = self.day_cap[c]
-        if cap is not None:
-            if self.day_touches[c, day] >= cap:
-                self.capped_budget += 1
+        h0, h1 = cm.model.agents.touch_hours
+        ids = np.arange(self.n)
+        lifted = self.lifts[c]
+        for day in range(self.spend.shape[1]):
+            t_day = day * self.step
+            if t_day >= self.horizon:
                 return
-            self.day_touches[c, day] += 1
-            self.spend[c, day] += self.cost[c] * self.cm.model.population / self.n
-        self.touch(i, c)
+            if env.now < t_day:
+                yield env.timeout(t_day - env.now)
+            if schedule is not None and not schedule.active(int(t_day)):
+                continue
+            u = uniforms(self.seed, ids, _EXPOSE + c, day)
+            hit = np.flatnonzero(u < p_table[self.seg * cm.n_stages + self.stage])
+            if schedule is not None and schedule.frequency_cap is not None and hit.size:
+                week = int(t_day // 7)
+                stale = self.week_of[c, hit] != week
+                self.week_count[c, hit[stale]] = 0
+                self.week_of[c, hit] = week
+                ok = self.week_count[c, hit] < schedule.frequency_cap
+                self.capped_frequency += int((~ok).sum())
+                hit = hit[ok]
+                self.week_count[c, hit] += 1
+            if cap is not None and hit.size > cap:
+                # the day's budget runs out: the customers with the smallest draws are served
+                self.capped_budget += hit.size - cap
+                hit = np.sort(hit[np.argsort(u[hit], kind="stable")[:cap]])
+            if hit.size == 0:
+                continue
+            if cap is not None:
+                self.spend[c, day] = hit.size * self.cost[c] * cm.model.population / self.n
+            hours = h0 + (h1 - h0) * uniforms(self.seed, hit, _HOUR + c, day)
+            self.touch_parts.append((hit, t_day + hours / 24.0 * self.step, c))
+            if self.tracked[c]:
+                a = self.ad[c, hit] * np.power(self.alpha[c], day - self.aday[c, hit])
+                self.ad[c, hit] = a + self.incr[c]
+                self.aday[c, hit] = day
+            # customers whose hazards the touch lifts start over with the new ones
+            for i in hit[lifted[self.stage[hit]] & self.waiting[hit]].tolist():
+                self.waiting[i] = False
+                self.procs[i].interrupt()
 
     def queue(self, i: int, to: int, k: int) -> Generator[Any, Any, int]:
         """Wait for a server of the stage's resource; returns the stage to enter."""
@@ -464,15 +443,19 @@ class _World:
 
     # -- touches ------------------------------------------------------------------------------
     def touch(self, i: int, c: int) -> None:
+        """A single touch now (word of mouth): it counts from this moment on."""
         now = self.env.now
         if self.tracked[c]:
-            day = math.floor(now / self.step + 1e-9)
-            a = self.ad[c][i]
+            day = int(now / self.step + 1e-12)
+            a = float(self.ad[c, i])
             if a:
-                a *= self.alpha[c] ** (day - self.aday[c][i])
-            self.ad[c][i] = a + self.incr[c]
-            self.aday[c][i] = day
+                a *= self.alpha[c] ** (day - int(self.aday[c, i]))
+            self.ad[c, i] = a + self.incr[c]
+            self.aday[c, i] = day
         self.events.append((i, now, TOUCH, c, -1, 0.0))
+        if self.waiting[i] and self.lifts[c, self.stage[i]]:
+            self.waiting[i] = False
+            self.procs[i].interrupt()
 
     def talk(self, i: int) -> Generator[Any, Any, None]:
         """An advocate's conversations: Poisson at the contact rate, random contacts."""
@@ -493,14 +476,14 @@ class _World:
                 self.wom_touches += 1
                 self.wom_touched[j] = True
                 self.touch(j, cm.wom_channel)
-                if self.waiting[j] and self.lifts[cm.wom_channel, self.stage[j]]:
-                    self.waiting[j] = False
-                    self.procs[j].interrupt()
         self.talking[i] = False
 
     # -- run ----------------------------------------------------------------------------------
     def run(self, progress: Callable[[int], None] | None = None) -> None:
         env = self.env
+        for c in range(self.cm.n_channels):
+            if self.day_p[c].any():
+                env.process(self.campaign(c))
         for i in range(self.n):
             self.procs[i] = env.process(self.customer(i))
             if self.wom and self.cm.wom_sources[self.stage[i]]:
@@ -516,16 +499,28 @@ class _World:
 
     def arrays(self) -> dict[str, np.ndarray]:
         ev, n, n0 = self.events, len(self.events), self.n
-        cust = np.concatenate([np.arange(n0), np.fromiter((e[0] for e in ev), np.int64, n)])
-        t = np.concatenate([np.zeros(n0), np.fromiter((e[1] for e in ev), np.float64, n)])
+        parts = self.touch_parts
+        if parts:
+            tc = np.concatenate([p[0] for p in parts])
+            tt = np.concatenate([p[1] for p in parts])
+            tch = np.concatenate([np.full(p[0].size, p[2], np.int16) for p in parts])
+        else:
+            tc, tt, tch = np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int16)
+        m = tc.size
+        cust = np.concatenate([np.arange(n0), tc, np.fromiter((e[0] for e in ev), np.int64, n)])
+        t = np.concatenate([np.zeros(n0), tt, np.fromiter((e[1] for e in ev), np.float64, n)])
         kind = np.concatenate(
-            [np.full(n0, STAGE, np.int8), np.fromiter((e[2] for e in ev), np.int8, n)]
-        )
+            [np.full(n0, STAGE, np.int8), np.full(m, TOUCH, np.int8),
+             np.fromiter((e[2] for e in ev), np.int8, n)]
+        )  # fmt: skip
         channel = np.concatenate(
-            [np.full(n0, -1, np.int16), np.fromiter((e[3] for e in ev), np.int16, n)]
+            [np.full(n0, -1, np.int16), tch, np.fromiter((e[3] for e in ev), np.int16, n)]
         )
-        stage = np.concatenate([self.initial_stage, np.fromiter((e[4] for e in ev), np.int16, n)])
-        value = np.concatenate([np.zeros(n0), np.fromiter((e[5] for e in ev), np.float64, n)])
+        stage = np.concatenate(
+            [self.initial_stage, np.full(m, -1, np.int16),
+             np.fromiter((e[4] for e in ev), np.int16, n)]
+        )  # fmt: skip
+        value = np.concatenate([np.zeros(n0 + m), np.fromiter((e[5] for e in ev), np.float64, n)])
         order = np.lexsort((t, cust))  # stable: at equal times, the order things happened
         return {
             "customer_id": cust[order],
