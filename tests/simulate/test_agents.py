@@ -49,6 +49,16 @@ def two_sample_z(x1: float, x2: float, n: int) -> float:
     return abs(x1 - x2) / math.sqrt(2 * n * p * (1 - p))
 
 
+def engines_agree(model, n: int, seed: int):
+    """Run both engines; every stage reach and the conversions agree (|z| < 4)."""
+    a, _ = simulate_agents(model, n, rng=seed)
+    m = simulate(model, n, rng=seed)
+    for x1, x2 in zip(a.stage_reach, m.stage_reach, strict=True):
+        assert two_sample_z(x1, x2, n) < 4, (a.stage_reach, m.stage_reach)
+    assert two_sample_z(a.converters, m.converters, n) < 4
+    return a, m
+
+
 def test_agrees_with_the_markov_engine_without_effects():
     """Same transitions, touches at the same expected count per stage visit: stage reach
     and conversion agree (two-sample z-tests at a fixed seed, |z| < 4)."""
@@ -57,12 +67,7 @@ def test_agrees_with_the_markov_engine_without_effects():
     for ch in data["channels"].values():
         ch["effects"] = {}
     model = validate_model(data)
-    n = 20_000
-    a, _ = simulate_agents(model, n, rng=11)
-    m = simulate(model, n, rng=11)
-    for x1, x2 in zip(a.stage_reach, m.stage_reach, strict=True):
-        assert two_sample_z(x1, x2, n) < 4, (a.stage_reach, m.stage_reach)
-    assert two_sample_z(a.converters, m.converters, n) < 4
+    a, m = engines_agree(model, 20_000, seed=11)
     ratio = a.touches / m.touches
     assert np.all(np.abs(ratio - 1) < 0.05), ratio
 
@@ -73,11 +78,7 @@ def test_agrees_with_the_markov_engine_with_effects():
     agree (|z| < 4), and the channels matter (switching them off loses > 20%)."""
     model = load_model(HERE / "agreement.toml")
     n = 10_000
-    a, _ = simulate_agents(model, n, rng=3)
-    m = simulate(model, n, rng=3)
-    for x1, x2 in zip(a.stage_reach, m.stage_reach, strict=True):
-        assert two_sample_z(x1, x2, n) < 4, (a.stage_reach, m.stage_reach)
-    assert two_sample_z(a.converters, m.converters, n) < 4
+    a, _ = engines_agree(model, n, seed=3)
     off, _ = simulate_agents(model.with_overrides(channels_off=["video", "search"]), n, rng=3)
     assert a.converters > off.converters * 1.2
 
