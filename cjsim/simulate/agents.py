@@ -67,6 +67,7 @@ log = logging.getLogger(__name__)
 # purposes of the counter-based draws
 _SEG, _INIT, _WAIT, _TARGET, _VALUE, _SERVICE, _TALK, _PICK = range(1, 9)
 _EXPOSE, _HOUR = 1000, 2000  # + channel index
+_BULK = 3  # transitions per customer whose draws are computed in bulk up front
 _MASK = (1 << 64) - 1
 _G1, _G2, _G3 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
 
@@ -188,6 +189,12 @@ class _World:
             np.cumsum(cm.initial), uniforms(seed, ids, _INIT, 0), side="right"
         ).clip(0, S - 1)
         self.initial_stage = self.stage.astype(np.int16)
+        self.seg_list = self.seg.tolist()
+        # the first draws of every customer's transition clocks, in bulk
+        self._bulk = {
+            purpose: [uniforms(seed, ids, purpose, k).tolist() for k in range(_BULK)]
+            for purpose in (_WAIT, _TARGET)
+        }
         self.by_stage = {p.stage: p for p in self.plan.plans}
         # adstock per channel: the value as of day ``aday``; it loses a factor alpha at
         # every day start (as in the Markov engine)
@@ -282,36 +289,46 @@ class _World:
     def hazards(self, i: int, plan: Any, day: int) -> tuple[list[float], bool]:
         """Per-day hazards of the targets of the customer's stage, and whether a lifting
         adstock is decaying (the hazards then change at the next day start)."""
-        base = self.base_hazard[plan.stage][self.seg[i]]
+        base = self.base_hazard[plan.stage][self.seg_list[i]]
         if not plan.effects:
             return base, False
-        mult = [1.0] * len(base)
-        decaying = False
+        mult: list[float] | None = None
+        ad = self.ad
         for c, cols, lift, ec, slope in plan.effects:
-            a = float(self.ad[c, i])
+            a = float(ad[c, i])
             if not a:
                 continue
             a *= self.alpha[c] ** (day - int(self.aday[c, i]))
             if a < 1e-6:
-                self.ad[c, i] = 0.0
+                ad[c, i] = 0.0
                 continue
-            decaying = True
+            if mult is None:
+                mult = [1.0] * len(base)
             h = a / (a + ec) if slope == 1.0 else a**slope / (a**slope + ec**slope)
             for col in cols:
                 mult[col] += lift * h
-        return [b * m for b, m in zip(base, mult, strict=True)], decaying
+        if mult is None:  # no lifting adstock left: the base hazards, constant from now on
+            return base, False
+        return [b * m for b, m in zip(base, mult, strict=True)], True
+
+    def draw(self, i: int, purpose: int, k: int) -> float:
+        """:func:`uniform` for a customer's k-th transition; the first few of every
+        customer were drawn in bulk (the same numbers, computed vectorised)."""
+        if k < _BULK:
+            return self._bulk[purpose][k][i]
+        return uniform(self.seed, i, purpose, k)
 
     # -- customers ----------------------------------------------------------------------------
     def customer(self, i: int) -> Generator[Any, Any, None]:
         """One customer: a transition clock driven by the integrated hazard, exact for
         hazards that are constant between day starts and touches."""
-        env, step, horizon = self.env, self.step, self.horizon
+        env, step, horizon, waiting = self.env, self.step, self.horizon, self.waiting
         while True:
             plan = self.by_stage.get(int(self.stage[i]))
             if plan is None:
                 return
             k = int(self.moves[i])
-            need = -math.log(uniform(self.seed, i, _WAIT, k))
+            need = -math.log(self.draw(i, _WAIT, k))
             used = 0.0
             while True:
                 t = env.now
@@ -321,12 +338,12 @@ class _World:
                 span = (min(horizon, (day + 1) * step) if decaying else horizon) - t
                 fire = total > 0 and need - used <= total * span
                 wait = (need - used) / total if fire else span
-                self.waiting[i] = True
+                waiting[i] = True
                 try:
                     yield env.timeout(max(wait, 0.0))
-                    self.waiting[i] = False
+                    waiting[i] = False
                 except simpy.Interrupt:
-                    self.waiting[i] = False
+                    waiting[i] = False
                     used += total * (env.now - t)
                     continue
                 if fire:
@@ -335,7 +352,7 @@ class _World:
                 if env.now >= horizon - 1e-12:
                     return
             # which target: in proportion to the hazards at this moment
-            u = uniform(self.seed, i, _TARGET, k) * total
+            u = self.draw(i, _TARGET, k) * total
             acc, col = 0.0, len(lam) - 1
             for j, h in enumerate(lam):
                 acc += h
