@@ -1,0 +1,275 @@
+r"""Response curves and budget allocation.
+
+A **response curve** says what a channel returns (conversions or revenue) for a spend.
+Two saturating shapes from :mod:`cjsim.effects` are fitted with ``scipy.optimize.
+curve_fit``: Michaelis-Menten :math:`f(x) = v\,x / (k + x)` and Hill
+:math:`f(x) = v\,x^s / (x^s + k^s)`; the fit's covariance gives a confidence band by the
+delta method.
+
+**Allocation** maximises :math:`\sum_c f_c(x_c)` subject to :math:`\sum_c x_c = B` and
+per-channel bounds. For concave curves the optimum equalises marginal returns across the
+channels that are not at a bound (the Karush-Kuhn-Tucker conditions), so it is found by
+bisection on the common marginal return :math:`\lambda`: each channel spends where
+:math:`f_c'(x_c) = \lambda` (clipped to its bounds), and :math:`\lambda` is moved until the
+spends add up to the budget. In *flexible* mode there is no fixed total: each channel
+spends until its marginal return falls to a target (e.g. a marginal ROAS of 1). Curves
+that are not concave (Hill with slope > 1) are handled by a numerical optimiser from
+several starting points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+from scipy import optimize, stats
+
+from cjsim.errors import OptionError
+
+
+@dataclass(frozen=True)
+class ResponseCurve:
+    """A saturating response to spend: Michaelis-Menten (``slope = 1``) or Hill.
+
+    Attributes
+    ----------
+    top : float
+        The response the channel approaches as spend grows.
+    half : float
+        The spend at which it returns half of ``top``.
+    slope : float
+        Hill slope (1 for Michaelis-Menten: concave everywhere).
+    covariance : ndarray, optional
+        Covariance of the fitted (top, half[, slope]), for the confidence band.
+    """
+
+    top: float
+    half: float
+    slope: float = 1.0
+    covariance: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def __call__(self, spend: ArrayLike) -> np.ndarray:
+        x = np.maximum(np.asarray(spend, dtype=np.float64), 0.0)
+        xs = x**self.slope
+        return self.top * xs / (xs + self.half**self.slope)
+
+    def marginal(self, spend: ArrayLike) -> np.ndarray:
+        """Derivative of the response: extra return per extra unit of spend."""
+        x = np.maximum(np.asarray(spend, dtype=np.float64), 1e-300)
+        s, k = self.slope, self.half
+        return self.top * s * k**s * x ** (s - 1) / (x**s + k**s) ** 2
+
+    @property
+    def concave(self) -> bool:
+        return self.slope <= 1.0
+
+    def band(self, spend: ArrayLike, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        """Pointwise confidence band of the fitted curve (delta method)."""
+        x = np.asarray(spend, dtype=np.float64)
+        if self.covariance is None:
+            y = self(x)
+            return y, y
+        params = [self.top, self.half, self.slope][: self.covariance.shape[0]]
+        eps = 1e-6 * np.maximum(np.abs(params), 1e-12)
+        grads = []
+        for j in range(len(params)):
+            p = list(params)
+            p[j] += eps[j]
+            up = ResponseCurve(p[0], p[1], p[2] if len(p) == 3 else self.slope)
+            grads.append((up(x) - self(x)) / eps[j])
+        g = np.stack(grads, axis=-1)
+        se = np.sqrt(np.einsum("...i,ij,...j->...", g, self.covariance, g))
+        z = stats.norm.ppf(0.5 + level / 2)
+        return self(x) - z * se, self(x) + z * se
+
+
+def fit_response(spend: ArrayLike, response: ArrayLike, *, kind: str = "michaelis_menten"
+                 ) -> ResponseCurve:  # fmt: skip
+    """Fit a response curve to (spend, response) points, e.g. simulated replications.
+
+    ``kind`` is ``michaelis_menten`` (top, half) or ``hill`` (top, half, slope).
+    """
+    x = np.asarray(spend, dtype=np.float64)
+    y = np.asarray(response, dtype=np.float64)
+    if x.shape != y.shape or x.size < 3:
+        raise OptionError("a response curve needs at least 3 (spend, response) points")
+    top0 = max(float(y.max()), 1e-9) * 1.5
+    half0 = max(float(np.median(x[x > 0])) if (x > 0).any() else 1.0, 1e-9)
+    if kind == "michaelis_menten":
+
+        def f(x: np.ndarray, top: float, half: float) -> np.ndarray:
+            return top * x / (x + half)
+
+        p, cov = optimize.curve_fit(f, x, y, p0=[top0, half0], bounds=([0, 1e-12], np.inf))
+        return ResponseCurve(float(p[0]), float(p[1]), 1.0, cov)
+    if kind == "hill":
+
+        def g(x: np.ndarray, top: float, half: float, slope: float) -> np.ndarray:
+            return ResponseCurve(top, half, slope)(x)
+
+        p, cov = optimize.curve_fit(
+            g, x, y, p0=[top0, half0, 1.0], bounds=([0, 1e-12, 0.1], [np.inf, np.inf, 10.0])
+        )
+        return ResponseCurve(float(p[0]), float(p[1]), float(p[2]), cov)
+    raise OptionError(f"kind is {kind!r}; expected 'michaelis_menten' or 'hill'")
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """An allocation of spend: per channel spend, response and marginal return."""
+
+    table: pd.DataFrame  # channel, spend, response, marginal, at_bound
+    total_spend: float
+    total_response: float
+    marginal: float | None  # the common marginal return of the unbounded channels
+
+    def __repr__(self) -> str:
+        return (
+            f"Allocation(total_spend={self.total_spend:,.2f}, "
+            f"total_response={self.total_response:,.4g})\n{self.table.to_string(index=False)}"
+        )
+
+
+def _spend_at(curve: ResponseCurve, lam: float, lo: float, hi: float) -> float:
+    """Spend where a concave curve's marginal return equals ``lam``, within [lo, hi]."""
+    if curve.marginal(lo) <= lam:
+        return lo
+    if np.isfinite(hi) and curve.marginal(hi) >= lam:
+        return hi
+    a, b = lo, max(hi if np.isfinite(hi) else 0.0, lo + 1.0)
+    while not np.isfinite(hi) and curve.marginal(b) > lam:
+        b *= 2.0
+    for _ in range(200):
+        m = 0.5 * (a + b)
+        if curve.marginal(m) > lam:
+            a = m
+        else:
+            b = m
+        if b - a <= 1e-12 * max(1.0, b):
+            break
+    return 0.5 * (a + b)
+
+
+def allocate_budget(
+    curves: Mapping[str, ResponseCurve],
+    budget: float | None = None,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    *,
+    target_marginal: float | None = None,
+) -> Allocation:
+    """Split a budget across channels to maximise the total response.
+
+    Parameters
+    ----------
+    curves : mapping of channel -> ResponseCurve
+        Fitted by :func:`fit_response`, or a planner's own (e.g. from an MMM).
+    budget : float, optional
+        The total to spend (fixed-budget mode).
+    bounds : mapping of channel -> (low, high), optional
+        Per-channel spend limits (default 0 to unlimited).
+    target_marginal : float, optional
+        Flexible mode (no ``budget``): every channel spends until its marginal return
+        falls to this value (for revenue curves, a marginal ROAS; 1 = break even).
+    """
+    if not curves:
+        raise OptionError("no response curves to allocate over")
+    names = list(curves)
+    lo = np.array([(bounds or {}).get(c, (0.0, np.inf))[0] for c in names], dtype=np.float64)
+    hi = np.array([(bounds or {}).get(c, (0.0, np.inf))[1] for c in names], dtype=np.float64)
+    if (lo < 0).any() or (hi < lo).any():
+        raise OptionError("bounds must satisfy 0 <= low <= high for every channel")
+    unknown = set(bounds or {}) - set(names)
+    if unknown:
+        raise OptionError(f"bounds for unknown channel(s): {', '.join(sorted(unknown))}")
+    cs = [curves[c] for c in names]
+    if (budget is None) == (target_marginal is None):
+        raise OptionError("give either a budget (fixed total) or a target marginal return")
+    if target_marginal is not None:
+        if not target_marginal > 0:
+            raise OptionError(f"target marginal return is {target_marginal!r}; expected > 0")
+        x = np.array([_spend_at(c, target_marginal, a, b) for c, a, b in
+                      zip(cs, lo, hi, strict=True)])  # fmt: skip
+        return _allocation(names, cs, x, lo, hi, target_marginal)
+    assert budget is not None
+    if not (np.isfinite(budget) and budget >= 0):
+        raise OptionError(f"budget is {budget!r}; expected a finite amount >= 0")
+    if budget < lo.sum() - 1e-9 or budget > hi.sum() + 1e-9:
+        raise OptionError(
+            f"budget {budget:,.2f} is outside what the bounds allow "
+            f"({lo.sum():,.2f} to {hi.sum():,.2f})"
+        )
+    if all(c.concave for c in cs):
+        x = _water_fill(cs, budget, lo, hi)
+    else:
+        x = _numeric(cs, budget, lo, hi)
+    free = (x > lo + 1e-9) & (x < hi - 1e-9)
+    lam = (
+        float(np.mean([c.marginal(v) for c, v, f in zip(cs, x, free, strict=True) if f]))
+        if (free.any())
+        else None
+    )
+    return _allocation(names, cs, x, lo, hi, lam)
+
+
+def _water_fill(cs: list[ResponseCurve], budget: float, lo: np.ndarray, hi: np.ndarray
+                ) -> np.ndarray:  # fmt: skip
+    def spend(lam: float) -> np.ndarray:
+        return np.array([_spend_at(c, lam, a, b) for c, a, b in zip(cs, lo, hi, strict=True)])
+
+    a = 1e-300
+    b = max(float(c.marginal(v)) for c, v in zip(cs, lo, strict=True)) + 1.0
+    for _ in range(300):  # total spend falls as the common marginal return rises
+        m = np.sqrt(a * b) if a > 0 else b / 2
+        if spend(m).sum() > budget:
+            a = m
+        else:
+            b = m
+        if b / a < 1 + 1e-13:
+            break
+    x = spend(b)
+    # put what the bisection's rounding left over on the channels not at a bound
+    free = (x > lo + 1e-9) & (x < hi - 1e-9)
+    if free.any():
+        x[free] += (budget - x.sum()) / free.sum()
+        x = np.clip(x, lo, hi)
+    return x
+
+
+def _numeric(cs: list[ResponseCurve], budget: float, lo: np.ndarray, hi: np.ndarray
+             ) -> np.ndarray:  # fmt: skip
+    n = len(cs)
+    cap = np.where(np.isfinite(hi), hi, budget)
+    best = None
+    starts = [np.full(n, budget / n)] + [np.eye(n)[i] * budget for i in range(n)]
+    for x0 in starts:
+        x0 = np.clip(x0, lo, cap)
+        res = optimize.minimize(
+            lambda x: -sum(float(c(v)) for c, v in zip(cs, x, strict=True)),
+            x0,
+            jac=lambda x: -np.array([float(c.marginal(v)) for c, v in zip(cs, x, strict=True)]),
+            bounds=list(zip(lo, cap, strict=True)),
+            constraints=[{"type": "eq", "fun": lambda x: x.sum() - budget}],
+            method="SLSQP",
+        )
+        if best is None or res.fun < best.fun:
+            best = res
+    assert best is not None
+    return np.asarray(best.x)
+
+
+def _allocation(names: list[str], cs: list[ResponseCurve], x: np.ndarray, lo: np.ndarray,
+                hi: np.ndarray, lam: float | None) -> Allocation:  # fmt: skip
+    response = np.array([float(c(v)) for c, v in zip(cs, x, strict=True)])
+    table = pd.DataFrame(
+        {
+            "channel": names,
+            "spend": x,
+            "response": response,
+            "marginal": [float(c.marginal(v)) for c, v in zip(cs, x, strict=True)],
+            "at_bound": (x <= lo + 1e-9) | (x >= hi - 1e-9),
+        }
+    )
+    return Allocation(table, float(x.sum()), float(response.sum()), lam)

@@ -1,0 +1,84 @@
+"""Budget allocation against closed-form optima, and response-curve fitting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cjsim.errors import OptionError
+from cjsim.experiment import ResponseCurve, allocate_budget, fit_response
+
+# two Michaelis-Menten channels: f_i(x) = a_i x / (x + k_i)
+A1, K1, A2, K2 = 1000.0, 200.0, 600.0, 50.0
+
+
+def curves():
+    return {"tv": ResponseCurve(A1, K1), "search": ResponseCurve(A2, K2)}
+
+
+def test_fixed_budget_equalises_marginal_returns_by_hand():
+    """f_i'(x) = a_i k_i / (x + k_i)^2. Equal marginals: (x_i + k_i) = r_i t with
+    r_i = sqrt(a_i k_i); x_1 + x_2 = B gives t = (B + k_1 + k_2) / (r_1 + r_2)."""
+    B = 500.0
+    r1, r2 = np.sqrt(A1 * K1), np.sqrt(A2 * K2)
+    t = (B + K1 + K2) / (r1 + r2)
+    x1, x2 = r1 * t - K1, r2 * t - K2
+    alloc = allocate_budget(curves(), B)
+    got = alloc.table.set_index("channel").spend
+    assert got["tv"] == pytest.approx(x1, rel=1e-6)
+    assert got["search"] == pytest.approx(x2, rel=1e-6)
+    assert alloc.total_spend == pytest.approx(B)
+    m = alloc.table.marginal.to_numpy()
+    assert m[0] == pytest.approx(m[1], rel=1e-6) and alloc.marginal == pytest.approx(m[0])
+
+
+def test_bounds_are_respected():
+    alloc = allocate_budget(curves(), 500.0, bounds={"search": (0.0, 100.0)})
+    got = alloc.table.set_index("channel")
+    assert got.spend["search"] == pytest.approx(100.0)
+    assert got.spend["tv"] == pytest.approx(400.0)
+    assert got.at_bound["search"] and not got.at_bound["tv"]
+    with pytest.raises(OptionError, match="outside what the bounds allow"):
+        allocate_budget(curves(), 500.0, bounds={"search": (0, 10), "tv": (0, 10)})
+
+
+def test_flexible_budget_stops_at_the_target_marginal_return():
+    """f'(x) = a k / (x + k)^2 = target -> x = sqrt(a k / target) - k."""
+    alloc = allocate_budget(curves(), target_marginal=0.5)
+    got = alloc.table.set_index("channel").spend
+    assert got["tv"] == pytest.approx(np.sqrt(A1 * K1 / 0.5) - K1, rel=1e-6)
+    assert got["search"] == pytest.approx(np.sqrt(A2 * K2 / 0.5) - K2, rel=1e-6)
+    assert np.allclose(alloc.table.marginal, 0.5)
+
+
+def test_s_shaped_curves_use_the_numerical_optimiser():
+    cs = {"a": ResponseCurve(100.0, 50.0, 2.5), "b": ResponseCurve(80.0, 30.0, 2.0)}
+    alloc = allocate_budget(cs, 120.0)
+    assert alloc.total_spend == pytest.approx(120.0, rel=1e-6)
+    # no split on a grid does better
+    grid = np.linspace(0, 120, 241)
+    best = max(float(cs["a"](x) + cs["b"](120 - x)) for x in grid)
+    assert alloc.total_response >= best - 1e-3
+
+
+def test_fit_recovers_known_parameters_with_a_band():
+    rng = np.random.default_rng(0)
+    x = np.repeat(np.linspace(0, 1000, 11), 20)
+    truth = ResponseCurve(500.0, 150.0)
+    y = truth(x) + rng.normal(0, 5, x.size)
+    fit = fit_response(x, y)
+    assert fit.top == pytest.approx(500, rel=0.03) and fit.half == pytest.approx(150, rel=0.05)
+    lo, hi = fit.band(np.array([100.0, 800.0]))
+    assert (lo < truth(np.array([100.0, 800.0]))).all() and (hi > truth([100.0, 800.0])).all()
+    hill = fit_response(x, ResponseCurve(500.0, 150.0, 2.0)(x) + rng.normal(0, 5, x.size),
+                        kind="hill")  # fmt: skip
+    assert hill.slope == pytest.approx(2.0, rel=0.1)
+
+
+def test_bad_allocation_input():
+    with pytest.raises(OptionError, match="either a budget"):
+        allocate_budget(curves())
+    with pytest.raises(OptionError, match="budget is -1"):
+        allocate_budget(curves(), -1.0)
+    with pytest.raises(OptionError, match="unknown channel"):
+        allocate_budget(curves(), 10.0, bounds={"radio": (0, 5)})
