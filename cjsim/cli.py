@@ -13,7 +13,6 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -24,7 +23,7 @@ from rich.table import Table
 
 from cjsim import __version__
 from cjsim.errors import CjsimError, OptionError
-from cjsim.model import JourneyModel, load_model
+from cjsim.model import JourneyModel, load_model, resolve_model
 
 app = typer.Typer(
     name="cjsim",
@@ -56,29 +55,6 @@ def _user_errors(fn: F) -> F:
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
-
-
-def embedded_models() -> dict[str, Path]:
-    """Model files shipped inside the package: name -> path."""
-    folder = resources.files("cjsim") / "models"
-    return {Path(str(p)).stem: Path(str(p)) for p in folder.iterdir() if str(p).endswith(".toml")}
-
-
-def resolve_model(arg: str) -> Path:
-    """A model path as given, or the name of an embedded model (``ecommerce``, ``dentist``...)."""
-    p = Path(arg)
-    if p.exists():
-        return p
-    shipped = embedded_models()
-    if arg in shipped:
-        return shipped[arg]
-    if not p.suffix and f"{arg}" not in shipped:
-        names = ", ".join(sorted(shipped))
-        raise OptionError(
-            f"no such file and no embedded model of that name; embedded models: {names}",
-            source=arg,
-        )
-    return p  # load_model reports the missing file
 
 
 def _load(arg: str) -> JourneyModel:
@@ -663,6 +639,95 @@ def _print_evaluation(result: Any) -> None:
 
 def pd_isna(x: Any) -> bool:
     return x is None or (isinstance(x, float) and x != x)
+
+
+# -- run (experiments) -----------------------------------------------------------------
+
+
+@app.command()
+@_user_errors
+def run(
+    experiment: Annotated[
+        str, typer.Argument(help="Experiment file (.toml) or a shipped experiment's name.")
+    ],
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Results folder (default: ./<experiment name>)."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Local processes (default: all cores).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Start over in a folder that holds another experiment.")
+    ] = False,
+) -> None:
+    """Run an experiment's scenarios x replications (re-running resumes)."""
+    from cjsim.experiment.config import load_experiment, resolve_experiment
+    from cjsim.experiment.runner import run_experiment
+
+    if workers is not None and workers < 1:
+        raise OptionError(f"--workers {workers}: expected at least 1")
+    exp = load_experiment(resolve_experiment(experiment))
+    folder = out_dir or Path(exp.name)
+    spec = exp.spec
+    total = len(spec.scenarios) * spec.replications
+    show = sys.stderr.isatty()
+    with Progress(
+        TextColumn(f"{exp.name}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f} tasks"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not show,
+    ) as bar:
+        task = bar.add_task(exp.name, total=total)
+        try:
+            result = run_experiment(
+                exp, folder, workers=workers, force=force,
+                progress=lambda done, _total: bar.update(task, completed=done),
+            )  # fmt: skip
+        except KeyboardInterrupt:
+            err.print(f"interrupted: finished tasks are kept in {folder}; run again to resume")
+            raise typer.Exit(130) from None
+    _print_experiment(result)
+    if result.done_before:
+        out.print(f"resumed: {result.done_before:,} of {total:,} tasks were already done")
+    out.print(f"wrote runs.csv and summary.csv to {folder}")
+
+
+def _print_experiment(result: Any) -> None:
+    spec = result.experiment.spec
+    s = result.summary
+    t = Table(
+        title=f"{spec.name}: {spec.replications} paired replications of {spec.customers:,} "
+        f"customers ({spec.engine} engine); 95% intervals; difference to "
+        f"'{spec.baseline_name}', Holm-corrected p",
+        title_justify="left",
+    )
+    t.add_column("scenario")
+    t.add_column("metric")
+    t.add_column("mean", justify="right")
+    t.add_column("95% interval", justify="right")
+    t.add_column("vs baseline", justify="right")
+    t.add_column("95% interval", justify="right")
+    t.add_column("p (Holm)", justify="right")
+
+    def num(x: float) -> str:
+        if x != x:
+            return ""
+        return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.2f}" if abs(x) >= 1 else f"{x:.4f}"
+
+    for r in s.itertuples(index=False):
+        baseline = r.scenario == spec.baseline_name
+        t.add_row(
+            r.scenario, r.metric, num(r.mean), f"[{num(r.low)}, {num(r.high)}]",
+            "" if baseline else f"{r.diff:+,.2f}",
+            "" if baseline else f"[{r.diff_low:+,.2f}, {r.diff_high:+,.2f}]",
+            "" if baseline or r.p_holm != r.p_holm else f"{r.p_holm:.3g}",
+        )  # fmt: skip
+    _print_wide(t, 120)
 
 
 # -- demo ------------------------------------------------------------------------------

@@ -560,3 +560,28 @@ def _chain_to_journey(f: ChainFile, source: str | None) -> JourneyModel:
         "transitions": ch.transitions,
     }
     return validate_model(data, source=source)
+
+
+def embedded_models() -> dict[str, Path]:
+    """Model files shipped inside the package: name -> path."""
+    from importlib import resources
+
+    folder = resources.files("cjsim") / "models"
+    return {Path(str(p)).stem: Path(str(p)) for p in folder.iterdir() if str(p).endswith(".toml")}
+
+
+def resolve_model(arg: str) -> Path:
+    """A model path as given, or the name of an embedded model (``ecommerce``, ``dentist``...)."""
+    p = Path(arg)
+    if p.exists():
+        return p
+    shipped = embedded_models()
+    if arg in shipped:
+        return shipped[arg]
+    if not p.suffix and f"{arg}" not in shipped:
+        names = ", ".join(sorted(shipped))
+        raise OptionError(
+            f"no such file and no embedded model of that name; embedded models: {names}",
+            source=arg,
+        )
+    return p  # load_model reports the missing file

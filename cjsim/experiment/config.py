@@ -1,0 +1,199 @@
+"""Experiment files: what-if scenarios of one model, compared over paired replications.
+
+An experiment file (TOML) names a base model, the engine, customers, replications and a
+seed, and a set of scenarios, each a named set of overrides of the base model::
+
+    name = "budget_shift"
+    model = "ecommerce"            # an embedded model, or a path next to this file
+    customers = 50_000
+    replications = 20
+    seed = 7
+    baseline = "current"           # default: the first scenario
+
+    [scenarios.current]            # no overrides: the model as it is
+
+    [scenarios.display_to_search]
+    budget_scale = { display = 0.8 }
+    budget_shift = { from = "display", to = "paid_search", share = 0.2 }
+
+    [scenarios.no_tv]
+    channels_off = ["video"]
+
+Overrides: ``budgets`` (daily amounts), ``budget_scale`` (multipliers), ``budget_shift``
+(move a share of one channel's budget to another), ``channels_off``, ``horizon_days``.
+Files are validated like models (unknown keys, unknown channels and bad values are errors
+that name the file and key) and hashed into every output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from cjsim.errors import ModelError, OptionError
+from cjsim.model import JourneyModel, embedded_models, load_model
+from cjsim.model_types import Frozen, NonNegative, Positive
+
+METRICS = ("conversions", "converters", "revenue", "spend", "cpa", "roas")
+
+
+class BudgetShift(Frozen):
+    """Move ``share`` of the ``from`` channel's daily budget to the ``to`` channel."""
+
+    source: str = Field(alias="from")
+    to: str
+    share: Annotated[float, Field(gt=0.0, le=1.0)]
+
+
+class Scenario(Frozen):
+    """Overrides of the base model."""
+
+    description: str = ""
+    budgets: dict[str, NonNegative] = Field(default_factory=dict)
+    budget_scale: dict[str, NonNegative] = Field(default_factory=dict)
+    budget_shift: BudgetShift | None = None
+    channels_off: list[str] = Field(default_factory=list)
+    horizon_days: Positive | None = None
+
+
+class ExperimentFile(Frozen):
+    """A validated experiment file."""
+
+    name: str
+    description: str = ""
+    model: str
+    engine: Literal["markov", "agents"] = "markov"
+    customers: Annotated[int, Field(gt=0)] = 50_000
+    replications: Annotated[int, Field(gt=0)] = 10
+    seed: Annotated[int, Field(ge=0)] = 0
+    baseline: str | None = None
+    metrics: list[str] = Field(default_factory=lambda: list(METRICS))
+    scenarios: dict[str, Scenario] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> ExperimentFile:
+        if self.baseline is not None and self.baseline not in self.scenarios:
+            raise ValueError(
+                f"baseline '{self.baseline}' is not a scenario; expected one of "
+                f"{', '.join(self.scenarios)}"
+            )
+        unknown = [m for m in self.metrics if m not in METRICS]
+        if unknown:
+            raise ValueError(f"unknown metric '{unknown[0]}'; expected any of {', '.join(METRICS)}")
+        return self
+
+    @property
+    def baseline_name(self) -> str:
+        return self.baseline or next(iter(self.scenarios))
+
+
+class Experiment:
+    """An experiment file with its base model loaded and every scenario's model built."""
+
+    def __init__(self, spec: ExperimentFile, base: JourneyModel, source: str | None) -> None:
+        self.spec = spec
+        self.base = base
+        self.source = source
+        self.models = {name: scenario_model(base, sc, name, source)
+                       for name, sc in spec.scenarios.items()}  # fmt: skip
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def content_hash(self) -> str:
+        """Hash of the experiment and of every scenario's model (16 hex digits)."""
+        payload = {
+            "experiment": self.spec.model_dump(mode="json", by_alias=True),
+            "models": {n: m.content_hash() for n, m in self.models.items()},
+        }
+        text = json.dumps(payload, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def scenario_model(base: JourneyModel, sc: Scenario, name: str, source: str | None) -> JourneyModel:
+    """The base model with one scenario's overrides applied (validated)."""
+    key = f"scenarios.{name}"
+    budgets: dict[str, float] = {}
+    try:
+        for c, scale in sc.budget_scale.items():
+            ch = base._channel_for_option(f"{key}.budget_scale", c)
+            budgets[c] = (ch.daily_budget or 0.0) * scale
+        for c, amount in sc.budgets.items():
+            base._channel_for_option(f"{key}.budgets", c)
+            budgets[c] = amount
+        if sc.budget_shift is not None:
+            s = sc.budget_shift
+            src = base._channel_for_option(f"{key}.budget_shift.from", s.source)
+            base._channel_for_option(f"{key}.budget_shift.to", s.to)
+            moved = budgets.get(s.source, src.daily_budget or 0.0) * s.share
+            budgets[s.source] = budgets.get(s.source, src.daily_budget or 0.0) - moved
+            dst = base.channels[s.to]
+            budgets[s.to] = budgets.get(s.to, dst.daily_budget or 0.0) + moved
+        return base.with_overrides(
+            budgets=budgets, channels_off=tuple(sc.channels_off), horizon_days=sc.horizon_days
+        )
+    except OptionError as exc:
+        raise ModelError(exc.reason, source=source, key=key) from exc
+
+
+def _model_path(arg: str, folder: Path) -> Path:
+    local = folder / arg
+    if local.exists():
+        return local
+    shipped = embedded_models()
+    if arg in shipped:
+        return shipped[arg]
+    if Path(arg).exists():
+        return Path(arg)
+    raise ModelError(
+        f"model '{arg}' is neither a file next to the experiment nor an embedded model "
+        f"({', '.join(sorted(shipped))})",
+        key="model",
+    )
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read and validate an experiment file and the model it names."""
+    p = Path(path)
+    src = str(p)
+    if not p.exists():
+        raise ModelError("file not found; expected an experiment file (.toml)", source=src)
+    try:
+        data: dict[str, Any] = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ModelError(f"not valid TOML ({exc})", source=src) from exc
+    try:
+        spec = ExperimentFile.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        raise ModelError(f"{err['msg']} (value: {err.get('input')!r})", source=src,
+                         key=loc or None) from exc  # fmt: skip
+    try:
+        model_path = _model_path(spec.model, p.parent)
+    except ModelError as exc:
+        raise ModelError(exc.reason, source=src, key="model") from exc
+    return Experiment(spec, load_model(model_path), src)
+
+
+def embedded_experiments() -> dict[str, Path]:
+    """Experiment files shipped inside the package: name -> path."""
+    from importlib import resources
+
+    folder = resources.files("cjsim") / "experiments"
+    return {Path(str(p)).stem: Path(str(p)) for p in folder.iterdir() if str(p).endswith(".toml")}
+
+
+def resolve_experiment(arg: str) -> Path:
+    """An experiment path as given, or the name of a shipped experiment."""
+    p = Path(arg)
+    if p.exists():
+        return p
+    shipped = embedded_experiments()
+    return shipped.get(arg, p)

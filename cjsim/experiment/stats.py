@@ -1,0 +1,95 @@
+"""Statistics of experiment replications (statsmodels, scipy).
+
+Per scenario and metric: the mean over replications with a t-interval. Against the
+baseline: the mean *paired* difference (replication r of every scenario shares its random
+numbers, so the pairs cancel most of the noise) with its t-interval and p-value, Holm-
+corrected over all comparisons, and the number of replications a chosen precision needs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.weightstats import DescrStatsW
+
+
+def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and t-interval (NaN bounds with fewer than two finite values)."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return math.nan, math.nan, math.nan
+    if v.size < 2 or np.allclose(v, v[0]):
+        return float(v.mean()), float(v.mean()), float(v.mean())
+    lo, hi = DescrStatsW(v).tconfint_mean(alpha=1 - level)
+    return float(v.mean()), float(lo), float(hi)
+
+
+def replications_needed(sd: float, half_width: float, level: float = 0.95) -> int:
+    """Replications for a t-interval of the mean of half-width ``half_width``."""
+    if not (sd > 0 and half_width > 0):
+        return 1
+    z = stats.norm.ppf(0.5 + level / 2)
+    n = max(2, math.ceil((z * sd / half_width) ** 2))
+    for _ in range(50):  # the t quantile is wider than z for small n
+        t = stats.t.ppf(0.5 + level / 2, n - 1)
+        m = max(2, math.ceil((t * sd / half_width) ** 2))
+        if m == n:
+            break
+        n = m
+    return n
+
+
+def summarise_runs(
+    runs: pd.DataFrame, metrics: list[str], baseline: str, level: float = 0.95,
+    precision: float = 0.01,
+) -> pd.DataFrame:  # fmt: skip
+    """One row per scenario and metric.
+
+    Columns: ``mean, low, high`` (of the metric), ``diff, diff_low, diff_high, p_value,
+    p_holm`` (paired difference to the baseline; empty for the baseline itself) and
+    ``replications_needed`` for a difference interval of +-``precision`` x the baseline
+    mean.
+    """
+    base = runs[runs["scenario"] == baseline].set_index("replication")
+    rows: list[dict[str, Any]] = []
+    pvals: list[tuple[int, float]] = []
+    for scenario, g in runs.groupby("scenario", sort=False):
+        g = g.set_index("replication")
+        for metric in metrics:
+            mean, lo, hi = mean_interval(g[metric].to_numpy(), level)
+            row: dict[str, Any] = {
+                "scenario": scenario, "metric": metric, "mean": mean, "low": lo, "high": hi,
+            }  # fmt: skip
+            if scenario != baseline:
+                common = g.index.intersection(base.index)
+                d = (g.loc[common, metric] - base.loc[common, metric]).to_numpy(np.float64)
+                d = d[np.isfinite(d)]
+                dm, dlo, dhi = mean_interval(d, level)
+                p = math.nan
+                if d.size >= 2 and d.std(ddof=1) > 0:
+                    p = float(stats.ttest_1samp(d, 0.0).pvalue)
+                elif d.size >= 2:
+                    p = 1.0 if np.allclose(d, 0) else 0.0
+                target = precision * abs(float(base[metric].mean()))
+                need = replications_needed(float(d.std(ddof=1)) if d.size > 1 else 0.0, target,
+                                           level)  # fmt: skip
+                row.update(diff=dm, diff_low=dlo, diff_high=dhi, p_value=p,
+                           replications_needed=need)  # fmt: skip
+                pvals.append((len(rows), p))
+            rows.append(row)
+    out = pd.DataFrame(rows)
+    for col in ("diff", "diff_low", "diff_high", "p_value", "p_holm", "replications_needed"):
+        if col not in out:
+            out[col] = np.nan
+    ok = [(i, p) for i, p in pvals if np.isfinite(p)]
+    if ok:
+        _, adj, _, _ = multipletests([p for _, p in ok], method="holm")
+        for (i, _), a in zip(ok, adj, strict=True):
+            out.loc[i, "p_holm"] = a
+    return out
