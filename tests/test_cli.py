@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from cjsim.cli import app, embedded_models
+from cjsim.cli import app
 from cjsim.events import read_events, read_metadata
+from cjsim.model import embedded_models
 
 runner = CliRunner()
 
