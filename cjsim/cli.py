@@ -660,6 +660,10 @@ def run(
     force: Annotated[
         bool, typer.Option(help="Start over in a folder that holds another experiment.")
     ] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address, or 'local' for a LocalCluster."),
+    ] = None,
 ) -> None:
     """Run an experiment's scenarios x replications (re-running resumes)."""
     from cjsim.experiment.config import load_experiment, resolve_experiment
@@ -685,7 +689,7 @@ def run(
         task = bar.add_task(exp.name, total=total)
         try:
             result = run_experiment(
-                exp, folder, workers=workers, force=force,
+                exp, folder, workers=workers, force=force, scheduler=scheduler,
                 progress=lambda done, _total: bar.update(task, completed=done),
             )  # fmt: skip
         except KeyboardInterrupt:

@@ -103,6 +103,38 @@ def _check_folder(folder: Path, exp: Experiment, force: bool) -> None:
     )  # fmt: skip
 
 
+def _run_on_dask(
+    scheduler: str,
+    workers: int,
+    todo: list[tuple[str, int]],
+    args: dict[tuple[str, int], tuple[Any, ...]],
+    record: Callable[[tuple[str, int], dict[str, float]], None],
+) -> None:
+    """Tasks on a Dask cluster; each result is recorded as it arrives."""
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:
+        raise OptionError("--scheduler needs Dask: pip install 'cjsim[distributed]'") from exc
+    cluster = (
+        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                     dashboard_address=None)
+        if scheduler == "local"
+        else None
+    )  # fmt: skip
+    try:
+        with Client(cluster if cluster is not None else scheduler) as client:
+            if cluster is not None:
+                # all workers first: tasks submitted to the first worker alone would stay
+                # there until work stealing spreads them
+                client.wait_for_workers(workers)
+            futures = {client.submit(task_metrics, *args[t], pure=False): t for t in todo}
+            for fut in as_completed(list(futures)):
+                record(futures[fut], fut.result())
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
 def run_experiment(
     exp: Experiment,
     folder: str | Path,
@@ -111,11 +143,15 @@ def run_experiment(
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
     max_tasks: int | None = None,
+    scheduler: str | None = None,
 ) -> ExperimentResult:
     """Run (or resume) an experiment into ``folder``.
 
     ``progress(done, total)`` is called after each task. ``max_tasks`` stops after that
-    many new tasks (as an interruption would); running again resumes.
+    many new tasks (as an interruption would); running again resumes. ``scheduler`` is a
+    Dask distributed scheduler address (``tcp://host:8786``), or ``local`` for a
+    ``LocalCluster`` of ``workers`` processes (the ``distributed`` extra); results are the
+    same as with the local process pool.
     """
     folder = Path(folder)
     if not folder.parent.exists():
@@ -144,7 +180,9 @@ def run_experiment(
 
     workers = workers or os.cpu_count() or 1
     args = {t: (exp.models[t[0]], spec.customers, seeds[t[1]], spec.engine) for t in todo}
-    if workers <= 1 or len(todo) <= 1:
+    if scheduler is not None and todo:
+        _run_on_dask(scheduler, workers, todo, args, record)
+    elif workers <= 1 or len(todo) <= 1:
         for t in todo:
             record(t, task_metrics(*args[t]))
     else:

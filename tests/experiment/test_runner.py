@@ -55,6 +55,16 @@ def test_resume_gives_the_results_of_an_uninterrupted_run(tmp_path):
     pd.testing.assert_frame_equal(full, parallel)
 
 
+def test_a_dask_local_cluster_gives_the_same_results(tmp_path):
+    pytest.importorskip("distributed")
+    exp = load_experiment(write(tmp_path))
+    full = run_experiment(exp, tmp_path / "pool", workers=1).runs
+    run_experiment(exp, tmp_path / "dask", workers=1, max_tasks=6)
+    resumed = run_experiment(exp, tmp_path / "dask", workers=2, scheduler="local")
+    assert resumed.done_before == 6
+    pd.testing.assert_frame_equal(full, resumed.runs)
+
+
 def test_paired_replications_and_identical_scenario(tmp_path):
     exp = load_experiment(write(tmp_path))
     res = run_experiment(exp, tmp_path / "out", workers=1)
