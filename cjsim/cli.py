@@ -734,6 +734,72 @@ def _print_experiment(result: Any) -> None:
     _print_wide(t, 120)
 
 
+# -- optimize --------------------------------------------------------------------------
+
+
+@app.command()
+@_user_errors
+def optimize(
+    model: Annotated[str, typer.Argument(help="Model file or embedded model name.")],
+    customers: Annotated[int, typer.Option(help="Customers per simulation.")] = 20_000,
+    replications: Annotated[int, typer.Option(help="Paired replications per point.")] = 4,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
+    metric: Annotated[str, typer.Option(help="What to maximise: revenue or conversions.")] = (
+        "revenue"
+    ),
+    budget: Annotated[
+        float | None, typer.Option(help="Total daily budget to split (default: current).")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Processes (default: all cores).")] = None,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the proposed split (.csv).")
+    ] = None,
+) -> None:
+    """Fit response curves by simulation, split the budget, and validate the split."""
+    from cjsim.experiment.optimize import optimise_model
+
+    if customers < 1 or replications < 2:
+        raise OptionError("--customers >= 1 and --replications >= 2 are needed")
+    if out_path is not None and out_path.suffix.lower() != ".csv":
+        raise OptionError("expected a .csv file", source=str(out_path))
+    if budget is not None and not budget >= 0:
+        raise OptionError(f"--budget {budget!r}: expected an amount >= 0")
+    m = _load(model)
+    with out.status("simulating response curves..."):
+        opt = optimise_model(
+            m, customers, replications=replications, rng=seed, metric=metric, budget=budget,
+            workers=workers,
+        )  # fmt: skip
+    per = "revenue" if metric == "revenue" else "conversions"
+    t = Table(
+        title=f"Daily budgets of {m.name}: current and proposed (maximising {metric}); "
+        f"marginal {per} per unit of spend",
+        title_justify="left",
+    )
+    for col in ("channel", "current", "proposed", "marginal now", "marginal proposed"):
+        t.add_column(col, justify="left" if col == "channel" else "right")
+    for r in opt.table().to_dict(orient="records"):
+        t.add_row(
+            str(r["channel"]), f"{r['current_budget']:,.0f}", f"{r['proposed_budget']:,.0f}",
+            f"{r['marginal_now']:.3f}", f"{r['marginal_proposed']:.3f}",
+        )  # fmt: skip
+    _print_wide(t, 100)
+    v = {str(r["metric"]): r for r in opt.validation.to_dict(orient="records")}
+    out.print(
+        f"validated on {replications} paired replications of {customers:,} customers: "
+        + "; ".join(
+            f"{k} {v[k]['current']:,.1f} -> {v[k]['proposed']:,.1f} "
+            f"({v[k]['diff']:+,.1f}, 95% [{v[k]['diff_low']:+,.1f}, {v[k]['diff_high']:+,.1f}])"
+            for k in ("conversions", "revenue")
+        )
+    )
+    if out_path is not None:
+        from cjsim._io import write_text_atomic
+
+        write_text_atomic(out_path, opt.table().to_csv(index=False))
+        out.print(f"wrote {out_path}")
+
+
 # -- demo ------------------------------------------------------------------------------
 
 

@@ -82,3 +82,37 @@ def test_bad_allocation_input():
         allocate_budget(curves(), -1.0)
     with pytest.raises(OptionError, match="unknown channel"):
         allocate_budget(curves(), 10.0, bounds={"radio": (0, 5)})
+
+
+def test_optimise_a_model_moves_money_from_a_useless_channel():
+    """trap_null_channel: banner has no effect, so its budget goes to video and search,
+    the unbounded channels end with equal marginal returns, and the validation (paired
+    replications) shows more conversions for the same spend."""
+    from cjsim.experiment.optimize import optimise_model
+    from tests.conftest import shipped
+
+    opt = optimise_model(shipped("trap_null_channel"), 6000, replications=3, rng=2, workers=1)
+    table = opt.table().set_index("channel")
+    assert table.proposed_budget["banner"] == pytest.approx(0.0, abs=1e-6)
+    assert table.proposed_budget.sum() == pytest.approx(table.current_budget.sum())
+    free = table.drop(index="banner")
+    assert free.marginal_proposed.iloc[0] == pytest.approx(free.marginal_proposed.iloc[1],
+                                                           rel=1e-4)  # fmt: skip
+    v = opt.validation.set_index("metric")
+    assert v.loc["conversions", "diff_low"] > 0
+    assert v.loc["spend", "diff"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_cli_optimize(tmp_path):
+    from typer.testing import CliRunner
+
+    from cjsim.cli import app
+
+    out = tmp_path / "split.csv"
+    res = CliRunner().invoke(
+        app, ["optimize", "trap_null_channel", "--customers", "3000", "--replications", "2",
+              "--workers", "1", "--out", str(out)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "validated on 2 paired replications" in res.output
+    assert set(__import__("pandas").read_csv(out).channel) == {"video", "search", "banner"}
