@@ -562,12 +562,17 @@ def _chain_to_journey(f: ChainFile, source: str | None) -> JourneyModel:
     return validate_model(data, source=source)
 
 
-def embedded_models() -> dict[str, Path]:
-    """Model files shipped inside the package: name -> path."""
+def shipped_files(folder: str) -> dict[str, Path]:
+    """The ``.toml`` files of a folder inside the package: name -> path."""
     from importlib import resources
 
-    folder = resources.files("cjsim") / "models"
-    return {Path(str(p)).stem: Path(str(p)) for p in folder.iterdir() if str(p).endswith(".toml")}
+    where = resources.files("cjsim") / folder
+    return {Path(str(p)).stem: Path(str(p)) for p in where.iterdir() if str(p).endswith(".toml")}
+
+
+def embedded_models() -> dict[str, Path]:
+    """Model files shipped inside the package: name -> path."""
+    return shipped_files("models")
 
 
 def resolve_model(arg: str) -> Path:

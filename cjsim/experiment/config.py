@@ -36,7 +36,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from cjsim.errors import ModelError, OptionError
-from cjsim.model import JourneyModel, embedded_models, load_model
+from cjsim.model import JourneyModel, embedded_models, load_model, shipped_files
 from cjsim.model_types import Frozen, NonNegative, Positive
 
 METRICS = ("conversions", "converters", "revenue", "spend", "cpa", "roas")
@@ -184,10 +184,7 @@ def load_experiment(path: str | Path) -> Experiment:
 
 def embedded_experiments() -> dict[str, Path]:
     """Experiment files shipped inside the package: name -> path."""
-    from importlib import resources
-
-    folder = resources.files("cjsim") / "experiments"
-    return {Path(str(p)).stem: Path(str(p)) for p in folder.iterdir() if str(p).endswith(".toml")}
+    return shipped_files("experiments")
 
 
 def resolve_experiment(arg: str) -> Path:
