@@ -750,6 +750,10 @@ def optimize(
     budget: Annotated[
         float | None, typer.Option(help="Total daily budget to split (default: current).")
     ] = None,
+    max_change: Annotated[
+        float | None,
+        typer.Option(help="Keep each channel within this fraction of its budget, e.g. 0.5."),
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="Processes (default: all cores).")] = None,
     out_path: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the proposed split (.csv).")
@@ -768,7 +772,7 @@ def optimize(
     with out.status("simulating response curves..."):
         opt = optimise_model(
             m, customers, replications=replications, rng=seed, metric=metric, budget=budget,
-            workers=workers,
+            max_change=max_change, workers=workers,
         )  # fmt: skip
     per = "revenue" if metric == "revenue" else "conversions"
     t = Table(

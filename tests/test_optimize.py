@@ -116,3 +116,15 @@ def test_cli_optimize(tmp_path):
     assert res.exit_code == 0, res.output
     assert "validated on 2 paired replications" in res.output
     assert set(__import__("pandas").read_csv(out).channel) == {"video", "search", "banner"}
+
+
+def test_max_change_keeps_each_channel_near_its_budget():
+    from cjsim.experiment.optimize import optimise_model
+    from tests.conftest import shipped
+
+    opt = optimise_model(shipped("trap_null_channel"), 4000, replications=2, rng=3,
+                         max_change=0.25, workers=1)  # fmt: skip
+    t = opt.table()
+    assert (t.proposed_budget >= 0.75 * t.current_budget - 1e-6).all()
+    assert (t.proposed_budget <= 1.25 * t.current_budget + 1e-6).all()
+    assert t.set_index("channel").proposed_budget["banner"] == pytest.approx(0.75 * 3000)

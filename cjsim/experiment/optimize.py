@@ -333,6 +333,7 @@ def optimise_model(
     metric: str = "revenue",
     scales: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
     budget: float | None = None,
+    max_change: float | None = None,
     workers: int | None = None,
     level: float = 0.95,
 ) -> Optimisation:
@@ -343,7 +344,8 @@ def optimise_model(
     (paired replications); the gain over the channel switched off is fitted with a
     Michaelis-Menten curve. :func:`allocate_budget` splits ``budget`` (default: the
     current total) and the proposed mix is validated against the current one with
-    paired replications.
+    paired replications. ``max_change`` (e.g. 0.5) keeps every channel within that
+    fraction of its current daily budget, as a planner's mandate usually does.
     """
     import os
 
@@ -374,7 +376,13 @@ def optimise_model(
         g = points[points["channel"] == c]
         curves[c] = fit_response(g["daily_budget"].to_numpy(), g["gain"].to_numpy())
     total = sum(current.values()) if budget is None else budget
-    allocation = allocate_budget(curves, total)
+    bounds = None
+    if max_change is not None:
+        if not 0 <= max_change:
+            raise OptionError(f"max_change is {max_change!r}; expected a fraction >= 0")
+        bounds = {c: (b * max(0.0, 1 - max_change), b * (1 + max_change))
+                  for c, b in current.items()}  # fmt: skip
+    allocation = allocate_budget(curves, total, bounds)
     proposed = dict(zip(allocation.table.channel, allocation.table.spend, strict=True))
     check = _simulate_grid(
         {"current": model, "proposed": model.with_overrides(budgets=proposed)},
