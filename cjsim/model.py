@@ -575,18 +575,27 @@ def embedded_models() -> dict[str, Path]:
     return shipped_files("models")
 
 
-def resolve_model(arg: str) -> Path:
-    """A model path as given, or the name of an embedded model (``ecommerce``, ``dentist``...)."""
+def resolve_shipped(arg: str, folder: str = "models", kind: str = "model") -> Path:
+    """A path as given, or the name of a file shipped in the package's ``folder``.
+
+    A bare name that is neither raises an error listing the shipped ones; a path that
+    does not exist is returned as it is, for the loader to report.
+    """
     p = Path(arg)
     if p.exists():
         return p
-    shipped = embedded_models()
+    shipped = shipped_files(folder)
     if arg in shipped:
         return shipped[arg]
-    if not p.suffix and f"{arg}" not in shipped:
+    if not p.suffix:
         names = ", ".join(sorted(shipped))
         raise OptionError(
-            f"no such file and no embedded model of that name; embedded models: {names}",
+            f"no such file and no embedded {kind} of that name; embedded {kind}s: {names}",
             source=arg,
         )
-    return p  # load_model reports the missing file
+    return p
+
+
+def resolve_model(arg: str) -> Path:
+    """A model path as given, or the name of an embedded model (``ecommerce``, ``dentist``...)."""
+    return resolve_shipped(arg, "models", "model")

@@ -36,7 +36,13 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from cjsim.errors import ModelError, OptionError
-from cjsim.model import JourneyModel, embedded_models, load_model, shipped_files
+from cjsim.model import (
+    JourneyModel,
+    embedded_models,
+    load_model,
+    resolve_shipped,
+    shipped_files,
+)
 from cjsim.model_types import Frozen, NonNegative, Positive
 
 METRICS = ("conversions", "converters", "revenue", "spend", "cpa", "roas")
@@ -189,8 +195,4 @@ def embedded_experiments() -> dict[str, Path]:
 
 def resolve_experiment(arg: str) -> Path:
     """An experiment path as given, or the name of a shipped experiment."""
-    p = Path(arg)
-    if p.exists():
-        return p
-    shipped = embedded_experiments()
-    return shipped.get(arg, p)
+    return resolve_shipped(arg, "experiments", "experiment")

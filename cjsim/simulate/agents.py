@@ -226,13 +226,7 @@ class _World:
             self.resources[s] = (_Resource(self.env, name, servers), cap)
         self.schedules = [model.channels[c].schedule for c in cm.channels]
         days = math.ceil(self.horizon / self.step)
-        self.scheduled = any(sch is not None for sch in self.schedules)
-        self.on_day = [
-            [sch.active(int(d * self.step)) for d in range(days + 1)] if sch else []
-            for sch in self.schedules
-        ]
         self.spend = np.zeros((C, days + 1))
-        self.day_touches = np.zeros((C, days + 1), np.int64)
         self.cost = [cm.model.channels[c].cost_per_exposure or 0.0 for c in cm.channels]
         # the daily budget is a hard cap on touches (scaled to the simulated customers)
         self.day_cap: list[int | None] = [

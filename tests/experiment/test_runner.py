@@ -156,3 +156,8 @@ def test_shipped_experiments_validate():
 def test_missing_experiment_file(tmp_path):
     with pytest.raises(ModelError, match="file not found"):
         load_experiment(tmp_path / "nope.toml")
+
+
+def test_unknown_experiment_name(tmp_path):
+    res = cjsim("run", "budget_shfit", cwd=tmp_path)
+    assert_one_line_error(res, "budget_shfit", "no embedded experiment", "budget_shift")
