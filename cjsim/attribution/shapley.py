@@ -195,7 +195,7 @@ class OrderedShapley(Attribution):
         return ShapleyAttribution().touch_shares(paths)
 
     def fit(self, paths: PathTable) -> OrderedShapley:
-        super().fit(paths)
+        self.channels_ = paths.channels
         shares = self.touch_shares(paths)
         first = shares > 0
         # position of each first occurrence among its path's distinct channels (1-based)
@@ -210,6 +210,9 @@ class OrderedShapley(Attribution):
         val = np.bincount(flat[first], (shares * paths.value[pi])[first], minlength=K * D)
         self.position_conversions_ = conv.reshape(K, D)
         self.position_value_ = val.reshape(K, D)
+        # the channel totals are the positions summed (the shares are computed once)
+        self.conversions_ = self.position_conversions_.sum(axis=1)
+        self.value_ = self.position_value_.sum(axis=1)
         return self
 
 
