@@ -667,14 +667,13 @@ def run(
 ) -> None:
     """Run an experiment's scenarios x replications (re-running resumes)."""
     from cjsim.experiment.config import load_experiment, resolve_experiment
-    from cjsim.experiment.runner import run_experiment
+    from cjsim.experiment.runner import experiment_tasks, run_experiment
 
     if workers is not None and workers < 1:
         raise OptionError(f"--workers {workers}: expected at least 1")
     exp = load_experiment(resolve_experiment(experiment))
     folder = out_dir or Path(exp.name)
-    spec = exp.spec
-    total = len(spec.scenarios) * spec.replications
+    total = len(experiment_tasks(exp))
     show = sys.stderr.isatty()
     with Progress(
         TextColumn(f"{exp.name}"),
@@ -693,12 +692,18 @@ def run(
                 progress=lambda done, _total: bar.update(task, completed=done),
             )  # fmt: skip
         except KeyboardInterrupt:
-            err.print(f"interrupted: finished tasks are kept in {folder}; run again to resume")
+            done = sum(1 for _ in (folder / "tasks").glob("*/*.json"))
+            err.print(
+                f"interrupted: {done:,} of {total:,} finished tasks are kept in {folder}; "
+                "run the same command again to resume"
+            )
             raise typer.Exit(130) from None
     _print_experiment(result)
+    _print_attribution_study(result)
     if result.done_before:
         out.print(f"resumed: {result.done_before:,} of {total:,} tasks were already done")
-    out.print(f"wrote runs.csv and summary.csv to {folder}")
+    files = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != "manifest.json")
+    out.print(f"wrote {', '.join(files)} to {folder}")
 
 
 def _print_experiment(result: Any) -> None:
@@ -734,6 +739,47 @@ def _print_experiment(result: Any) -> None:
     _print_wide(t, 120)
 
 
+def _print_attribution_study(result: Any) -> None:
+    """Methods x scenarios: MAE against the truth, or the mean credit shares without it."""
+    if result.attribution is not None and not result.attribution.empty:
+        a = result.attribution
+        scenarios = list(dict.fromkeys(a["scenario"]))
+        t = Table(
+            title="Attribution against the truth: mean absolute error of credit shares "
+            "(95% interval over replications; best per scenario in bold)",
+            title_justify="left",
+        )
+        t.add_column("method")
+        for sc in scenarios:
+            t.add_column(sc, justify="right")
+        best = a.loc[a.groupby("scenario", sort=False)["mae"].idxmin()]
+        best_of = dict(zip(best["scenario"], best["method"], strict=True))
+        order = a.groupby("method", sort=False)["mae"].mean().sort_values().index
+        cells = a.set_index(["method", "scenario"])
+        for m in order:
+            row = []
+            for sc in scenarios:
+                r = cells.loc[(m, sc)]
+                text = f"{r['mae']:.3f} [{r['mae_low']:.3f}, {r['mae_high']:.3f}]"
+                row.append(f"[bold]{text}[/bold]" if best_of[sc] == m else text)
+            t.add_row(m, *row)
+        _print_wide(t, 140)
+    elif result.credit is not None and not result.credit.empty:
+        c = result.credit
+        totals = c.groupby(["scenario", "replication", "method"])["conversions"].transform("sum")
+        share = c.assign(share=c["conversions"] / totals.where(totals > 0))
+        mean = share.groupby(["scenario", "method", "channel"], sort=False)["share"].mean()
+        for sc, g in mean.groupby(level="scenario", sort=False):
+            table = g.droplevel("scenario").unstack("method")
+            t = Table(title=f"{sc}: mean credit share per channel", title_justify="left")
+            t.add_column("channel")
+            for m in table.columns:
+                t.add_column(str(m), justify="right")
+            for ch, r in table.iterrows():
+                t.add_row(str(ch), *(f"{v:.1%}" if v == v else "" for v in r))
+            _print_wide(t, 140)
+
+
 # -- optimize --------------------------------------------------------------------------
 
 
@@ -754,25 +800,59 @@ def optimize(
         float | None,
         typer.Option(help="Keep each channel within this fraction of its budget, e.g. 0.5."),
     ] = None,
+    target_roas: Annotated[
+        float | None,
+        typer.Option(
+            help="Flexible total: spend while a unit more returns at least this "
+            "much revenue (1 = break even). Implies --metric revenue."
+        ),
+    ] = None,
+    target_cpa: Annotated[
+        float | None,
+        typer.Option(
+            help="Flexible total: spend while one more conversion costs at most "
+            "this. Implies --metric conversions."
+        ),
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="Processes (default: all cores).")] = None,
     out_path: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the proposed split (.csv).")
     ] = None,
+    figure: Annotated[
+        Path | None,
+        typer.Option(help="Draw the response curves with bands (.png, .svg or .pdf)."),
+    ] = None,
 ) -> None:
     """Fit response curves by simulation, split the budget, and validate the split."""
     from cjsim.experiment.optimize import optimise_model
+    from cjsim.plots import FIGURE_FORMATS
 
     if customers < 1 or replications < 2:
         raise OptionError("--customers >= 1 and --replications >= 2 are needed")
     if out_path is not None and out_path.suffix.lower() != ".csv":
         raise OptionError("expected a .csv file", source=str(out_path))
+    if figure is not None and figure.suffix.lower().lstrip(".") not in FIGURE_FORMATS:
+        raise OptionError("expected a .png, .svg or .pdf file", source=str(figure))
     if budget is not None and not budget >= 0:
         raise OptionError(f"--budget {budget!r}: expected an amount >= 0")
+    given = [n for n, v in (("--budget", budget), ("--target-roas", target_roas),
+                            ("--target-cpa", target_cpa)) if v is not None]  # fmt: skip
+    if len(given) > 1:
+        raise OptionError(f"{' and '.join(given)}: give at most one of them")
+    target = None
+    if target_roas is not None:
+        if not target_roas > 0:
+            raise OptionError(f"--target-roas {target_roas!r}: expected a number > 0")
+        metric, target = "revenue", target_roas
+    if target_cpa is not None:
+        if not target_cpa > 0:
+            raise OptionError(f"--target-cpa {target_cpa!r}: expected an amount > 0")
+        metric, target = "conversions", 1.0 / target_cpa
     m = _load(model)
     with out.status("simulating response curves..."):
         opt = optimise_model(
             m, customers, replications=replications, rng=seed, metric=metric, budget=budget,
-            max_change=max_change, workers=workers,
+            max_change=max_change, target_marginal=target, workers=workers,
         )  # fmt: skip
     per = "revenue" if metric == "revenue" else "conversions"
     t = Table(
@@ -797,11 +877,24 @@ def optimize(
             for k in ("conversions", "revenue")
         )
     )
+    if target is not None:
+        split = opt.table()
+        out.print(
+            f"flexible total: {split['current_budget'].sum():,.0f} -> "
+            f"{split['proposed_budget'].sum():,.0f} a day (each channel spends until its "
+            + (f"marginal ROAS is {target_roas:g})" if target_roas is not None
+               else f"marginal cost per conversion is {target_cpa:g})")
+        )  # fmt: skip
     if out_path is not None:
         from cjsim._io import write_text_atomic
 
         write_text_atomic(out_path, opt.table().to_csv(index=False))
         out.print(f"wrote {out_path}")
+    if figure is not None:
+        from cjsim.plots import response_curves, save_figure
+
+        save_figure(response_curves(opt), figure)
+        out.print(f"wrote {figure}")
 
 
 # -- demo ------------------------------------------------------------------------------
@@ -826,6 +919,56 @@ def demo(
     if out_path is not None:
         out.print(f"wrote {summary.events:,} events to {out_path}")
     _demo_truth(m, min(customers, DEMO_TRUTH_CUSTOMERS), seed)
+    _demo_experiment(min(customers, DEMO_EXPERIMENT_CUSTOMERS), seed)
+
+
+#: Customers and replications of the demo's what-if experiment (a few seconds).
+DEMO_EXPERIMENT_CUSTOMERS = 20_000
+DEMO_EXPERIMENT_REPLICATIONS = 6
+
+
+def _demo_experiment(customers: int, seed: int) -> None:
+    """The shipped budget_shift experiment, small: what moving money would change."""
+    import tempfile
+
+    from cjsim.experiment.config import Experiment, load_experiment, resolve_experiment
+    from cjsim.experiment.runner import run_experiment
+
+    exp = load_experiment(resolve_experiment("budget_shift"))
+    spec = exp.spec.model_copy(
+        update={"customers": customers, "replications": DEMO_EXPERIMENT_REPLICATIONS,
+                "seed": seed}
+    )  # fmt: skip
+    small = Experiment(spec, exp.base, exp.source)
+    with out.status("what-if experiment..."), tempfile.TemporaryDirectory() as tmp:
+        result = run_experiment(small, Path(tmp) / "run")
+    rows = {(r["scenario"], r["metric"]): r for r in result.summary.to_dict("records")}
+    t = Table(
+        title=f"What if we move money? {spec.replications} paired replications of "
+        f"{customers:,} customers per scenario: change against '{spec.baseline_name}' "
+        "(95% intervals)",
+        title_justify="left",
+    )
+    t.add_column("scenario")
+    metrics = ("conversions", "revenue", "spend", "roas")
+    for metric in metrics:
+        t.add_column(metric, justify="right")
+    for name in spec.scenarios:
+        if name == spec.baseline_name:
+            continue
+        cells = []
+        for metric in metrics:
+            r = rows[(name, metric)]
+            d, lo, hi = (float(r[k]) for k in ("diff", "diff_low", "diff_high"))
+            fmt = "{:+,.2f}" if metric == "roas" else "{:+,.0f}"
+            cells.append(f"{fmt.format(d)} [{fmt.format(lo)}, {fmt.format(hi)}]")
+        t.add_row(name, *cells)
+    _print_wide(t, 110)
+    out.print(
+        "Every scenario runs the same customers with the same random numbers, so the "
+        "differences are sharp; `cjsim run budget_shift` runs it in full, `cjsim optimize "
+        "ecommerce` finds the best split."
+    )
 
 
 #: Customers of the demo's attribution-vs-truth comparison (a few seconds).

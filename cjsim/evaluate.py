@@ -33,7 +33,7 @@ from cjsim.attribution import attribute
 from cjsim.errors import OptionError
 from cjsim.model import JourneyModel
 from cjsim.paths import paths_from_events
-from cjsim.simulate.markov import simulate_frame
+from cjsim.simulate.markov import SimulationSummary, simulate_frame
 from cjsim.simulate.truth import GroundTruth, ground_truth
 
 log = logging.getLogger(__name__)
@@ -125,6 +125,32 @@ def summarise(scores: pd.DataFrame, level: float = 0.95) -> tuple[pd.DataFrame, 
     return summary.reset_index(drop=True), bias
 
 
+def simulate_log(
+    model: JourneyModel, customers: int, seed: Any, engine: str = "markov"
+) -> tuple[pd.DataFrame, SimulationSummary]:
+    """One simulated event log in memory and its summary, on either engine."""
+    if engine == "agents":
+        from cjsim.simulate.agents import simulate_agents_frame
+
+        events, summary, _ = simulate_agents_frame(model, customers, rng=seed)
+        return events, summary
+    return simulate_frame(model, customers, rng=seed)
+
+
+def attribute_log(
+    events: pd.DataFrame,
+    methods: tuple[str, ...],
+    rng: np.random.Generator,
+    multi_conversion: bool = False,
+) -> pd.DataFrame:
+    """Every method's credit on an event log: ``method, channel, conversions, value``."""
+    paths, _ = paths_from_events(events, multi_conversion=multi_conversion)
+    if paths.n_paths == 0:
+        return pd.DataFrame(columns=["method", "channel", "conversions", "value"])
+    result = attribute(paths, methods, rng=rng)
+    return result.to_frame()[["method", "channel", "conversions", "value"]]
+
+
 def _replication(
     model: JourneyModel,
     customers: int,
@@ -133,17 +159,8 @@ def _replication(
     multi_conversion: bool,
     engine: str = "markov",
 ) -> pd.DataFrame:
-    if engine == "agents":
-        from cjsim.simulate.agents import simulate_agents_frame
-
-        events, _, _ = simulate_agents_frame(model, customers, rng=seed)
-    else:
-        events, _ = simulate_frame(model, customers, rng=seed)
-    paths, _ = paths_from_events(events, multi_conversion=multi_conversion)
-    if paths.n_paths == 0:
-        return pd.DataFrame(columns=["method", "channel", "conversions"])
-    result = attribute(paths, methods, rng=np.random.default_rng(seed.spawn(1)[0]))
-    return result.to_frame()[["method", "channel", "conversions", "value"]]
+    events, _ = simulate_log(model, customers, seed, engine)
+    return attribute_log(events, methods, np.random.default_rng(seed.spawn(1)[0]), multi_conversion)
 
 
 @dataclass

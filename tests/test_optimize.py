@@ -128,3 +128,32 @@ def test_max_change_keeps_each_channel_near_its_budget():
     assert (t.proposed_budget >= 0.75 * t.current_budget - 1e-6).all()
     assert (t.proposed_budget <= 1.25 * t.current_budget + 1e-6).all()
     assert t.set_index("channel").proposed_budget["banner"] == pytest.approx(0.75 * 3000)
+
+
+def test_flexible_total_and_the_response_curve_figure(tmp_path):
+    """--target-roas: each channel not at a bound ends at that marginal ROAS, none past
+    its largest simulated budget; --figure draws one panel per paid channel."""
+    from typer.testing import CliRunner
+
+    from cjsim.cli import app
+
+    out, fig = tmp_path / "split.csv", tmp_path / "curves.svg"
+    res = CliRunner().invoke(
+        app, ["optimize", "trap_null_channel", "--customers", "3000", "--replications", "2",
+              "--workers", "1", "--target-roas", "0.5", "--out", str(out),
+              "--figure", str(fig)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())
+    assert "flexible total" in said and "marginal ROAS is 0.5" in said
+    t = __import__("pandas").read_csv(out).set_index("channel")
+    assert (t.proposed_budget <= 3.0 * t.current_budget + 1e-6).all()
+    inside = t[(t.proposed_budget > 1e-6) & (t.proposed_budget < 3.0 * t.current_budget - 1e-6)]
+    for r in inside.itertuples():
+        assert r.marginal_proposed == pytest.approx(0.5, rel=1e-3)
+    assert t.proposed_budget["banner"] == pytest.approx(0.0, abs=1e-6)
+    text = fig.read_text()
+    assert text.startswith("<?xml") and all(c in text for c in ("video", "search", "banner"))
+    res = CliRunner().invoke(app, ["optimize", "trap_null_channel", "--target-roas", "1",
+                                   "--budget", "100"])  # fmt: skip
+    assert res.exit_code == 2 and "give at most one" in res.output

@@ -19,10 +19,24 @@ seed, and a set of scenarios, each a named set of overrides of the base model::
     [scenarios.no_tv]
     channels_off = ["video"]
 
-Overrides: ``budgets`` (daily amounts), ``budget_scale`` (multipliers), ``budget_shift``
-(move a share of one channel's budget to another), ``channels_off``, ``horizon_days``.
-Files are validated like models (unknown keys, unknown channels and bad values are errors
-that name the file and key) and hashed into every output.
+Overrides of a scenario:
+
+* ``model``: another model for this scenario (another "world"; the file's ``model`` is
+  the default);
+* ``budgets`` (daily amounts), ``budget_scale`` (multipliers), ``budget_shift`` (move a
+  share of one channel's budget to another), ``channels_off``, ``horizon_days``;
+* ``effect_scale`` (multiply every lift of a channel's effects: 0 makes it inert, 2 twice
+  as strong), ``schedules`` (a channel's campaign schedule, replaced), ``segment_mix``
+  (new segment shares; the ones not named keep theirs, all must still sum to 1),
+  ``capacity`` (servers of a limited resource);
+* ``set``: any other model key by its dotted path (``"channels.tv.adstock" = 0.7``),
+  for what the named overrides do not cover.
+
+The ``attribution`` list names methods run on every replication's event log;
+``truth = true`` also computes each scenario's ground truth (once per scenario, with
+``truth_customers`` customers per counterfactual run, default ``customers``) and scores
+the methods against it. Files are validated like models (unknown keys, unknown channels
+and bad values are errors that name the file and key) and hashed into every output.
 """
 
 from __future__ import annotations
@@ -30,6 +44,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -42,7 +57,9 @@ from cjsim.model import (
     load_model,
     resolve_shipped,
     shipped_files,
+    validate_model,
 )
+from cjsim.model_agents import Schedule
 from cjsim.model_types import Frozen, NonNegative, Positive
 
 METRICS = ("conversions", "converters", "revenue", "spend", "cpa", "roas")
@@ -60,11 +77,17 @@ class Scenario(Frozen):
     """Overrides of the base model."""
 
     description: str = ""
+    model: str | None = None
     budgets: dict[str, NonNegative] = Field(default_factory=dict)
     budget_scale: dict[str, NonNegative] = Field(default_factory=dict)
     budget_shift: BudgetShift | None = None
     channels_off: list[str] = Field(default_factory=list)
     horizon_days: Positive | None = None
+    effect_scale: dict[str, NonNegative] = Field(default_factory=dict)
+    schedules: dict[str, Schedule] = Field(default_factory=dict)
+    segment_mix: dict[str, Annotated[float, Field(gt=0.0, le=1.0)]] = Field(default_factory=dict)
+    capacity: dict[str, Annotated[int, Field(gt=0)]] = Field(default_factory=dict)
+    set_: dict[str, Any] = Field(default_factory=dict, alias="set")
 
 
 class ExperimentFile(Frozen):
@@ -79,6 +102,9 @@ class ExperimentFile(Frozen):
     seed: Annotated[int, Field(ge=0)] = 0
     baseline: str | None = None
     metrics: list[str] = Field(default_factory=lambda: list(METRICS))
+    attribution: list[str] = Field(default_factory=list)
+    truth: bool = False
+    truth_customers: Annotated[int, Field(gt=0)] | None = None
     scenarios: dict[str, Scenario] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -91,6 +117,16 @@ class ExperimentFile(Frozen):
         unknown = [m for m in self.metrics if m not in METRICS]
         if unknown:
             raise ValueError(f"unknown metric '{unknown[0]}'; expected any of {', '.join(METRICS)}")
+        if self.attribution:
+            from cjsim.attribution import make_method
+
+            for method in self.attribution:
+                try:
+                    make_method(method)
+                except OptionError as exc:
+                    raise ValueError(exc.reason) from None
+        if self.truth and not self.attribution:
+            raise ValueError("truth = true scores attribution methods; name them in attribution")
         return self
 
     @property
@@ -101,12 +137,22 @@ class ExperimentFile(Frozen):
 class Experiment:
     """An experiment file with its base model loaded and every scenario's model built."""
 
-    def __init__(self, spec: ExperimentFile, base: JourneyModel, source: str | None) -> None:
+    def __init__(
+        self,
+        spec: ExperimentFile,
+        base: JourneyModel,
+        source: str | None,
+        worlds: Mapping[str, JourneyModel] | None = None,
+    ) -> None:
+        """``worlds``: the models scenarios name in their ``model`` key, by that name."""
         self.spec = spec
         self.base = base
         self.source = source
-        self.models = {name: scenario_model(base, sc, name, source)
-                       for name, sc in spec.scenarios.items()}  # fmt: skip
+        worlds = worlds or {}
+        self.models = {
+            name: scenario_model(worlds[sc.model] if sc.model else base, sc, name, source)
+            for name, sc in spec.scenarios.items()
+        }
 
     @property
     def name(self) -> str:
@@ -125,6 +171,73 @@ class Experiment:
 def scenario_model(base: JourneyModel, sc: Scenario, name: str, source: str | None) -> JourneyModel:
     """The base model with one scenario's overrides applied (validated)."""
     key = f"scenarios.{name}"
+    model = _budget_overrides(base, sc, key, source)
+    data = _structural_overrides(model, sc, key, source)
+    if data is None:
+        return model
+    try:
+        return validate_model(data, source=None)
+    except ModelError as exc:
+        raise ModelError(
+            f"the overridden model is not valid at '{exc.key}': {exc.reason}",
+            source=source,
+            key=key,
+        ) from exc
+
+
+def _structural_overrides(
+    model: JourneyModel, sc: Scenario, key: str, source: str | None
+) -> dict[str, Any] | None:
+    """The model's data with effect, schedule, segment, capacity and ``set`` overrides."""
+    if not (sc.effect_scale or sc.schedules or sc.segment_mix or sc.capacity or sc.set_):
+        return None
+    data = model.model_dump(mode="python", by_alias=True, exclude_none=True)
+
+    def known(section: str, what: str, name: str, override: str) -> dict[str, Any]:
+        entries = data.get(section) or {}
+        if name not in entries:
+            listed = ", ".join(entries) or "(none)"
+            raise ModelError(
+                f"unknown {what} '{name}'; model '{model.name}' has: {listed}",
+                source=source,
+                key=f"{key}.{override}",
+            )
+        entry: dict[str, Any] = entries[name]
+        return entry
+
+    for c, factor in sc.effect_scale.items():
+        for effect in known("channels", "channel", c, "effect_scale").get("effects", {}).values():
+            effect["lift"] = effect["lift"] * factor
+    for c, schedule in sc.schedules.items():
+        known("channels", "channel", c, "schedules")["schedule"] = schedule.model_dump(
+            exclude_none=True
+        )
+    for seg, share in sc.segment_mix.items():
+        known("segments", "segment", seg, "segment_mix")["share"] = share
+    for res, servers in sc.capacity.items():
+        known("capacity", "resource", res, "capacity")["servers"] = servers
+    for path, value in sc.set_.items():
+        *parents, last = path.split(".")
+        node: Any = data
+        for i, part in enumerate(parents):
+            if not isinstance(node, dict) or part not in node:
+                where = ".".join(parents[:i]) or "the model"
+                options = ", ".join(node) if isinstance(node, dict) else "(no keys)"
+                raise ModelError(
+                    f"'{path}': {where} has no key '{part}'; expected one of: {options}",
+                    source=source,
+                    key=f"{key}.set",
+                )
+            node = node[part]
+        if not isinstance(node, dict):
+            raise ModelError(f"'{path}': not a key of a table", source=source, key=f"{key}.set")
+        node[last] = value
+    return data
+
+
+def _budget_overrides(
+    base: JourneyModel, sc: Scenario, key: str, source: str | None
+) -> JourneyModel:
     budgets: dict[str, float] = {}
     try:
         for c, scale in sc.budget_scale.items():
@@ -185,7 +298,14 @@ def load_experiment(path: str | Path) -> Experiment:
         model_path = _model_path(spec.model, p.parent)
     except ModelError as exc:
         raise ModelError(exc.reason, source=src, key="model") from exc
-    return Experiment(spec, load_model(model_path), src)
+    worlds: dict[str, JourneyModel] = {}
+    for name, sc in spec.scenarios.items():
+        if sc.model is not None and sc.model not in worlds:
+            try:
+                worlds[sc.model] = load_model(_model_path(sc.model, p.parent))
+            except ModelError as exc:
+                raise ModelError(exc.reason, source=src, key=f"scenarios.{name}.model") from exc
+    return Experiment(spec, load_model(model_path), src, worlds)
 
 
 def embedded_experiments() -> dict[str, Path]:

@@ -334,6 +334,7 @@ def optimise_model(
     scales: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
     budget: float | None = None,
     max_change: float | None = None,
+    target_marginal: float | None = None,
     workers: int | None = None,
     level: float = 0.95,
 ) -> Optimisation:
@@ -345,7 +346,13 @@ def optimise_model(
     Michaelis-Menten curve. :func:`allocate_budget` splits ``budget`` (default: the
     current total) and the proposed mix is validated against the current one with
     paired replications. ``max_change`` (e.g. 0.5) keeps every channel within that
-    fraction of its current daily budget, as a planner's mandate usually does.
+    fraction of its current daily budget, as a planner's mandate usually does. No channel
+    is given more than its largest simulated budget (``max(scales)`` x current): beyond
+    the grid a fitted curve is extrapolation.
+
+    ``target_marginal`` switches to a flexible total: every channel spends until one more
+    unit of spend returns this much of ``metric`` (a marginal ROAS for revenue, e.g. 1.0
+    to break even; one over the target marginal cost per acquisition for conversions).
     """
     import os
 
@@ -375,14 +382,23 @@ def optimise_model(
     for c in paid:
         g = points[points["channel"] == c]
         curves[c] = fit_response(g["daily_budget"].to_numpy(), g["gain"].to_numpy())
+    if target_marginal is not None and budget is not None:
+        raise OptionError("give either a budget (fixed total) or a target marginal return")
     total = sum(current.values()) if budget is None else budget
-    bounds = None
+    # no channel goes past the largest budget simulated: the curves are not data beyond it
+    bounds = {c: (0.0, b * max(scales)) for c, b in current.items()}
     if max_change is not None:
         if not 0 <= max_change:
             raise OptionError(f"max_change is {max_change!r}; expected a fraction >= 0")
-        bounds = {c: (b * max(0.0, 1 - max_change), b * (1 + max_change))
+        bounds = {c: (b * max(0.0, 1 - max_change), min(bounds[c][1], b * (1 + max_change)))
                   for c, b in current.items()}  # fmt: skip
-    allocation = allocate_budget(curves, total, bounds)
+    spend_per_budget = model.step_days * model.steps * customers / model.population
+    if target_marginal is not None:
+        # the curves are in daily budget; a unit of daily budget is spend_per_budget spent
+        per_budget = target_marginal * spend_per_budget
+        allocation = allocate_budget(curves, None, bounds, target_marginal=per_budget)
+    else:
+        allocation = allocate_budget(curves, total, bounds)
     proposed = dict(zip(allocation.table.channel, allocation.table.spend, strict=True))
     check = _simulate_grid(
         {"current": model, "proposed": model.with_overrides(budgets=proposed)},
@@ -396,6 +412,5 @@ def optimise_model(
         val.append((m, a.mean(), b.mean(), d, lo, hi))
     validation = pd.DataFrame(val, columns=["metric", "current", "proposed", "diff",
                                             "diff_low", "diff_high"])  # fmt: skip
-    spend_per_budget = model.step_days * model.steps * customers / model.population
     return Optimisation(curves, points, current, allocation, validation, metric,
                         spend_per_budget)  # fmt: skip

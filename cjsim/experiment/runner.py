@@ -6,7 +6,15 @@ finished task is written atomically to ``DIR/tasks/<scenario>/<r>.json``; the fo
 ``manifest.json`` holds the experiment's hash. Running the same experiment into the same
 folder again skips the finished tasks and gives exactly the results of an uninterrupted
 run; a folder of another (or a changed) experiment is refused unless ``force``.
-Tasks run in a local process pool (``workers``); results do not depend on it.
+Tasks run in a local process pool (``workers``) or on a Dask cluster; results do not
+depend on either.
+
+When the experiment names ``attribution`` methods, each replication also keeps its event
+log in memory, attributes it with every method and stores the credits in its task file.
+With ``truth = true`` each scenario gets one more task, ``tasks/<scenario>/truth.json``:
+its ground truth (:func:`cjsim.simulate.truth.ground_truth`, counterfactual runs with
+common random numbers, seeded apart from the replications); the methods' credit shares
+are then scored against the true shares (:mod:`cjsim.evaluate`).
 """
 
 from __future__ import annotations
@@ -14,9 +22,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +41,12 @@ from cjsim.model import JourneyModel
 log = logging.getLogger(__name__)
 
 
+#: The replication number of a scenario's ground-truth task.
+TRUTH = -1
+#: Spawn key of the ground truth's random stream (replications use 0, 1, 2, ...).
+TRUTH_STREAM = 2**31
+
+
 def task_metrics(
     model: JourneyModel, customers: int, seed: np.random.SeedSequence, engine: str
 ) -> dict[str, float]:
@@ -44,6 +59,10 @@ def task_metrics(
         from cjsim.simulate.markov import simulate
 
         summary = simulate(model, customers, rng=seed)
+    return _metrics(summary)
+
+
+def _metrics(summary: Any) -> dict[str, float]:
     spend = float(summary.spend.sum())
     conv = int(summary.conversions)
     return {
@@ -56,19 +75,86 @@ def task_metrics(
     }
 
 
+def run_task(
+    model: JourneyModel,
+    customers: int,
+    seed: np.random.SeedSequence,
+    engine: str,
+    methods: tuple[str, ...] = (),
+    truth: bool = False,
+) -> dict[str, Any]:
+    """One task: a replication (metrics, and credits when ``methods``) or a ground truth."""
+    if truth:
+        from cjsim.simulate.truth import ground_truth
+
+        gt = ground_truth(
+            model, customers, rng=int(seed.generate_state(1)[0]), marginal_roas=False,
+            workers=1, engine=engine,
+        )  # fmt: skip
+        table = gt.to_frame()
+        return {
+            "truth": {str(k): float(v) for k, v in gt.shares("shapley").items()},
+            "incremental": {
+                str(r["channel"]): float(r["incremental_conversions"])
+                for r in table.to_dict("records")
+            },
+        }
+    if not methods:
+        return task_metrics(model, customers, seed, engine)
+    from cjsim.evaluate import attribute_log, simulate_log
+
+    events, summary = simulate_log(model, customers, seed, engine)
+    # a child stream named by key, not by spawn(): spawning would change ``seed``
+    child = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 1))
+    credit = attribute_log(events, methods, np.random.default_rng(child))
+    return {
+        **_metrics(summary),
+        "credit": [
+            [str(m), str(c), float(v)]
+            for m, c, v in credit[["method", "channel", "conversions"]].itertuples(index=False)
+        ],
+    }
+
+
 @dataclass
 class ExperimentResult:
-    """Per-replication metrics and their statistics."""
+    """Per-replication metrics and their statistics.
+
+    With attribution methods: ``credit`` (scenario, replication, method, channel,
+    conversions); with the truth also ``truth`` (scenario, channel, truth, incremental),
+    ``attribution`` (per scenario and method: MAE with interval, rank correlation, worst
+    channel) and ``bias`` (per scenario, method and channel).
+    """
 
     experiment: Experiment
     runs: pd.DataFrame  # scenario, replication, metrics...
     summary: pd.DataFrame  # see cjsim.experiment.stats.summarise_runs
     folder: Path
     done_before: int = 0
+    credit: pd.DataFrame | None = None
+    truth: pd.DataFrame | None = None
+    attribution: pd.DataFrame | None = None
+    bias: pd.DataFrame | None = None
+    missing: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+def experiment_tasks(exp: Experiment) -> list[tuple[str, int]]:
+    """Every task as (scenario, replication): the truths first, then replication by
+    replication (so an interrupted run has whole replications of all scenarios)."""
+    spec = exp.spec
+    tasks = [(s, r) for r in range(spec.replications) for s in spec.scenarios]
+    if spec.truth:
+        tasks = [(s, TRUTH) for s in spec.scenarios] + tasks
+    return tasks
 
 
 def _task_path(folder: Path, scenario: str, rep: int) -> Path:
-    return folder / "tasks" / scenario / f"{rep:05d}.json"
+    name = "truth" if rep == TRUTH else f"{rep:05d}"
+    return folder / "tasks" / scenario / f"{name}.json"
 
 
 def _check_folder(folder: Path, exp: Experiment, force: bool) -> None:
@@ -108,7 +194,7 @@ def _run_on_dask(
     workers: int,
     todo: list[tuple[str, int]],
     args: dict[tuple[str, int], tuple[Any, ...]],
-    record: Callable[[tuple[str, int], dict[str, float]], None],
+    record: Callable[[tuple[str, int], dict[str, Any]], None],
 ) -> None:
     """Tasks on a Dask cluster; each result is recorded as it arrives."""
     try:
@@ -127,7 +213,7 @@ def _run_on_dask(
                 # all workers first: tasks submitted to the first worker alone would stay
                 # there until work stealing spreads them
                 client.wait_for_workers(workers)
-            futures = {client.submit(task_metrics, *args[t], pure=False): t for t in todo}
+            futures = {client.submit(run_task, *args[t], pure=False): t for t in todo}
             for fut in as_completed(list(futures)):
                 record(futures[fut], fut.result())
     finally:
@@ -159,7 +245,9 @@ def run_experiment(
     _check_folder(folder, exp, force)
     spec = exp.spec
     seeds = np.random.SeedSequence(spec.seed).spawn(spec.replications)
-    tasks = [(s, r) for r in range(spec.replications) for s in spec.scenarios]
+    # the truth's counterfactual runs get a stream of their own, apart from every replication
+    truth_seed = np.random.SeedSequence(spec.seed, spawn_key=(TRUTH_STREAM,))
+    tasks = experiment_tasks(exp)
     todo = [t for t in tasks if not _task_path(folder, *t).exists()]
     done_before = len(tasks) - len(todo)
     if max_tasks is not None:
@@ -168,49 +256,162 @@ def run_experiment(
     if progress:
         progress(done, len(tasks))
 
-    def record(task: tuple[str, int], metrics: dict[str, float]) -> None:
+    def record(task: tuple[str, int], result: dict[str, Any]) -> None:
         nonlocal done
         path = _task_path(folder, *task)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(path, json.dumps({"scenario": task[0], "replication": task[1],
-                                            **metrics}) + "\n")  # fmt: skip
+                                            **result}) + "\n")  # fmt: skip
         done += 1
         if progress:
             progress(done, len(tasks))
 
     workers = workers or os.cpu_count() or 1
-    args = {t: (exp.models[t[0]], spec.customers, seeds[t[1]], spec.engine) for t in todo}
+    methods = tuple(spec.attribution)
+    args = {
+        t: (exp.models[t[0]], spec.truth_customers or spec.customers, truth_seed, spec.engine,
+            methods, True) if t[1] == TRUTH else
+           (exp.models[t[0]], spec.customers, seeds[t[1]], spec.engine, methods, False)
+        for t in todo
+    }  # fmt: skip
     if scheduler is not None and todo:
         _run_on_dask(scheduler, workers, todo, args, record)
     elif workers <= 1 or len(todo) <= 1:
         for t in todo:
-            record(t, task_metrics(*args[t]))
+            record(t, run_task(*args[t]))
     else:
-        pool = ProcessPoolExecutor(max_workers=workers)
-        futures: dict[Future[dict[str, float]], tuple[str, int]] = {}
-        try:
-            queue = list(todo)
-            while queue or futures:
-                while queue and len(futures) < 2 * workers:
-                    t = queue.pop(0)
-                    futures[pool.submit(task_metrics, *args[t])] = t
-                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for f in finished:
-                    record(futures.pop(f), f.result())
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown()
+        _run_in_pool(workers, todo, args, record)
+    return collect_results(exp, folder, done_before)
+
+
+def _ignore_interrupts() -> None:
+    """Pool workers leave Ctrl-C to the main process, which stops them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_in_pool(
+    workers: int,
+    todo: list[tuple[str, int]],
+    args: dict[tuple[str, int], tuple[Any, ...]],
+    record: Callable[[tuple[str, int], dict[str, Any]], None],
+) -> None:
+    """Tasks in a local process pool, at most two per worker queued at a time."""
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
+    futures: dict[Future[dict[str, Any]], tuple[str, int]] = {}
+    try:
+        queue = list(todo)
+        while queue or futures:
+            while queue and len(futures) < 2 * workers:
+                t = queue.pop(0)
+                futures[pool.submit(run_task, *args[t])] = t
+            finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for f in finished:
+                record(futures.pop(f), f.result())
+    except BaseException:
+        # Ctrl-C or a failed task: unfinished tasks are dropped (their files were never
+        # written), running ones stopped; the finished ones are on disk for a resume.
+        processes = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:
+            proc.terminate()
+        raise
+    pool.shutdown()
+
+
+def collect_results(exp: Experiment, folder: str | Path, done_before: int = 0) -> ExperimentResult:
+    """The results in an experiment folder, with their statistics (complete or not).
+
+    Writes ``runs.csv`` and ``summary.csv`` (and with attribution ``credit.csv``, with the
+    truth ``truth.csv``, ``attribution.csv`` and ``bias.csv``) when every task is done.
+    """
+    folder = Path(folder)
+    spec = exp.spec
     rows: list[dict[str, Any]] = []
-    for t in tasks:
+    credit_rows: list[tuple[str, int, str, str, float]] = []
+    truth_rows: list[tuple[str, str, float, float]] = []
+    missing: list[tuple[str, int]] = []
+    for t in experiment_tasks(exp):
         path = _task_path(folder, *t)
-        if path.exists():
-            rows.append(json.loads(path.read_text(encoding="utf-8")))
+        if not path.exists():
+            missing.append(t)
+            continue
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if t[1] == TRUTH:
+            for c, share in record["truth"].items():
+                truth_rows.append((t[0], c, share, record["incremental"].get(c, np.nan)))
+            continue
+        for m, c, v in record.pop("credit", []):
+            credit_rows.append((t[0], t[1], m, c, v))
+        rows.append(record)
     runs = pd.DataFrame(rows)
     summary = (
         summarise_runs(runs, spec.metrics, spec.baseline_name) if len(rows) else pd.DataFrame()
     )
-    if len(rows) == len(tasks):
-        write_text_atomic(folder / "runs.csv", runs.to_csv(index=False))
-        write_text_atomic(folder / "summary.csv", summary.to_csv(index=False))
-    return ExperimentResult(exp, runs, summary, folder, done_before)
+    result = ExperimentResult(exp, runs, summary, folder, done_before, missing=missing)
+    written = {"runs.csv": runs, "summary.csv": summary}
+    if spec.attribution:
+        result.credit = pd.DataFrame(
+            credit_rows, columns=["scenario", "replication", "method", "channel", "conversions"]
+        )
+        written["credit.csv"] = result.credit
+    if spec.truth:
+        result.truth = pd.DataFrame(
+            truth_rows, columns=["scenario", "channel", "truth", "incremental"]
+        )
+        result.attribution, result.bias = _score_scenarios(result.credit, result.truth)
+        written.update(
+            {"truth.csv": result.truth, "attribution.csv": result.attribution,
+             "bias.csv": result.bias}
+        )  # fmt: skip
+    if not missing:
+        for name, frame in written.items():
+            if frame is not None:
+                write_text_atomic(folder / name, frame.to_csv(index=False))
+        _write_figures(result)
+    return result
+
+
+def _write_figures(result: ExperimentResult) -> None:
+    """``differences.png`` (scenarios vs baseline) and, with the truth,
+    ``attribution_errors.png`` (methods x scenarios)."""
+    from cjsim.plots import attribution_errors, save_figure, scenario_differences
+
+    spec = result.experiment.spec
+    if len(spec.scenarios) > 1 and not result.summary.empty:
+        save_figure(scenario_differences(result.summary, spec.baseline_name),
+                    result.folder / "differences.png")  # fmt: skip
+    if result.attribution is not None and not result.attribution.empty:
+        save_figure(attribution_errors(result.attribution),
+                    result.folder / "attribution_errors.png")  # fmt: skip
+
+
+def _score_scenarios(
+    credit: pd.DataFrame | None, truth: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each scenario's methods scored against its own truth (cjsim.evaluate)."""
+    from cjsim.evaluate import score, summarise
+
+    summaries, biases = [], []
+    for scenario, tr in truth.groupby("scenario", sort=False):
+        if credit is None:
+            break
+        cr = credit[credit["scenario"] == scenario]
+        if cr.empty:
+            continue
+        truth_share = tr.set_index("channel")["truth"]
+        scores = pd.concat(
+            [score(g, truth_share).assign(replication=rep)
+             for rep, g in cr.groupby("replication", sort=True)],
+            ignore_index=True,
+        )  # fmt: skip
+        summary, bias = summarise(scores)
+        summaries.append(summary.assign(scenario=scenario))
+        biases.append(bias.assign(scenario=scenario))
+    if not summaries:
+        return pd.DataFrame(), pd.DataFrame()
+    summary = pd.concat(summaries, ignore_index=True)
+    bias = pd.concat(biases, ignore_index=True)
+    return (
+        summary[["scenario", *[c for c in summary.columns if c != "scenario"]]],
+        bias[["scenario", *[c for c in bias.columns if c != "scenario"]]],
+    )

@@ -222,7 +222,15 @@ class _World:
         for name, cap in model.capacity.items():
             s = cm.stages.index(cap.stage)
             # servers are for the model's population: scale them to the simulated customers
-            servers = max(1, round(cap.servers * customers / model.population))
+            exact = cap.servers * customers / model.population
+            servers = max(1, round(exact))
+            if abs(servers - exact) > 0.1 * exact:
+                log.warning(
+                    "capacity '%s': %d servers for a population of %s are %.2f for %s "
+                    "customers, rounded to %d; simulate more customers (up to the "
+                    "population) for a capacity that scales exactly",
+                    name, cap.servers, f"{model.population:,}", exact, f"{customers:,}", servers,
+                )  # fmt: skip
             self.resources[s] = (_Resource(self.env, name, servers), cap)
         self.schedules = [model.channels[c].schedule for c in cm.channels]
         days = math.ceil(self.horizon / self.step)

@@ -114,6 +114,43 @@ BAD = {
         TINY.replace("budget_scale = { search = 2.0 }", "budgets = { search = -5.0 }"),
         ["scenarios.more_search.budgets.search", "greater than or equal to 0"],
     ),
+    "unknown_effect_channel": (
+        TINY.replace("budget_scale = { search = 2.0 }", "effect_scale = { radio = 2.0 }"),
+        ["scenarios.more_search.effect_scale", "unknown channel 'radio'", "banner"],
+    ),
+    "unknown_resource": (
+        TINY.replace("budget_scale = { search = 2.0 }", "capacity = { chairs = 3 }"),
+        ["scenarios.more_search.capacity", "unknown resource 'chairs'", "(none)"],
+    ),
+    "bad_set_path": (
+        TINY.replace("budget_scale = { search = 2.0 }", 'set = { "channels.serch.adstock" = 0.5 }'),
+        ["scenarios.more_search.set", "channels has no key 'serch'", "search"],
+    ),
+    "bad_set_value": (
+        TINY.replace(
+            "budget_scale = { search = 2.0 }", 'set = { "channels.search.adstock" = 1.5 }'
+        ),
+        ["scenarios.more_search", "channels.search.adstock", "less than 1"],
+    ),
+    "schedule_ends_before_it_starts": (
+        TINY.replace(
+            "budget_scale = { search = 2.0 }",
+            "schedules = { search = { start_day = 20, end_day = 5 } }",
+        ),
+        ["scenarios.more_search", "ends (day 5) before it starts (day 20)"],
+    ),
+    "unknown_world": (
+        TINY.replace("budget_scale = { search = 2.0 }", 'model = "no_such_model"'),
+        ["scenarios.more_search.model", "no_such_model", "trap_retargeting"],
+    ),
+    "unknown_method": (
+        TINY.replace("seed = 3", 'seed = 3\nattribution = ["last", "markvo"]'),
+        ["attribution", "markvo"],
+    ),
+    "truth_without_methods": (
+        TINY.replace("seed = 3", "seed = 3\ntruth = true"),
+        ["truth = true scores attribution methods"],
+    ),
 }
 
 
@@ -147,7 +184,7 @@ def test_shipped_experiments_validate():
     from cjsim.experiment.config import embedded_experiments
 
     shipped = embedded_experiments()
-    assert {"budget_shift", "channel_off"} <= set(shipped)
+    assert {"budget_shift", "channel_off", "dentist_capacity", "attribution_study"} <= set(shipped)
     for path in shipped.values():
         exp = load_experiment(path)
         assert exp.spec.baseline_name in exp.models

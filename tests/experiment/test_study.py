@@ -1,0 +1,205 @@
+"""Scenario overrides beyond budgets, attribution studies against the truth, Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cjsim.evaluate import score, summarise
+from cjsim.experiment.config import load_experiment
+from cjsim.experiment.runner import TRUTH, collect_results, experiment_tasks, run_experiment
+from cjsim.model import load_model, resolve_model
+
+OVERRIDES = """
+name = "overrides"
+model = "dentist"
+customers = 500
+replications = 2
+
+[scenarios.base]
+
+[scenarios.changed]
+effect_scale = { reviews = 2.0, website = 0.0 }
+schedules = { social_ads = { start_day = 30, end_day = 60, weekdays = [5, 6] } }
+segment_mix = { emergency = 0.5, planner = 0.5 }
+capacity = { chairs = 20 }
+set = { "channels.reviews.adstock" = 0.7, "network.degree" = 4, "value.mean" = 500.0 }
+
+[scenarios.other_world]
+model = "trap_retargeting"
+budget_scale = { retargeting = 0.5 }
+"""
+
+
+def test_every_override_reaches_the_scenario_model(tmp_path):
+    (tmp_path / "e.toml").write_text(OVERRIDES)
+    exp = load_experiment(tmp_path / "e.toml")
+    base = load_model(resolve_model("dentist"))
+    assert exp.models["base"].content_hash() == base.content_hash()
+    m = exp.models["changed"]
+    for state, effect in base.channels["reviews"].effects.items():
+        assert m.channels["reviews"].effects[state].lift == pytest.approx(2.0 * effect.lift)
+    assert all(e.lift == 0.0 for e in m.channels["website"].effects.values())
+    sched = m.channels["social_ads"].schedule
+    assert sched is not None and (sched.start_day, sched.end_day) == (30, 60)
+    assert sched.weekdays == [5, 6]
+    assert {s: seg.share for s, seg in m.segments.items()} == {"emergency": 0.5, "planner": 0.5}
+    assert m.capacity["chairs"].servers == 20
+    assert m.capacity["chairs"].stage == base.capacity["chairs"].stage
+    assert m.channels["reviews"].adstock == 0.7 and m.network is not None
+    assert m.network.degree == 4 and m.value.mean == 500.0
+    # untouched parts stay as they were
+    assert m.channels["search_ads"] == base.channels["search_ads"]
+    world = exp.models["other_world"]
+    retarget = load_model(resolve_model("trap_retargeting"))
+    assert world.name == "trap_retargeting"
+    budget = retarget.channels["retargeting"].daily_budget
+    assert world.channels["retargeting"].daily_budget == pytest.approx(0.5 * budget)
+
+
+def test_segment_mix_must_still_sum_to_one(tmp_path):
+    from cjsim.errors import ModelError
+
+    text = OVERRIDES.replace("segment_mix = { emergency = 0.5, planner = 0.5 }",
+                             "segment_mix = { emergency = 0.9 }")  # fmt: skip
+    (tmp_path / "e.toml").write_text(text)
+    with pytest.raises(ModelError, match=r"scenarios\.changed.*segment shares sum to"):
+        load_experiment(tmp_path / "e.toml")
+
+
+STUDY = """
+name = "study"
+model = "trap_null_channel"
+customers = 3000
+replications = 3
+seed = 9
+attribution = ["last", "linear", "markov"]
+truth = true
+truth_customers = 4000
+
+[scenarios.null_channel]
+
+[scenarios.brand_search]
+model = "trap_brand_search"
+"""
+
+
+def test_attribution_study_scores_every_replication_against_its_world(tmp_path):
+    (tmp_path / "s.toml").write_text(STUDY)
+    exp = load_experiment(tmp_path / "s.toml")
+    tasks = experiment_tasks(exp)
+    assert tasks[:2] == [("null_channel", TRUTH), ("brand_search", TRUTH)]
+    assert len(tasks) == 2 + 2 * 3
+    full = run_experiment(exp, tmp_path / "full", workers=1)
+    assert full.complete and full.credit is not None and full.truth is not None
+    # every method shares out the same conversions: those of converters with a touch
+    sums = full.credit.groupby(["scenario", "replication", "method"])["conversions"].sum()
+    per_rep = sums.groupby(level=["scenario", "replication"])
+    np.testing.assert_allclose(per_rep.max(), per_rep.min())
+    conv = full.runs.set_index(["scenario", "replication"])["converters"]
+    assert (per_rep.max() <= conv.reindex(per_rep.max().index)).all()
+    assert (per_rep.max() > 0.5 * conv.reindex(per_rep.max().index)).all()
+    truth = full.truth.groupby("scenario")["truth"].sum()
+    np.testing.assert_allclose(truth, 1.0)
+    # the banner does nothing: its true share is zero
+    null = full.truth[full.truth["scenario"] == "null_channel"].set_index("channel")
+    assert null.loc["banner", "truth"] == 0.0
+    # attribution.csv is evaluate's scoring applied to the stored credits
+    assert full.attribution is not None
+    cr = full.credit[full.credit["scenario"] == "brand_search"]
+    share = full.truth[full.truth["scenario"] == "brand_search"]
+    scores = pd.concat(
+        [score(g, share.set_index("channel")["truth"]).assign(replication=r)
+         for r, g in cr.groupby("replication")],
+        ignore_index=True,
+    )  # fmt: skip
+    expected, _ = summarise(scores)
+    got = full.attribution[full.attribution["scenario"] == "brand_search"]
+    pd.testing.assert_series_equal(
+        got.set_index("method")["mae"].sort_index(),
+        expected.set_index("method")["mae"].sort_index(),
+    )
+    for name in ("credit.csv", "truth.csv", "attribution.csv", "bias.csv",
+                 "attribution_errors.png", "differences.png"):  # fmt: skip
+        assert (tmp_path / "full" / name).stat().st_size > 0, name
+    # resumed and in parallel: the same credits and truths
+    run_experiment(exp, tmp_path / "part", workers=1, max_tasks=3)
+    part = collect_results(exp, tmp_path / "part")
+    assert not part.complete and len(part.missing) == len(tasks) - 3
+    assert not (tmp_path / "part" / "attribution.csv").exists()
+    resumed = run_experiment(exp, tmp_path / "part", workers=2)
+    pd.testing.assert_frame_equal(full.credit, resumed.credit)
+    pd.testing.assert_frame_equal(full.truth, resumed.truth)
+    pd.testing.assert_frame_equal(full.runs, resumed.runs)
+
+
+SLOW = """
+name = "slow"
+model = "ecommerce"
+customers = 20000
+replications = 12
+seed = 1
+
+[scenarios.base]
+
+[scenarios.half_video]
+budget_scale = { video = 0.5 }
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
+def test_ctrl_c_stops_cleanly_and_a_rerun_completes_identically(tmp_path):
+    (tmp_path / "slow.toml").write_text(SLOW)
+    cmd = [sys.executable, "-m", "cjsim", "run", "slow.toml", "--workers", "2"]
+    proc = subprocess.Popen([*cmd, "--out", "cut"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    tasks = tmp_path / "cut" / "tasks"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(tasks.glob("*/*.json"))) < 3:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "run the same command again" in stderr
+    assert "Traceback" not in stderr
+    done = len(list(tasks.glob("*/*.json")))
+    assert 3 <= done < 24, done
+    assert not list(tasks.glob("*/*.tmp*")), "no half-written task file"
+    assert not (tmp_path / "cut" / "runs.csv").exists()
+    rerun = subprocess.run([*cmd, "--out", "cut"], cwd=tmp_path, capture_output=True,
+                           text=True, check=True)  # fmt: skip
+    assert f"resumed: {done}" in rerun.stdout
+    exp = load_experiment(tmp_path / "slow.toml")
+    whole = run_experiment(exp, tmp_path / "whole", workers=1)
+    resumed = pd.read_csv(tmp_path / "cut" / "runs.csv")
+    pd.testing.assert_frame_equal(
+        whole.runs.reset_index(drop=True), resumed, check_dtype=False, rtol=1e-12
+    )
+
+
+def test_figures_of_an_experiment_show_its_scenarios(tmp_path):
+    from cjsim.plots import scenario_differences
+
+    summary = pd.DataFrame({
+        "scenario": ["a", "b", "c"] * 2, "metric": ["m"] * 3 + ["n"] * 3,
+        "diff": [np.nan, 1.0, -2.0, np.nan, 3.0, 0.5],
+        "diff_low": [np.nan, 0.5, -3.0, np.nan, 2.0, 0.0],
+        "diff_high": [np.nan, 1.5, -1.0, np.nan, 4.0, 1.0],
+    })  # fmt: skip
+    fig = scenario_differences(summary, "a")
+    axes = fig.get_axes()
+    assert [ax.get_title() for ax in axes] == ["m", "n"]
+    where = {t.get_text(): y for t, y in
+             zip(axes[0].get_yticklabels(), axes[0].get_yticks(), strict=True)}  # fmt: skip
+    assert set(where) == {"b", "c"} and where["b"] > where["c"]  # first scenario on top
+    points = axes[0].lines[0].get_xydata()
+    np.testing.assert_allclose(sorted(points[:, 0]), [-2.0, 1.0])
+    lo, hi = axes[0].get_xlim()
+    assert lo <= -3.0 and hi >= 1.5
