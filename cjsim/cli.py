@@ -311,12 +311,24 @@ def _print_summary(summary: Any) -> None:
 def funnel(
     model: Annotated[str, typer.Argument(help="Model file, or the name of an embedded model.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    figure: Annotated[
+        Path | None,
+        typer.Option(help="Also draw the funnel: share reaching each stage (.png/.svg/.pdf)."),
+    ] = None,
 ) -> None:
     """Analytic funnel: per stage, P(conversion) and expected steps to absorption."""
     from cjsim.funnel import funnel as solve
 
+    _check_figure_path(figure)
     m = _load(model)
     res = solve(m)
+    if figure is not None:
+        from cjsim.report.data import funnel_reach
+        from cjsim.report.figures import funnel_chart, save_figure
+
+        reach = funnel_reach(res.table, leave_out=(m.lost,))
+        save_figure(funnel_chart(reach, f"Funnel of {m.name}: probability of ever reaching "
+                                        "each stage (analytic)"), figure)  # fmt: skip
     if as_json:
         out.print_json(json.dumps(res.to_dict()))
         return
@@ -334,6 +346,15 @@ def funnel(
     )
     for note in res.notes:
         out.print(f"note: {note}")
+    if figure is not None:
+        out.print(f"wrote {figure}")
+
+
+def _check_figure_path(figure: Path | None) -> None:
+    from cjsim.report.figures import FIGURE_FORMATS
+
+    if figure is not None and figure.suffix.lower().lstrip(".") not in FIGURE_FORMATS:
+        raise OptionError("expected a .png, .svg or .pdf file", source=str(figure))
 
 
 # -- paths -----------------------------------------------------------------------------
@@ -825,14 +846,12 @@ def optimize(
 ) -> None:
     """Fit response curves by simulation, split the budget, and validate the split."""
     from cjsim.experiment.optimize import optimise_model
-    from cjsim.plots import FIGURE_FORMATS
 
     if customers < 1 or replications < 2:
         raise OptionError("--customers >= 1 and --replications >= 2 are needed")
     if out_path is not None and out_path.suffix.lower() != ".csv":
         raise OptionError("expected a .csv file", source=str(out_path))
-    if figure is not None and figure.suffix.lower().lstrip(".") not in FIGURE_FORMATS:
-        raise OptionError("expected a .png, .svg or .pdf file", source=str(figure))
+    _check_figure_path(figure)
     if budget is not None and not budget >= 0:
         raise OptionError(f"--budget {budget!r}: expected an amount >= 0")
     given = [n for n, v in (("--budget", budget), ("--target-roas", target_roas),
@@ -891,10 +910,40 @@ def optimize(
         write_text_atomic(out_path, opt.table().to_csv(index=False))
         out.print(f"wrote {out_path}")
     if figure is not None:
-        from cjsim.plots import response_curves, save_figure
+        from cjsim.report.figures import response_curves, save_figure
 
         save_figure(response_curves(opt), figure)
         out.print(f"wrote {figure}")
+
+
+# -- report ----------------------------------------------------------------------------
+
+
+@app.command()
+@_user_errors
+def report(
+    target: Annotated[
+        Path,
+        typer.Argument(
+            help="Event log, path table, attribution result (.csv/.json), or a "
+            "folder written by cjsim run or cjsim evaluate."
+        ),
+    ],
+    out_path: Annotated[
+        Path, typer.Option("--out", "-o", help="The report to write (.html).")
+    ] = Path("report.html"),
+) -> None:
+    """Write one self-contained HTML report (figures embedded; opens offline)."""
+    from cjsim.report.build import build_report
+
+    if out_path.suffix.lower() not in (".html", ".htm"):
+        raise OptionError("expected an .html file", source=str(out_path))
+    if not out_path.parent.exists():
+        raise OptionError("the folder does not exist", source=str(out_path))
+    with out.status("writing the report..."):
+        rep = build_report(target)
+        rep.write(out_path)
+    out.print(f"wrote {out_path} ({out_path.stat().st_size / 1e6:.1f} MB): {rep.title}")
 
 
 # -- demo ------------------------------------------------------------------------------

@@ -213,7 +213,7 @@ class Evaluation:
                 "truth_settings": self.truth.settings}  # fmt: skip
         write_text_atomic(out / "evaluation.json", json.dumps(meta, indent=2, default=str) + "\n")
         written.append(out / "evaluation.json")
-        from cjsim.plots import error_heatmap, share_bars
+        from cjsim.report.figures import error_heatmap, share_bars
 
         for name, fig in (
             ("error_heatmap.png", error_heatmap(self.bias, self.summary)),

@@ -63,3 +63,14 @@ def test_command_line_examples(workdir):
         assert res.returncode == 0, (line, res.stderr)
         assert res.stdout.strip(), line
     assert (workdir / "paths.csv").exists()
+
+
+def test_the_scenario_example_is_a_valid_experiment(tmp_path):
+    """The README's scenario table, with every override, loads as written."""
+    from cjsim.experiment.config import load_experiment
+
+    (block,) = [b for b in blocks("toml") if "[scenarios." in b]
+    (tmp_path / "e.toml").write_text('name = "readme"\nmodel = "dentist"\n\n[scenarios.now]\n'
+                                     + block)  # fmt: skip
+    exp = load_experiment(tmp_path / "e.toml")
+    assert exp.models["strong_reviews"].capacity["chairs"].servers == 16

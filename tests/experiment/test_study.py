@@ -185,7 +185,7 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_completes_identically(tmp_path):
 
 
 def test_figures_of_an_experiment_show_its_scenarios(tmp_path):
-    from cjsim.plots import scenario_differences
+    from cjsim.report.figures import scenario_differences
 
     summary = pd.DataFrame({
         "scenario": ["a", "b", "c"] * 2, "metric": ["m"] * 3 + ["n"] * 3,

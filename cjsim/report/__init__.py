@@ -1,0 +1,1 @@
+"""Figures and self-contained HTML reports of simulations, attributions and experiments."""
