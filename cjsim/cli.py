@@ -958,17 +958,36 @@ def demo(
         Path | None,
         typer.Option("--out", "-o", help="Also write the event log (.parquet or .csv)."),
     ] = None,
+    report_path: Annotated[
+        Path,
+        typer.Option("--report", help="The HTML report to write (open it in a browser)."),
+    ] = Path("cjsim-demo.html"),
 ) -> None:
-    """Quickstart: simulate the embedded ecommerce model, then check attribution against
-    the truth the simulator knows."""
+    """Quickstart: simulate the embedded ecommerce model, check attribution against the
+    truth the simulator knows, try a what-if experiment, and write an HTML report."""
+    from cjsim.report.html import Report
+
+    if report_path.suffix.lower() not in (".html", ".htm"):
+        raise OptionError("expected an .html file", source=str(report_path))
+    if not report_path.absolute().parent.exists():
+        raise OptionError("the folder does not exist", source=str(report_path))
     m = _load(DEFAULT_MODEL)
     out.print(f"[bold]cjsim demo[/bold]: {m.description}")
     summary = _run_simulation(m, customers, seed, out_path, 65536)
     _print_summary(summary)
     if out_path is not None:
         out.print(f"wrote {summary.events:,} events to {out_path}")
-    _demo_truth(m, min(customers, DEMO_TRUTH_CUSTOMERS), seed)
-    _demo_experiment(min(customers, DEMO_EXPERIMENT_CUSTOMERS), seed)
+    rep = Report(
+        f"cjsim demo: {m.name}",
+        subtitle=m.description,
+        meta={"model": m.name, "model hash": m.content_hash(), "seed": seed,
+              "customers simulated": f"{customers:,}"},
+    )  # fmt: skip
+    rep.sections += _demo_truth(m, min(customers, DEMO_TRUTH_CUSTOMERS), seed)
+    rep.sections += _demo_experiment(min(customers, DEMO_EXPERIMENT_CUSTOMERS), seed)
+    with out.status("writing the report..."):
+        rep.write(report_path)
+    out.print(f"wrote the report {report_path.absolute()}: open it in a browser")
 
 
 #: Customers and replications of the demo's what-if experiment (a few seconds).
@@ -976,8 +995,9 @@ DEMO_EXPERIMENT_CUSTOMERS = 20_000
 DEMO_EXPERIMENT_REPLICATIONS = 6
 
 
-def _demo_experiment(customers: int, seed: int) -> None:
-    """The shipped budget_shift experiment, small: what moving money would change."""
+def _demo_experiment(customers: int, seed: int) -> list[Any]:
+    """The shipped budget_shift experiment, small: what moving money would change
+    (printed; returned as report sections)."""
     import tempfile
 
     from cjsim.experiment.config import Experiment, load_experiment, resolve_experiment
@@ -989,8 +1009,11 @@ def _demo_experiment(customers: int, seed: int) -> None:
                 "seed": seed}
     )  # fmt: skip
     small = Experiment(spec, exp.base, exp.source)
+    from cjsim.report.build import experiment_report
+
     with out.status("what-if experiment..."), tempfile.TemporaryDirectory() as tmp:
         result = run_experiment(small, Path(tmp) / "run")
+        sections = experiment_report(Path(tmp) / "run").sections
     rows = {(r["scenario"], r["metric"]): r for r in result.summary.to_dict("records")}
     t = Table(
         title=f"What if we move money? {spec.replications} paired replications of "
@@ -1018,15 +1041,22 @@ def _demo_experiment(customers: int, seed: int) -> None:
         "differences are sharp; `cjsim run budget_shift` runs it in full, `cjsim optimize "
         "ecommerce` finds the best split."
     )
+    return sections
 
 
 #: Customers of the demo's attribution-vs-truth comparison (a few seconds).
 DEMO_TRUTH_CUSTOMERS = 50_000
 DEMO_METHODS = ("last", "first", "linear", "markov", "shapley")
+DEMO_TRUTH_TEXT = (
+    "The truth is known because the simulator knows the cause: a channel's true share is "
+    "what switching it off loses, simulated on the same customers with the same random "
+    "numbers (common random numbers), as a share of the sum over channels."
+)
 
 
-def _demo_truth(model: JourneyModel, customers: int, seed: int) -> None:
-    """Attribute a simulated log and compare each method's shares with the true ones."""
+def _demo_truth(model: JourneyModel, customers: int, seed: int) -> list[Any]:
+    """Attribute a simulated log and compare each method's shares with the true ones
+    (printed; returned with the journey's figures as report sections)."""
     from cjsim.attribution import attribute
     from cjsim.evaluate import score
     from cjsim.paths import paths_from_events
@@ -1037,8 +1067,8 @@ def _demo_truth(model: JourneyModel, customers: int, seed: int) -> None:
         events, _ = simulate_frame(model, customers, rng=seed)
         paths, _ = paths_from_events(events)
         if paths.n_paths == 0:
-            return
-        result = attribute(paths, DEMO_METHODS)
+            return []
+        result = attribute(paths, DEMO_METHODS, ci=0.95, n_resamples=100, rng=seed)
         truth = ground_truth(model, customers, rng=seed, shapley=False, marginal_roas=False)
     scores = score(result.to_frame(), truth.shares("incremental"))
     shares = scores.pivot(index="channel", columns="method", values="share")
@@ -1067,6 +1097,15 @@ def _demo_truth(model: JourneyModel, customers: int, seed: int) -> None:
         "Last touch credits the channels people meet when they have already decided; "
         "`cjsim evaluate MODEL --out DIR` scores every method with intervals and figures."
     )
+    from cjsim.report import build
+
+    with out.status("drawing the figures..."):
+        return [
+            *build.journey_sections(events, list(model.stages), model.lost),
+            *build.path_sections(paths, events),
+            *build.attribution_sections(result),
+            *build.truth_sections(scores, DEMO_TRUTH_TEXT),
+        ]
 
 
 def main() -> None:

@@ -159,7 +159,7 @@ def attribution_sections(result: Any) -> list[Section]:
     frame = result.to_frame() if hasattr(result, "to_frame") else result
     methods = list(dict.fromkeys(frame["method"]))
     wide = frame.pivot(index="channel", columns="method", values="conversions")[methods]
-    share = (wide / wide.sum(axis=0)).reset_index()
+    share = (wide / wide.sum(axis=0)).rename_axis(columns=None).reset_index()
     s = Section(
         "Attribution",
         text=[
@@ -181,17 +181,17 @@ def attribution_sections(result: Any) -> list[Section]:
     return [s]
 
 
-def truth_sections(scores: pd.DataFrame) -> list[Section]:
+def truth_sections(scores: pd.DataFrame, explanation: str = TRUTH_TEXT) -> list[Section]:
     """Credit shares against the true shares (``evaluate.score`` output)."""
     table = scores.pivot(index="channel", columns="method", values="share")
     truth = scores.groupby("channel", sort=False)["truth"].first()
     table.insert(0, "truth", truth)
-    table = table.reset_index()
+    table = table.rename_axis(columns=None).reset_index()
     mae = scores.assign(abs_error=scores["error"].abs()).groupby("method")["abs_error"].mean()
     s = Section(
         "Against the truth",
         text=[
-            TRUTH_TEXT,
+            explanation,
             "Mean absolute error of the shares: "
             + ", ".join(f"{m} {v:.3f}" for m, v in mae.sort_values().items()),
         ],
@@ -368,7 +368,12 @@ def experiment_report(folder: str | Path) -> Report:
                         "Each cell is the mean absolute error of a method's "
                         "credit shares over the channels of a world (lower is better).",
                     ],
-                    tables=[("Mean absolute error of credit shares", table.reset_index())],
+                    tables=[
+                        (
+                            "Mean absolute error of credit shares",
+                            table.rename_axis(columns=None).reset_index(),
+                        )
+                    ],
                     figures=[
                         (
                             "Methods x worlds: error against the truth",

@@ -57,7 +57,7 @@ def stage_sequences(events: pd.DataFrame, steps: int = 5) -> pd.DataFrame:
     st = st.assign(step=st.groupby("customer_id").cumcount())
     st = st[st["step"] < steps]
     wide = st.pivot(index="customer_id", columns="step", values="stage")
-    return wide.reindex(columns=range(steps)).fillna("")
+    return wide.reindex(columns=range(steps)).astype(object).fillna("")
 
 
 def stage_flows(events: pd.DataFrame, steps: int = 5) -> pd.DataFrame:

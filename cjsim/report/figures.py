@@ -118,9 +118,14 @@ def scenario_differences(summary: pd.DataFrame, baseline: str) -> Figure:
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(3.2 * max(1, len(metrics)), 1.2 + 0.45 * max(1, len(scenarios))),
+    cols = min(3, max(1, len(metrics)))
+    nrows = -(-max(1, len(metrics)) // cols)
+    fig = Figure(figsize=(3.4 * cols, nrows * (1.0 + 0.4 * max(1, len(scenarios)))),
                  layout="constrained")  # fmt: skip
-    axes = fig.subplots(1, max(1, len(metrics)), sharey=True, squeeze=False)[0]
+    grid = fig.subplots(nrows, cols, sharey=True, squeeze=False)
+    axes = grid.ravel()
+    for ax in axes[len(metrics) :]:
+        ax.set_visible(False)
     y = np.arange(len(scenarios))[::-1]
     for ax, metric in zip(axes, metrics, strict=False):
         g = rows[rows["metric"] == metric].set_index("scenario").reindex(scenarios)
@@ -131,7 +136,8 @@ def scenario_differences(summary: pd.DataFrame, baseline: str) -> Figure:
         ax.set_title(metric, fontsize=9)
         ax.set_xlabel(f"difference to '{baseline}'", fontsize=8)
         ax.tick_params(labelsize=8)
-    axes[0].set_yticks(y, scenarios)
+    for row in grid:
+        row[0].set_yticks(y, scenarios)
     fig.suptitle("Scenarios against the baseline: mean paired difference, 95% intervals",
                  fontsize=10)  # fmt: skip
     return fig
