@@ -916,6 +916,36 @@ def optimize(
         out.print(f"wrote {figure}")
 
 
+# -- explain ---------------------------------------------------------------------------
+
+
+@app.command()
+@_user_errors
+def explain(
+    model: Annotated[str, typer.Argument(help="Model file or embedded model name.")] = ("dentist"),
+    customer: Annotated[
+        int | None,
+        typer.Option(help="Which customer (default: the first who converts after a few touches)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed (as in cjsim simulate).")] = 0,
+    engine: Annotated[str, typer.Option(help="markov or agents.")] = "markov",
+) -> None:
+    """Tell one simulated customer's journey in plain words, stage by stage, touch by touch."""
+    from cjsim.explain import explain as tell
+
+    m = _load(model)
+    story = tell(m, customer, seed=seed, engine=engine)
+    out.print(f"[bold]{m.name}[/bold], seed {seed}, {engine} engine", highlight=False)
+    for line in story.lines:
+        out.print(line, highlight=False)
+    if customer is None:
+        out.print(
+            f"(customer {story.customer} was chosen as the first to convert after a few "
+            "touches; --customer N tells another)",
+            highlight=False,
+        )
+
+
 # -- report ----------------------------------------------------------------------------
 
 

@@ -135,6 +135,17 @@ class WordOfMouth(_Frozen):
     targets: list[str] | None = None
 
 
+class Narrative(_Frozen):
+    """Words for ``cjsim explain``: what entering a stage, meeting a channel and converting
+    mean in this market ("gets a toothache", "reads the practice's reviews")."""
+
+    start: str | None = None
+    stages: dict[str, str] = Field(default_factory=dict)
+    touches: dict[str, str] = Field(default_factory=dict)
+    segments: dict[str, str] = Field(default_factory=dict)
+    conversion: str | None = None
+
+
 class JourneyModel(_Frozen):
     """A validated customer-journey model (the journey form of a model file)."""
 
@@ -156,6 +167,7 @@ class JourneyModel(_Frozen):
     agents: AgentsConfig = AgentsConfig()
     capacity: dict[str, Capacity] = Field(default_factory=dict)
     network: Network | None = None
+    narrative: Narrative = Narrative()
 
     # -- derived facts -------------------------------------------------------------
 
@@ -205,9 +217,11 @@ class JourneyModel(_Frozen):
         """A stable hash of the parsed model (16 hex digits).
 
         It changes when anything that affects a simulation changes, and does not change
-        with comments, key order or formatting of the file.
+        with comments, key order or formatting of the file, or with the ``[narrative]``
+        words (which only ``cjsim explain`` reads).
         """
-        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        data = self.model_dump(mode="json", exclude={"narrative"})
+        payload = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
     # -- what-if copies ------------------------------------------------------------
@@ -442,6 +456,17 @@ def _cross_check(m: JourneyModel, source: str | None) -> None:
             _check_row(row, stages, f"segments.{g}.transitions.{s}", source)
         for c in seg.affinity:
             _need_channel(c, m.channels, f"segments.{g}.affinity.{c}", source)
+    for s in m.narrative.stages:
+        _need_stage(s, stages, f"narrative.stages.{s}", source)
+    for c in m.narrative.touches:
+        _need_channel(c, m.channels, f"narrative.touches.{c}", source)
+    for g in m.narrative.segments:
+        if g not in m.segments:
+            raise ModelError(
+                f"unknown segment '{g}'; expected one of: {', '.join(m.segments) or '(none)'}",
+                source=source,
+                key=f"narrative.segments.{g}",
+            )
     if m.segments and abs(shares - 1.0) > ROW_SUM_TOLERANCE:
         raise ModelError(
             f"segment shares sum to {shares:.6g}; expected 1", source=source, key="segments"

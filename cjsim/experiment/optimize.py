@@ -292,6 +292,14 @@ class Optimisation:
     metric: str
     spend_per_budget: float  # spend over the horizon per unit of daily budget
 
+    def _repr_html_(self) -> str:
+        return (
+            f"<p><b>Budget split</b> maximising {self.metric}</p>"
+            + self.table().to_html(index=False, float_format=lambda x: f"{x:,.3f}")
+            + "<p>Validation (paired replications, 95% interval of the difference)</p>"
+            + self.validation.to_html(index=False, float_format=lambda x: f"{x:,.2f}")
+        )
+
     def table(self) -> pd.DataFrame:
         """Per channel: current and proposed daily budget, marginal ROAS at both."""
         rows = []

@@ -141,6 +141,21 @@ class ExperimentResult:
     def complete(self) -> bool:
         return not self.missing
 
+    def _repr_html_(self) -> str:
+        spec = self.experiment.spec
+        head = (
+            f"<p><b>{spec.name}</b>: {len(self.runs)} finished replications of "
+            f"{spec.customers:,} customers; difference to '{spec.baseline_name}'"
+            + (f"; <b>{len(self.missing)} tasks missing</b>" if self.missing else "")
+            + "</p>"
+        )
+        body = self.summary.to_html(index=False, float_format=lambda x: f"{x:,.4g}")
+        if self.attribution is not None and not self.attribution.empty:
+            mae = self.attribution.pivot(index="method", columns="scenario", values="mae")
+            body += "<p>Mean absolute error of credit shares against the truth</p>"
+            body += mae.to_html(float_format=lambda x: f"{x:.3f}")
+        return head + body
+
 
 def experiment_tasks(exp: Experiment) -> list[tuple[str, int]]:
     """Every task as (scenario, replication): the truths first, then replication by
