@@ -16,6 +16,7 @@ import pandas as pd
 
 from cjsim.errors import OptionError
 from cjsim.model import JourneyModel
+from cjsim.report.figures import records
 
 #: Customers simulated to find an interesting one when none is named.
 SEARCH_CUSTOMERS = 5_000
@@ -71,7 +72,7 @@ def narrate(model: JourneyModel, events: pd.DataFrame, customer: int, hours: boo
         intro += f" ({segment}: {seg_text})" if seg_text else f" ({segment})"
     lines.append(intro + ".")
     converted = False
-    rows = list(ev.itertuples(index=False))
+    rows = records(ev)
     i = 0
     while i < len(rows):
         r = rows[i]
