@@ -294,7 +294,7 @@ class ChainFile(_Frozen):
 
 
 def load_model(path: str | Path) -> JourneyModel:
-    """Read, validate and cross-check a model file.
+    """Read, validate and cross-check a model file (or a shipped model, by its name).
 
     Raises
     ------
@@ -303,6 +303,8 @@ def load_model(path: str | Path) -> JourneyModel:
     """
     p = Path(path)
     src = str(path)
+    if not p.exists() and isinstance(path, str) and not p.suffix and len(p.parts) == 1:
+        p = resolve_model(path)  # "dentist" -> the shipped dentist.toml (or a clear error)
     if not p.exists():
         raise ModelError("file not found; expected a model file (TOML)", source=src)
     if p.is_dir():
