@@ -843,6 +843,9 @@ def optimize(
         Path | None,
         typer.Option(help="Draw the response curves with bands (.png, .svg or .pdf)."),
     ] = None,
+    report_path: Annotated[
+        Path | None, typer.Option("--report", help="Also write an HTML report.")
+    ] = None,
 ) -> None:
     """Fit response curves by simulation, split the budget, and validate the split."""
     from cjsim.experiment.optimize import optimise_model
@@ -852,6 +855,8 @@ def optimize(
     if out_path is not None and out_path.suffix.lower() != ".csv":
         raise OptionError("expected a .csv file", source=str(out_path))
     _check_figure_path(figure)
+    if report_path is not None and report_path.suffix.lower() not in (".html", ".htm"):
+        raise OptionError("expected an .html file", source=str(report_path))
     if budget is not None and not budget >= 0:
         raise OptionError(f"--budget {budget!r}: expected an amount >= 0")
     given = [n for n, v in (("--budget", budget), ("--target-roas", target_roas),
@@ -914,6 +919,18 @@ def optimize(
 
         save_figure(response_curves(opt), figure)
         out.print(f"wrote {figure}")
+    if report_path is not None:
+        from cjsim.report.build import optimisation_sections
+        from cjsim.report.html import Report
+
+        rep = Report(
+            f"Budget optimisation: {m.name}",
+            meta={"model": m.name, "model hash": m.content_hash(), "seed": seed,
+                  "customers": customers, "replications": replications, "metric": metric},
+        )  # fmt: skip
+        rep.sections += optimisation_sections(opt, m.name)
+        rep.write(report_path)
+        out.print(f"wrote {report_path}")
 
 
 # -- explain ---------------------------------------------------------------------------

@@ -137,11 +137,11 @@ def test_flexible_total_and_the_response_curve_figure(tmp_path):
 
     from cjsim.cli import app
 
-    out, fig = tmp_path / "split.csv", tmp_path / "curves.svg"
+    out, fig, rep = tmp_path / "split.csv", tmp_path / "curves.svg", tmp_path / "opt.html"
     res = CliRunner().invoke(
         app, ["optimize", "trap_null_channel", "--customers", "3000", "--replications", "2",
               "--workers", "1", "--target-roas", "0.5", "--out", str(out),
-              "--figure", str(fig)],
+              "--figure", str(fig), "--report", str(rep)],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     said = " ".join(res.output.split())
@@ -152,6 +152,8 @@ def test_flexible_total_and_the_response_curve_figure(tmp_path):
     for r in inside.itertuples():
         assert r.marginal_proposed == pytest.approx(0.5, rel=1e-3)
     assert t.proposed_budget["banner"] == pytest.approx(0.0, abs=1e-6)
+    html = rep.read_text()
+    assert "Where should the budget go?" in html and html.count("data:image/png") == 2
     text = fig.read_text()
     assert text.startswith("<?xml") and all(c in text for c in ("video", "search", "banner"))
     res = CliRunner().invoke(app, ["optimize", "trap_null_channel", "--target-roas", "1",

@@ -451,3 +451,36 @@ def build_report(target: str | Path) -> Report:
         if "method" in header.split(","):
             return attribution_report(p)
     return events_report(p)
+
+
+def optimisation_sections(opt: Any, model_name: str) -> list[Section]:
+    """Response curves, the proposed split and its validation (``optimise_model``)."""
+    table = opt.table()
+    per = "revenue" if opt.metric == "revenue" else "conversions"
+    s = Section(
+        "Where should the budget go?",
+        text=[
+            f"Each paid channel of {model_name} was simulated at several daily budgets, the "
+            "others unchanged, on the same customers and random numbers; a saturating curve "
+            "(Michaelis-Menten) was fitted to the gain over the channel switched off, with a "
+            "95% band. The budget is split where one more unit of money returns the same "
+            f"{per} in every channel that is not at a limit.",
+            "The proposal is then simulated against the current split on paired "
+            "replications: the validation table says whether it is really better.",
+        ],
+        tables=[
+            (f"Daily budgets and the marginal {per} per unit of spend", table.round(3)),
+            (
+                "Validation: current against proposed split (95% interval of the difference)",
+                opt.validation.round(2),
+            ),
+        ],
+        figures=[
+            (
+                "Response curves with 95% bands; squares: current budgets, stars: proposed",
+                F.response_curves(opt),
+            ),
+            ("Daily budget per channel: current and proposed", F.allocation_chart(table)),
+        ],
+    )
+    return [s]

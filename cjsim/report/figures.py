@@ -197,6 +197,8 @@ def response_curves(opt: Any) -> Figure:
             face = "none" if marker == "s" else OKABE_ITO[5]
             ax.plot([spend], [float(curve(spend))], marker, color=OKABE_ITO[5], markersize=9,
                     markerfacecolor=face, label=label)  # fmt: skip
+        if float(np.nanmax(np.abs(hi))) < 1e-6 * max(1.0, float(np.abs(agg["mean"]).max())):
+            ax.set_ylim(-1.0, 1.0)  # no gain at all: no axis scaled to rounding noise
         ax.set_title(c, fontsize=9)
         ax.set_xlabel("daily budget", fontsize=8)
         ax.set_ylabel(f"gain in {opt.metric}", fontsize=8)
