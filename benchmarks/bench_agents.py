@@ -96,6 +96,9 @@ def main() -> None:
         f"{run['simpy_events_per_second'] / bare:.0%} / "
         f"{run['simpy_events_per_second'] / bare_wide:.0%} of the bare rates), "
         f"{run['logged_events']:,} logged events ({run['logged_events_per_second']:,.0f}/s)\n"
+        f"  at the bare rate these simpy events alone take "
+        f"{run['simpy_events'] / bare_wide:.2f} s; the rest is the work each event does "
+        "(hazards, adstock, daily campaign decisions, the log)\n"
         f"  {run['conversions']:,} conversions, {run['word_of_mouth_touches']:,} referral "
         f"touches, chairs {run['chair_utilisation']:.0%} busy"
     )

@@ -17,8 +17,12 @@ hold lives here:
   multiplied by :math:`1 + \sum_c \mathrm{lift}_c\,\mathrm{hill}(a_c)`. Hazards are piecewise
   constant, so the transition time is sampled **exactly** by the integrated hazard: draw
   :math:`E \sim \mathrm{Exp}(1)` and move when :math:`\int_0^t \lambda(s)\,ds = E`. A touch
-  that changes the hazard interrupts the customer, who carries on with the hazard
-  already used up. With the same model, the two engines agree on stage reach and
+  that changes the hazard re-evaluates the customer's clock, which carries on with the
+  hazard already used up. Customers are callback-driven clocks, not simpy processes: a
+  wake-up is a ``Timeout`` whose callback moves the customer on; a re-evaluation makes the
+  pending wake-up stale (a version number) instead of interrupting a generator, and a
+  clock that would not run out before the horizon schedules nothing at all.
+  With the same model, the two engines agree on stage reach and
   conversion (a test); they differ where only agents can: queues, contacts, caps.
 * **Capacity**: entering a stage that needs a resource (``[capacity.NAME]``) means
   queueing for one of its servers (``simpy.Resource``) and being served for an
@@ -203,12 +207,21 @@ class _World:
         self.tracked = [c in set(self.plan.adstock_channels) for c in range(C)]
         self.ad = np.zeros((C, customers))
         self.aday = np.zeros((C, customers), np.int64)
-        # which channels lift the hazard of leaving which stage (only those interrupt)
+        # which channels lift the hazard of leaving which stage (only those re-evaluate a clock)
         self.lifts = np.zeros((C, S), bool)
         for p in self.plan.plans:
             for c, *_ in p.effects:
                 self.lifts[c, p.stage] = True
-        self.procs: list[Any] = [None] * customers
+        # each customer's transition clock (see _start): hazard budget, what is used of it,
+        # when and with which hazards it was last evaluated, and a version that makes
+        # wake-ups scheduled before a re-evaluation stale
+        self.need = [0.0] * customers
+        self.used = [0.0] * customers
+        self.t_eval = [0.0] * customers
+        self.lam: list[list[float]] = [[] for _ in range(customers)]
+        self.total = [0.0] * customers
+        self.fires = [False] * customers
+        self.version = [0] * customers
         self.waiting = np.zeros(customers, bool)
         self.moves = np.zeros(customers, np.int64)
         self.conversions = np.zeros(customers, np.int64)
@@ -321,53 +334,86 @@ class _World:
         return uniform(self.seed, i, purpose, k)
 
     # -- customers ----------------------------------------------------------------------------
-    def customer(self, i: int) -> Generator[Any, Any, None]:
-        """One customer: a transition clock driven by the integrated hazard, exact for
-        hazards that are constant between day starts and touches."""
-        env, step, horizon, waiting = self.env, self.step, self.horizon, self.waiting
-        while True:
-            plan = self.by_stage.get(int(self.stage[i]))
-            if plan is None:
-                return
-            k = int(self.moves[i])
-            need = -math.log(self.draw(i, _WAIT, k))
-            used = 0.0
-            while True:
-                t = env.now
-                day = int(t / step + 1e-12)
-                lam, decaying = self.hazards(i, plan, day)
-                total = sum(lam)
-                span = (min(horizon, (day + 1) * step) if decaying else horizon) - t
-                fire = total > 0 and need - used <= total * span
-                wait = (need - used) / total if fire else span
-                waiting[i] = True
-                try:
-                    yield env.timeout(max(wait, 0.0))
-                    waiting[i] = False
-                except simpy.Interrupt:
-                    waiting[i] = False
-                    used += total * (env.now - t)
-                    continue
-                if fire:
-                    break
-                used += total * span
-                if env.now >= horizon - 1e-12:
-                    return
-            # which target: in proportion to the hazards at this moment
-            u = self.draw(i, _TARGET, k) * total
-            acc, col = 0.0, len(lam) - 1
-            for j, h in enumerate(lam):
-                acc += h
-                if u < acc:
-                    col = j
-                    break
-            to = int(plan.targets[col])
-            self.moves[i] += 1
-            if to in self.resources:
-                to = yield from self.queue(i, to, k)
-                if to < 0:
-                    continue  # gave up and stays (on_timeout = "stay")
+    # A customer is not a simpy process but a transition clock driven by callbacks: the
+    # next wake-up is a Timeout whose callback moves the customer on. A touch that lifts
+    # the hazards re-evaluates the clock at once and schedules a new wake-up; the old one
+    # becomes stale (its version no longer matches) and is ignored when it fires. This
+    # does what a process interrupted by each touch would do, without a generator, an
+    # Interrupt exception and an Initialize event per customer.
+    def _start(self, i: int) -> None:
+        """A new stage: draw the hazard budget of the customer's next transition."""
+        if int(self.stage[i]) not in self.by_stage:
+            self.waiting[i] = False
+            return  # absorbed
+        self.need[i] = -math.log(self.draw(i, _WAIT, int(self.moves[i])))
+        self.used[i] = 0.0
+        self._schedule(i)
+
+    def _schedule(self, i: int) -> None:
+        """Evaluate the hazards now and schedule the next wake-up: the transition, if the
+        budget runs out before the hazards next change, else the change (a day start while
+        a lifting adstock decays); nothing if neither happens within the horizon."""
+        t = self.env.now
+        plan = self.by_stage[int(self.stage[i])]
+        day = int(t / self.step + 1e-12)
+        lam, decaying = self.hazards(i, plan, day)
+        total = sum(lam)
+        horizon = self.horizon
+        span = (min(horizon, (day + 1) * self.step) if decaying else horizon) - t
+        left = self.need[i] - self.used[i]
+        fire = total > 0 and left <= total * span
+        self.t_eval[i] = t
+        self.lam[i] = lam
+        self.total[i] = total
+        self.fires[i] = fire
+        self.version[i] += 1
+        self.waiting[i] = True
+        if not fire and t + span >= horizon - 1e-12:
+            return  # nothing happens before the end unless a touch lifts the hazards
+        wait = left / total if fire else span
+        self.env.timeout(max(wait, 0.0)).callbacks.append(self._waker(i, self.version[i]))
+
+    def _wake(self, i: int, version: int) -> None:
+        if self.version[i] != version:
+            return  # re-evaluated since (a touch): a newer wake-up is scheduled
+        self.waiting[i] = False
+        if not self.fires[i]:  # the hazards change now (a day start): carry on with them
+            self.used[i] += self.total[i] * (self.env.now - self.t_eval[i])
+            self._schedule(i)
+            return
+        self._transition(i)
+
+    def _lift(self, i: int) -> None:
+        """A touch changed the hazards of a waiting customer: re-evaluate the clock."""
+        self.used[i] += self.total[i] * (self.env.now - self.t_eval[i])
+        self._schedule(i)
+
+    def _transition(self, i: int) -> None:
+        """The clock ran out: pick the target in proportion to the hazards, and move."""
+        lam = self.lam[i]
+        k = int(self.moves[i])
+        plan = self.by_stage[int(self.stage[i])]
+        u = self.draw(i, _TARGET, k) * self.total[i]
+        acc, col = 0.0, len(lam) - 1
+        for j, h in enumerate(lam):
+            acc += h
+            if u < acc:
+                col = j
+                break
+        to = int(plan.targets[col])
+        self.moves[i] += 1
+        if to in self.resources:
+            self.env.process(self._queued(i, to, k))
+            return
+        self.enter(i, to)
+        self._start(i)
+
+    def _queued(self, i: int, to: int, k: int) -> Generator[Any, Any, None]:
+        """Queue for the stage's resource, then enter it (or stay, or go to on_timeout)."""
+        to = yield from self.queue(i, to, k)
+        if to >= 0:
             self.enter(i, to)
+        self._start(i)  # gave up and stays (on_timeout = "stay"): a new clock
 
     def campaign(self, c: int) -> Generator[Any, Any, None]:
         """A channel's deliveries: each day, who is touched (vectorised over customers),
@@ -414,8 +460,7 @@ class _World:
                 self.aday[c, hit] = day
             # customers whose hazards the touch lifts start over with the new ones
             for i in hit[lifted[self.stage[hit]] & self.waiting[hit]].tolist():
-                self.waiting[i] = False
-                self.procs[i].interrupt()
+                self._lift(i)
 
     def queue(self, i: int, to: int, k: int) -> Generator[Any, Any, int]:
         """Wait for a server of the stage's resource; returns the stage to enter."""
@@ -473,8 +518,7 @@ class _World:
             self.aday[c, i] = day
         self.events.append((i, now, TOUCH, c, -1, 0.0))
         if self.waiting[i] and self.lifts[c, self.stage[i]]:
-            self.waiting[i] = False
-            self.procs[i].interrupt()
+            self._lift(i)
 
     def talk(self, i: int) -> Generator[Any, Any, None]:
         """An advocate's conversations: Poisson at the contact rate, random contacts."""
@@ -498,16 +542,81 @@ class _World:
         self.talking[i] = False
 
     # -- run ----------------------------------------------------------------------------------
+    def _start_all(self) -> None:
+        """Every customer's first clock at time 0, evaluated for all customers at once
+        (the same arithmetic as :meth:`_schedule`, element by element, so the same
+        numbers); only the wake-ups due within the horizon are scheduled."""
+        assert self.env.now == 0.0
+        n, horizon, step = self.n, self.horizon, self.step
+        self.need = [-math.log(u) for u in self._bulk[_WAIT][0]]
+        total = np.zeros(n)
+        decaying = np.zeros(n, bool)
+        lam_of: dict[int, np.ndarray] = {}  # per stage: its customers' hazards
+        row = np.zeros(n, np.int64)  # a customer's row in their stage's table
+        for s, plan in self.by_stage.items():
+            sel = np.flatnonzero(self.stage == s)
+            if sel.size == 0:
+                continue
+            base = np.array(self.base_hazard[s], dtype=np.float64)[self.seg[sel]]
+            mult = np.ones_like(base)
+            lifted = np.zeros(sel.size, bool)
+            for c, cols, lift, ec, slope in plan.effects:
+                a = self.ad[c, sel]  # day 0: no decay yet (alpha ** 0)
+                small = (a != 0) & (a < 1e-6)
+                if small.any():
+                    self.ad[c, sel[small]] = 0.0
+                on = a >= 1e-6
+                if not on.any():
+                    continue
+                ao = a[on]
+                if slope == 1.0:
+                    h = ao / (ao + ec)
+                else:
+                    h = ao**slope / (ao**slope + ec**slope)
+                rows = np.flatnonzero(on)
+                for col in cols:
+                    mult[rows, col] += lift * h
+                lifted |= on
+            lam = np.where(lifted[:, None], base * mult, base)
+            tot = np.zeros(sel.size)
+            for j in range(lam.shape[1]):  # left to right, as sum() adds
+                tot = tot + lam[:, j]
+            total[sel] = tot
+            decaying[sel] = lifted
+            lam_of[s] = lam
+            row[sel] = np.arange(sel.size)
+        span = np.where(decaying, min(horizon, step), horizon)
+        need = np.array(self.need)
+        fire = (total > 0) & (need <= total * span)
+        active = np.isin(self.stage, list(self.by_stage))
+        self.waiting[active] = True
+        self.total = total.tolist()
+        fires = fire.tolist()
+        self.fires = fires
+        for i in np.flatnonzero(active).tolist():
+            self.version[i] = 1
+        due = np.flatnonzero(active & (fire | (span < horizon - 1e-12)))
+        wait = np.where(fire, need / np.where(total > 0, total, 1.0), span)
+        for i, w in zip(due.tolist(), wait[due].tolist(), strict=True):
+            if fires[i]:  # only a transition reads the hazards back
+                self.lam[i] = lam_of[int(self.stage[i])][row[i]].tolist()
+            self.env.timeout(max(w, 0.0)).callbacks.append(self._waker(i, 1))
+        if self.wom:
+            for i in np.flatnonzero(self.cm.wom_sources[self.stage]).tolist():
+                self.talking[i] = True
+                self.env.process(self.talk(i))
+
+    def _waker(self, i: int, version: int) -> Callable[[Any], None]:
+        return lambda _event: self._wake(i, version)
+
     def run(self, progress: Callable[[int], None] | None = None) -> None:
         env = self.env
         for c in range(self.cm.n_channels):
             if self.day_p[c].any():
                 env.process(self.campaign(c))
-        for i in range(self.n):
-            self.procs[i] = env.process(self.customer(i))
-            if self.wom and self.cm.wom_sources[self.stage[i]]:
-                self.talking[i] = True
-                env.process(self.talk(i))
+        # after the campaigns' first day (their processes start first), every customer's
+        # clock starts, and the advocates start talking
+        env.timeout(0.0).callbacks.append(lambda _event: self._start_all())
         days = math.ceil(self.horizon / self.step - 1e-9)
         for d in range(1, days + 1):  # a day at a time, to report progress
             env.run(until=min(d * self.step, self.horizon))
