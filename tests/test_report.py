@@ -76,7 +76,39 @@ def test_paths_time_to_conversion_and_top_paths():
     assert len(top) == 2 and top["journeys"].sum() == 2
 
 
+def _attributed():
+    from cjsim.attribution import attribute
+
+    return attribute(paths_from_events(TINY)[0], ("last", "linear", "markov"), ci=0.9,
+                     n_resamples=20, rng=0)  # fmt: skip
+
+
+def _scores():
+    from cjsim.evaluate import score
+
+    truth = pd.Series({"search": 0.7, "email": 0.3, "display": 0.0})
+    return score(_attributed().to_frame(), truth)
+
+
+SUMMARY = pd.DataFrame({
+    "scenario": ["a", "b", "a", "b"], "metric": ["m", "m", "n", "n"],
+    "diff": [np.nan, 1.0, np.nan, -1.0], "diff_low": [np.nan, 0.5, np.nan, -2.0],
+    "diff_high": [np.nan, 1.5, np.nan, 0.0],
+})  # fmt: skip
+ERRORS = pd.DataFrame({"scenario": ["w1", "w1", "w2", "w2"], "method": ["x", "y", "x", "y"],
+                       "mae": [0.1, 0.3, 0.4, 0.2]})  # fmt: skip
+
 FIGURES = {
+    "attribution": lambda: F.attribution_chart(_attributed().to_frame()),
+    "transitions": lambda: F.transition_heatmap(_attributed().transition_matrix()),
+    "truth": lambda: F.truth_chart(_scores()),
+    "differences": lambda: F.scenario_differences(SUMMARY, "a"),
+    "attribution_errors": lambda: F.attribution_errors(ERRORS),
+    "allocation": lambda: F.allocation_chart(
+        pd.DataFrame(
+            {"channel": ["a", "b"], "current_budget": [1.0, 2.0], "proposed_budget": [2.0, 1.0]}
+        )
+    ),
     "funnel": lambda: F.funnel_chart(data.stage_reach(TINY, STAGES)),
     "flows": lambda: F.journey_flows(data.stage_flows(TINY), STAGES),
     "journey_map": lambda: F.journey_map_figure(data.journey_map(TINY, STAGES)),
@@ -277,3 +309,16 @@ def test_a_broken_report_fails_the_browser_check(tmp_path):
     assert found["requests"] == ["https://example.com/x.js"]
     assert found["images"] == [[True, 0, 0]] or found["images"][0][1] == 0
     assert found["errors"], "the failed script load is reported as a console error"
+
+
+def test_attribution_and_truth_figures_draw_their_numbers():
+    frame = _attributed().to_frame()
+    fig = F.attribution_chart(frame)
+    ax = fig.get_axes()[0]
+    bars = sorted(round(p.get_height(), 9) for p in ax.patches)
+    assert bars == sorted(round(v, 9) for v in frame["conversions"])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["last", "linear", "markov"]
+    scores = _scores()
+    ax = F.truth_chart(scores).get_axes()[0]
+    black = [p.get_height() for p in ax.patches if p.get_facecolor()[:3] == (0.0, 0.0, 0.0)]
+    assert sorted(black) == sorted(scores.groupby("channel")["truth"].first())
