@@ -220,3 +220,15 @@ def test_paths_bad_output_and_missing_log(tmp_path):
     res = cjsim("paths", "events.csv", "--out", "paths.csv", "--lookback", "-1", cwd=tmp_path)
     assert_one_line_error(res, "lookback", "> 0")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["events.csv"]
+
+
+def test_outputs_get_the_usual_permissions(tmp_path):
+    """Atomic writes go through a private temporary file; the result is not left private."""
+    import os
+    import stat
+
+    from cjsim import _io
+    from cjsim._io import write_text_atomic
+
+    write_text_atomic(tmp_path / "out.txt", "x")
+    assert stat.S_IMODE(os.stat(tmp_path / "out.txt").st_mode) == 0o666 & ~_io._UMASK
