@@ -355,7 +355,7 @@ def path_length_chart(lengths: pd.DataFrame) -> Figure:
     ax.set_xlabel("touches in the journey")
     ax.set_ylabel("share of journeys")
     ax.legend(fontsize=8)
-    ax.set_title("Path length: converting journeys are longer", fontsize=10)
+    ax.set_title("Path length: touches per journey, converting and not", fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     return fig
 
