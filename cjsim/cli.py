@@ -353,8 +353,18 @@ def funnel(
 def _check_figure_path(figure: Path | None) -> None:
     from cjsim.report.figures import FIGURE_FORMATS
 
-    if figure is not None and figure.suffix.lower().lstrip(".") not in FIGURE_FORMATS:
-        raise OptionError("expected a .png, .svg or .pdf file", source=str(figure))
+    _check_output(figure, tuple(f".{f}" for f in FIGURE_FORMATS))
+
+
+def _check_output(path: Path | None, suffixes: tuple[str, ...]) -> None:
+    """An output path with a known suffix in a folder that exists (checked before any
+    work is done, so a typo does not cost a whole simulation)."""
+    if path is None:
+        return
+    if path.suffix.lower() not in suffixes:
+        raise OptionError(f"expected a {' or '.join(suffixes)} file", source=str(path))
+    if not path.absolute().parent.is_dir():
+        raise OptionError("the folder does not exist", source=str(path))
 
 
 # -- paths -----------------------------------------------------------------------------
@@ -723,8 +733,7 @@ def run(
     _print_attribution_study(result)
     if result.done_before:
         out.print(f"resumed: {result.done_before:,} of {total:,} tasks were already done")
-    files = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != "manifest.json")
-    out.print(f"wrote {', '.join(files)} to {folder}")
+    out.print(f"wrote {', '.join(result.written)} to {folder}")
 
 
 def _print_experiment(result: Any) -> None:
@@ -852,11 +861,9 @@ def optimize(
 
     if customers < 1 or replications < 2:
         raise OptionError("--customers >= 1 and --replications >= 2 are needed")
-    if out_path is not None and out_path.suffix.lower() != ".csv":
-        raise OptionError("expected a .csv file", source=str(out_path))
+    _check_output(out_path, (".csv",))
     _check_figure_path(figure)
-    if report_path is not None and report_path.suffix.lower() not in (".html", ".htm"):
-        raise OptionError("expected an .html file", source=str(report_path))
+    _check_output(report_path, (".html", ".htm"))
     if budget is not None and not budget >= 0:
         raise OptionError(f"--budget {budget!r}: expected an amount >= 0")
     given = [n for n, v in (("--budget", budget), ("--target-roas", target_roas),
@@ -983,10 +990,7 @@ def report(
     """Write one self-contained HTML report (figures embedded; opens offline)."""
     from cjsim.report.build import build_report
 
-    if out_path.suffix.lower() not in (".html", ".htm"):
-        raise OptionError("expected an .html file", source=str(out_path))
-    if not out_path.parent.exists():
-        raise OptionError("the folder does not exist", source=str(out_path))
+    _check_output(out_path, (".html", ".htm"))
     with out.status("writing the report..."):
         rep = build_report(target)
         rep.write(out_path)
@@ -1014,10 +1018,7 @@ def demo(
     truth the simulator knows, try a what-if experiment, and write an HTML report."""
     from cjsim.report.html import Report
 
-    if report_path.suffix.lower() not in (".html", ".htm"):
-        raise OptionError("expected an .html file", source=str(report_path))
-    if not report_path.absolute().parent.exists():
-        raise OptionError("the folder does not exist", source=str(report_path))
+    _check_output(report_path, (".html", ".htm"))
     m = _load(DEFAULT_MODEL)
     out.print(f"[bold]cjsim demo[/bold]: {m.description}")
     summary = _run_simulation(m, customers, seed, out_path, 65536)
@@ -1047,15 +1048,13 @@ def _demo_experiment(customers: int, seed: int) -> list[Any]:
     (printed; returned as report sections)."""
     import tempfile
 
-    from cjsim.experiment.config import Experiment, load_experiment, resolve_experiment
+    from cjsim.experiment.config import load_experiment, resolve_experiment
     from cjsim.experiment.runner import run_experiment
 
-    exp = load_experiment(resolve_experiment("budget_shift"))
-    spec = exp.spec.model_copy(
-        update={"customers": customers, "replications": DEMO_EXPERIMENT_REPLICATIONS,
-                "seed": seed}
-    )  # fmt: skip
-    small = Experiment(spec, exp.base, exp.source)
+    small = load_experiment(resolve_experiment("budget_shift")).with_settings(
+        customers=customers, replications=DEMO_EXPERIMENT_REPLICATIONS, seed=seed
+    )
+    spec = small.spec
     from cjsim.report.build import experiment_report
 
     with out.status("what-if experiment..."), tempfile.TemporaryDirectory() as tmp:

@@ -1,7 +1,6 @@
 """One simulated customer's journey, told in plain words (``cjsim explain``).
 
-The customer is simulated like every other (same seed, same draws: customer ``n`` of a run
-of any size is the same person), and their events are read out in order: the stages they
+The customer is simulated like every other, and their events are read out in order: the stages they
 enter, the channels they meet, what they buy. A model's ``[narrative]`` section gives the
 words ("gets a toothache", "reads the practice's reviews"); without it, stage and channel
 names and the channels' descriptions are used.
@@ -18,8 +17,12 @@ from cjsim.errors import OptionError
 from cjsim.model import JourneyModel
 from cjsim.report.figures import records
 
-#: Customers simulated to find an interesting one when none is named.
+#: Customers simulated to find an interesting one when none is named. The agent engine
+#: always simulates at least this many: its capacity and contact network scale with the
+#: customers simulated, so a story is told from a run of a fixed size.
 SEARCH_CUSTOMERS = 5_000
+#: The largest customer number ``explain`` accepts.
+MAX_CUSTOMER = 1_000_000
 
 
 @dataclass
@@ -131,11 +134,18 @@ def explain(
 
     With no ``customer``, the first of :data:`SEARCH_CUSTOMERS` who converts after three
     to ten touches is chosen (a story worth telling and short enough to read), or else the
-    first who converts, or else customer 0.
+    first who converts, or else customer 0. On the Markov engine customer ``n`` is the
+    same person in a run of any size (the draws are per customer); the agent engine's
+    queues and contacts depend on who else is simulated, so it always simulates at least
+    :data:`SEARCH_CUSTOMERS` customers.
     """
-    if customer is not None and customer < 0:
-        raise OptionError(f"--customer {customer}: expected a customer number >= 0")
+    if customer is not None and not 0 <= customer <= MAX_CUSTOMER:
+        raise OptionError(
+            f"--customer {customer}: expected a customer number from 0 to {MAX_CUSTOMER:,}"
+        )
     n = (customer + 1) if customer is not None else SEARCH_CUSTOMERS
+    if engine == "agents":
+        n = max(n, SEARCH_CUSTOMERS)
     if engine == "agents":
         from cjsim.simulate.agents import simulate_agents_frame
 

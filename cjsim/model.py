@@ -77,7 +77,7 @@ class Effect(_Frozen):
     A negative lift (down to -1) lowers it.
     """
 
-    lift: Annotated[float, Field(ge=-1.0)]
+    lift: Annotated[float, Field(ge=-1.0, allow_inf_nan=False)]
     to: list[str] | None = None
     ec: Positive | None = None
     slope: Positive | None = None
@@ -303,8 +303,11 @@ def load_model(path: str | Path) -> JourneyModel:
     """
     p = Path(path)
     src = str(path)
-    if not p.exists() and isinstance(path, str) and not p.suffix and len(p.parts) == 1:
-        p = resolve_model(path)  # "dentist" -> the shipped dentist.toml (or a clear error)
+    if not p.is_file() and isinstance(path, str) and not p.suffix and len(p.parts) == 1:
+        if path in embedded_models() or not p.exists():
+            # "dentist" -> the shipped dentist.toml (or a clear error), even beside a folder
+            # of that name (a results folder, say)
+            p = embedded_models().get(path) or resolve_model(path)
     if not p.exists():
         raise ModelError("file not found; expected a model file (TOML)", source=src)
     if p.is_dir():
@@ -458,6 +461,16 @@ def _cross_check(m: JourneyModel, source: str | None) -> None:
             _check_row(row, stages, f"segments.{g}.transitions.{s}", source)
         for c in seg.affinity:
             _need_channel(c, m.channels, f"segments.{g}.affinity.{c}", source)
+    if m.narrative.conversion is not None:
+        try:
+            m.narrative.conversion.format(value="1")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ModelError(
+                f"{m.narrative.conversion!r} cannot be filled in ({exc!r}); expected text "
+                "with at most the placeholder {value}",
+                source=source,
+                key="narrative.conversion",
+            ) from None
     for s in m.narrative.stages:
         _need_stage(s, stages, f"narrative.stages.{s}", source)
     for c in m.narrative.touches:

@@ -72,3 +72,21 @@ def test_cli_explain(tmp_path):
                           "--customer -1")  # fmt: skip
     assert_one_line_error(cjsim("explain", "dentist", "--engine", "abm", cwd=tmp_path),
                           "--engine 'abm'")  # fmt: skip
+
+
+def test_bad_narrative_and_customer_numbers(dentist):
+    data = dentist.model_dump(mode="python", exclude_none=True)
+    data["narrative"]["conversion"] = "pays {price}"
+    with pytest.raises(ModelError, match=r"narrative\.conversion.*placeholder \{value\}"):
+        validate_model(data)
+    from cjsim.errors import OptionError
+
+    with pytest.raises(OptionError, match="from 0 to 1,000,000"):
+        explain(dentist, customer=10_000_000)
+
+
+def test_the_agent_engine_tells_the_same_story_however_the_customer_is_named(dentist):
+    """Queues and contacts depend on who else is simulated: a fixed-size run for both."""
+    chosen = explain(dentist, seed=2, engine="agents")
+    named = explain(dentist, customer=chosen.customer, seed=2, engine="agents")
+    assert named.lines == chosen.lines

@@ -70,7 +70,7 @@ def test_the_scenario_example_is_a_valid_experiment(tmp_path):
     from cjsim.experiment.config import load_experiment
 
     (block,) = [b for b in blocks("toml") if "[scenarios." in b]
-    (tmp_path / "e.toml").write_text('name = "readme"\nmodel = "dentist"\n\n[scenarios.now]\n'
-                                     + block)  # fmt: skip
+    head = 'name = "readme"\nmodel = "dentist"\nengine = "agents"\n\n[scenarios.now]\n'
+    (tmp_path / "e.toml").write_text(head + block)
     exp = load_experiment(tmp_path / "e.toml")
     assert exp.models["strong_reviews"].capacity["chairs"].servers == 16

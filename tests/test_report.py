@@ -235,7 +235,7 @@ def test_report_bad_input(tmp_path):
     assert_one_line_error(res, "r.csv", "missing column(s) conversions")
     assert not (tmp_path / "r.html").exists()
     res = cjsim("report", "r.csv", "--out", "r.pdf", cwd=tmp_path)
-    assert_one_line_error(res, "r.pdf", "expected an .html file")
+    assert_one_line_error(res, "r.pdf", "expected a .html or .htm file")
 
 
 # -- in a real browser ------------------------------------------------------------------------
@@ -322,3 +322,12 @@ def test_attribution_and_truth_figures_draw_their_numbers():
     ax = F.truth_chart(scores).get_axes()[0]
     black = [p.get_height() for p in ax.patches if p.get_facecolor()[:3] == (0.0, 0.0, 0.0)]
     assert sorted(black) == sorted(scores.groupby("channel")["truth"].first())
+
+
+def test_outputs_in_missing_folders_are_refused_before_any_work(tmp_path):
+    res = cjsim("funnel", "dentist", "--figure", "nodir/f.png", cwd=tmp_path)
+    assert_one_line_error(res, "nodir/f.png", "the folder does not exist")
+    res = cjsim("optimize", "trap_null_channel", "--report", "nodir/r.html", cwd=tmp_path)
+    assert_one_line_error(res, "nodir/r.html", "the folder does not exist")
+    res = cjsim("optimize", "trap_null_channel", "--budget", "1e9", cwd=tmp_path)
+    assert_one_line_error(res, "more than the channels may take", "3 x its current budget")

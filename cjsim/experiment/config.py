@@ -48,7 +48,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError
 
 from cjsim.errors import ModelError, OptionError
 from cjsim.model import (
@@ -107,16 +107,18 @@ class ExperimentFile(Frozen):
     truth_customers: Annotated[int, Field(gt=0)] | None = None
     scenarios: dict[str, Scenario] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _check(self) -> ExperimentFile:
+    def check(self, source: str | None = None) -> None:
+        """Checks across keys (after validation), as one error naming the key and value."""
+
+        def fail(key: str, message: str) -> None:
+            raise ModelError(message, source=source, key=key)
+
         if self.baseline is not None and self.baseline not in self.scenarios:
-            raise ValueError(
-                f"baseline '{self.baseline}' is not a scenario; expected one of "
-                f"{', '.join(self.scenarios)}"
-            )
-        unknown = [m for m in self.metrics if m not in METRICS]
-        if unknown:
-            raise ValueError(f"unknown metric '{unknown[0]}'; expected any of {', '.join(METRICS)}")
+            fail("baseline", f"'{self.baseline}' is not a scenario; expected one of "
+                 f"{', '.join(self.scenarios)}")  # fmt: skip
+        for m in self.metrics:
+            if m not in METRICS:
+                fail("metrics", f"unknown metric '{m}'; expected any of {', '.join(METRICS)}")
         if self.attribution:
             from cjsim.attribution import make_method
 
@@ -124,10 +126,14 @@ class ExperimentFile(Frozen):
                 try:
                     make_method(method)
                 except OptionError as exc:
-                    raise ValueError(exc.reason) from None
+                    fail("attribution", exc.reason)
         if self.truth and not self.attribution:
-            raise ValueError("truth = true scores attribution methods; name them in attribution")
-        return self
+            fail("truth", "truth = true scores attribution methods; name them in attribution")
+        if self.engine == "markov":
+            for name, sc in self.scenarios.items():
+                if sc.capacity:
+                    fail(f"scenarios.{name}.capacity", "capacity is simulated by the agent "
+                         'engine only; set engine = "agents" or leave capacity out')  # fmt: skip
 
     @property
     def baseline_name(self) -> str:
@@ -145,10 +151,20 @@ class Experiment:
         worlds: Mapping[str, JourneyModel] | None = None,
     ) -> None:
         """``worlds``: the models scenarios name in their ``model`` key, by that name."""
+        spec.check(source)
         self.spec = spec
         self.base = base
         self.source = source
-        worlds = worlds or {}
+        self.worlds = dict(worlds or {})
+        missing = sorted({sc.model for sc in spec.scenarios.values()
+                          if sc.model and sc.model not in self.worlds})  # fmt: skip
+        if missing:
+            raise ModelError(
+                f"the model(s) {', '.join(missing)} named by scenarios were not given "
+                "(pass them as worlds, or use load_experiment)",
+                source=source,
+            )
+        worlds = self.worlds
         self.models = {
             name: scenario_model(worlds[sc.model] if sc.model else base, sc, name, source)
             for name, sc in spec.scenarios.items()
@@ -157,6 +173,17 @@ class Experiment:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    def with_settings(self, **update: Any) -> Experiment:
+        """The same experiment with other top-level settings (``customers``,
+        ``replications``, ``seed``...), validated again: a quick small run of a big file."""
+        data = {**self.spec.model_dump(by_alias=True, exclude_none=True), **update}
+        try:
+            spec = ExperimentFile.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise OptionError(f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        return Experiment(spec, self.base, self.source, self.worlds)
 
     def content_hash(self) -> str:
         """Hash of the experiment and of every scenario's model (16 hex digits)."""
@@ -216,7 +243,7 @@ def _structural_overrides(
         known("segments", "segment", seg, "segment_mix")["share"] = share
     for res, servers in sc.capacity.items():
         known("capacity", "resource", res, "capacity")["servers"] = servers
-    for path, value in sc.set_.items():
+    for path, value in _dotted(sc.set_):
         *parents, last = path.split(".")
         node: Any = data
         for i, part in enumerate(parents):
@@ -233,6 +260,19 @@ def _structural_overrides(
             raise ModelError(f"'{path}': not a key of a table", source=source, key=f"{key}.set")
         node[last] = value
     return data
+
+
+def _dotted(table: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """``set`` entries as (dotted path, value): ``{"value": {"mean": 80}}`` (TOML's
+    ``set.value.mean = 80``) and ``{"value.mean": 80}`` both set one key, not a table."""
+    out: list[tuple[str, Any]] = []
+    for key, value in table.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out += _dotted(value, path + ".")
+        else:
+            out.append((path, value))
+    return out
 
 
 def _budget_overrides(
@@ -263,12 +303,12 @@ def _budget_overrides(
 
 def _model_path(arg: str, folder: Path) -> Path:
     local = folder / arg
-    if local.exists():
+    if local.is_file():
         return local
     shipped = embedded_models()
     if arg in shipped:
         return shipped[arg]
-    if Path(arg).exists():
+    if Path(arg).is_file():
         return Path(arg)
     raise ModelError(
         f"model '{arg}' is neither a file next to the experiment nor an embedded model "
@@ -278,8 +318,11 @@ def _model_path(arg: str, folder: Path) -> Path:
 
 
 def load_experiment(path: str | Path) -> Experiment:
-    """Read and validate an experiment file and the model it names."""
+    """Read and validate an experiment file (or a shipped one, by its name) and the
+    models it names."""
     p = Path(path)
+    if not p.is_file() and isinstance(path, str) and not p.suffix and len(p.parts) == 1:
+        p = embedded_experiments().get(path) or resolve_experiment(path)
     src = str(p)
     if not p.exists():
         raise ModelError("file not found; expected an experiment file (.toml)", source=src)

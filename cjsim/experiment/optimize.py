@@ -372,6 +372,28 @@ def optimise_model(
     if not paid:
         raise OptionError(f"model '{model.name}' has no paid channels to allocate")
     current = {c: float(model.channels[c].daily_budget or 0.0) for c in paid}
+    if target_marginal is not None and budget is not None:
+        raise OptionError("give either a budget (fixed total) or a target marginal return")
+    if max_change is not None and not 0 <= max_change:
+        raise OptionError(f"max_change is {max_change!r}; expected a fraction >= 0")
+    ceiling = sum(current.values()) * max(scales)
+    if max_change is not None:
+        ceiling = min(ceiling, sum(current.values()) * (1 + max(max_change, 0.0)))
+    if budget is not None and budget > ceiling + 1e-9:
+        raise OptionError(
+            f"budget {budget:,.2f} a day is more than the channels may take: each at most "
+            f"{max(scales):g} x its current budget (the largest simulated; beyond it a "
+            "curve is extrapolation)"
+            + (f" and within +-{max_change:.0%}" if max_change is not None else "")
+            + f", {ceiling:,.2f} in all; simulate larger scales or give a smaller budget"
+        )
+    if budget is not None and max_change is not None:
+        floor = sum(current.values()) * max(0.0, 1 - max_change)
+        if budget < floor - 1e-9:
+            raise OptionError(
+                f"budget {budget:,.2f} a day is less than the channels must keep within "
+                f"+-{max_change:.0%} of their budgets ({floor:,.2f} in all)"
+            )
     workers = workers or os.cpu_count() or 1
     seeds = np.random.SeedSequence(rng).spawn(replications)
     jobs: dict[Any, JourneyModel] = {}
@@ -390,14 +412,10 @@ def optimise_model(
     for c in paid:
         g = points[points["channel"] == c]
         curves[c] = fit_response(g["daily_budget"].to_numpy(), g["gain"].to_numpy())
-    if target_marginal is not None and budget is not None:
-        raise OptionError("give either a budget (fixed total) or a target marginal return")
     total = sum(current.values()) if budget is None else budget
     # no channel goes past the largest budget simulated: the curves are not data beyond it
     bounds = {c: (0.0, b * max(scales)) for c, b in current.items()}
     if max_change is not None:
-        if not 0 <= max_change:
-            raise OptionError(f"max_change is {max_change!r}; expected a fraction >= 0")
         bounds = {c: (b * max(0.0, 1 - max_change), min(bounds[c][1], b * (1 + max_change)))
                   for c, b in current.items()}  # fmt: skip
     spend_per_budget = model.step_days * model.steps * customers / model.population

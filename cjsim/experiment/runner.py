@@ -19,6 +19,7 @@ are then scored against the true shares (:mod:`cjsim.evaluate`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -40,6 +41,10 @@ from cjsim.model import JourneyModel
 
 log = logging.getLogger(__name__)
 
+
+#: The files an experiment folder may hold besides manifest.json and tasks/.
+OUTPUTS = ("runs.csv", "summary.csv", "credit.csv", "truth.csv", "attribution.csv",
+           "bias.csv", "differences.png", "attribution_errors.png")  # fmt: skip
 
 #: The replication number of a scenario's ground-truth task.
 TRUTH = -1
@@ -136,6 +141,7 @@ class ExperimentResult:
     attribution: pd.DataFrame | None = None
     bias: pd.DataFrame | None = None
     missing: list[tuple[str, int]] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -187,6 +193,8 @@ def _check_folder(folder: Path, exp: Experiment, force: bool) -> None:
                 )
             for p in sorted((folder / "tasks").glob("*/*.json")):
                 p.unlink()
+            for name in OUTPUTS:  # the old experiment's results must not pass for these
+                (folder / name).unlink(missing_ok=True)
     elif folder.exists() and any(folder.iterdir()):
         if not force:
             raise OptionError(
@@ -335,10 +343,12 @@ def _run_in_pool(
     except BaseException:
         # Ctrl-C or a failed task: unfinished tasks are dropped (their files were never
         # written), running ones stopped; the finished ones are on disk for a resume.
-        processes = list(getattr(pool, "_processes", {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for proc in processes:
+        # stop the workers first, then let the pool wind down (shutting down without
+        # waiting raced with the pool's exit handler: "Bad file descriptor" on Ctrl-C)
+        for proc in list(getattr(pool, "_processes", {}).values()):
             proc.terminate()
+        with contextlib.suppress(Exception):
+            pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown()
 
@@ -392,22 +402,27 @@ def collect_results(exp: Experiment, folder: str | Path, done_before: int = 0) -
         for name, frame in written.items():
             if frame is not None:
                 write_text_atomic(folder / name, frame.to_csv(index=False))
-        _write_figures(result)
+                result.written.append(name)
+        result.written += _write_figures(result)
     return result
 
 
-def _write_figures(result: ExperimentResult) -> None:
+def _write_figures(result: ExperimentResult) -> list[str]:
     """``differences.png`` (scenarios vs baseline) and, with the truth,
     ``attribution_errors.png`` (methods x scenarios)."""
     from cjsim.report.figures import attribution_errors, save_figure, scenario_differences
 
     spec = result.experiment.spec
+    names = []
     if len(spec.scenarios) > 1 and not result.summary.empty:
         save_figure(scenario_differences(result.summary, spec.baseline_name),
                     result.folder / "differences.png")  # fmt: skip
+        names.append("differences.png")
     if result.attribution is not None and not result.attribution.empty:
         save_figure(attribution_errors(result.attribution),
                     result.folder / "attribution_errors.png")  # fmt: skip
+        names.append("attribution_errors.png")
+    return names
 
 
 def _score_scenarios(

@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import simpy
+from simpy.events import URGENT
 
 from cjsim._io import write_text_atomic
 from cjsim.chain import CompiledModel, compile_model
@@ -383,6 +384,17 @@ class _World:
             return
         self._transition(i)
 
+    def _lift_soon(self, i: int) -> None:
+        """A touch lifts a waiting customer's hazards: re-evaluate the clock in an urgent
+        event at this instant, after the step that touched (as an interrupt would), so
+        that every touch of this step counts and events at the same time keep their order."""
+        self.waiting[i] = False
+        ev = simpy.Event(self.env)
+        ev._ok = True
+        ev._value = None
+        ev.callbacks.append(lambda _event: self._lift(i))
+        self.env.schedule(ev, URGENT)
+
     def _lift(self, i: int) -> None:
         """A touch changed the hazards of a waiting customer: re-evaluate the clock."""
         self.used[i] += self.total[i] * (self.env.now - self.t_eval[i])
@@ -460,7 +472,7 @@ class _World:
                 self.aday[c, hit] = day
             # customers whose hazards the touch lifts start over with the new ones
             for i in hit[lifted[self.stage[hit]] & self.waiting[hit]].tolist():
-                self._lift(i)
+                self._lift_soon(i)
 
     def queue(self, i: int, to: int, k: int) -> Generator[Any, Any, int]:
         """Wait for a server of the stage's resource; returns the stage to enter."""
@@ -518,7 +530,7 @@ class _World:
             self.aday[c, i] = day
         self.events.append((i, now, TOUCH, c, -1, 0.0))
         if self.waiting[i] and self.lifts[c, self.stage[i]]:
-            self._lift(i)
+            self._lift_soon(i)
 
     def talk(self, i: int) -> Generator[Any, Any, None]:
         """An advocate's conversations: Poisson at the contact rate, random contacts."""

@@ -119,7 +119,9 @@ BAD = {
         ["scenarios.more_search.effect_scale", "unknown channel 'radio'", "banner"],
     ),
     "unknown_resource": (
-        TINY.replace("budget_scale = { search = 2.0 }", "capacity = { chairs = 3 }"),
+        TINY.replace("budget_scale = { search = 2.0 }", "capacity = { chairs = 3 }").replace(
+            "seed = 3", 'seed = 3\nengine = "agents"'
+        ),
         ["scenarios.more_search.capacity", "unknown resource 'chairs'", "(none)"],
     ),
     "bad_set_path": (
@@ -138,6 +140,10 @@ BAD = {
             "schedules = { search = { start_day = 20, end_day = 5 } }",
         ),
         ["scenarios.more_search", "ends (day 5) before it starts (day 20)"],
+    ),
+    "capacity_on_the_markov_engine": (
+        TINY.replace("budget_scale = { search = 2.0 }", "capacity = { chairs = 3 }"),
+        ["scenarios.more_search.capacity", "agent engine only"],
     ),
     "unknown_world": (
         TINY.replace("budget_scale = { search = 2.0 }", 'model = "no_such_model"'),

@@ -20,6 +20,7 @@ from cjsim.model import load_model, resolve_model
 OVERRIDES = """
 name = "overrides"
 model = "dentist"
+engine = "agents"
 customers = 500
 replications = 2
 
@@ -203,3 +204,77 @@ def test_figures_of_an_experiment_show_its_scenarios(tmp_path):
     np.testing.assert_allclose(sorted(points[:, 0]), [-2.0, 1.0])
     lo, hi = axes[0].get_xlim()
     assert lo <= -3.0 and hi >= 1.5
+
+
+# -- found in review -------------------------------------------------------------------------
+
+
+def test_set_as_a_toml_table_sets_single_keys(tmp_path):
+    """``set.value.mean = 80`` (a nested table in TOML) changes that key only."""
+    (tmp_path / "e.toml").write_text(
+        'name = "s"\nmodel = "ecommerce"\n[scenarios.base]\n[scenarios.x]\n'
+        "set.value.mean = 80\nset.channels.video.adstock = 0.7\n"
+    )
+    exp = load_experiment(tmp_path / "e.toml")
+    base, m = exp.models["base"], exp.models["x"]
+    assert m.value.mean == 80 and m.value.sd == base.value.sd
+    assert m.channels["video"].adstock == 0.7
+    assert m.channels["video"].daily_budget == base.channels["video"].daily_budget
+
+
+def test_force_removes_the_old_results(tmp_path):
+    from cjsim.experiment.runner import OUTPUTS
+
+    (tmp_path / "s.toml").write_text(STUDY)
+    run_experiment(load_experiment(tmp_path / "s.toml"), tmp_path / "out", workers=1)
+    assert (tmp_path / "out" / "attribution.csv").exists()
+    plain_text = 'name = "plain"\nmodel = "trap_null_channel"\ncustomers = 500\n'
+    (tmp_path / "p.toml").write_text(plain_text + "replications = 2\n[scenarios.only]\n")
+    plain = load_experiment(tmp_path / "p.toml")
+    res = run_experiment(plain, tmp_path / "out", workers=1, force=True)
+    left = {p.name for p in (tmp_path / "out").iterdir() if p.name in OUTPUTS}
+    assert left == {"runs.csv", "summary.csv"} == set(res.written)
+
+
+def test_experiment_errors_name_the_key_and_value(tmp_path):
+    from cjsim.errors import ModelError
+
+    cases = {
+        'attribution = ["lastt"]': ("attribution", "lastt"),
+        'metrics = ["profit"]': ("metrics", "profit"),
+        'baseline = "nope"': ("baseline", "'nope' is not a scenario"),
+        'attribution = ["last"]\ntruth = true\nengine = "markov"\n'
+        "[scenarios.c]\ncapacity = { chairs = 3 }": ("scenarios.c.capacity", "agent engine"),
+        "[scenarios.c]\neffect_scale = { reviews = inf }": ("effect_scale.reviews", "finite"),
+    }
+    for extra, (key, words) in cases.items():
+        head, _, tail = extra.partition("[scenarios.c]")
+        text = f'name = "e"\nmodel = "dentist"\n{head}\n[scenarios.a]\n'
+        if tail or "[scenarios.c]" in extra:
+            text += "[scenarios.c]" + tail + "\n"
+        (tmp_path / "e.toml").write_text(text)
+        with pytest.raises(ModelError) as err:
+            load_experiment(tmp_path / "e.toml")
+        msg = str(err.value)
+        assert key in msg and words in msg and "scenarios': {" not in msg, msg
+
+
+def test_a_results_folder_named_like_the_model_is_not_the_model(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "trap_null_channel").mkdir()  # e.g. `cjsim run` wrote its results here
+    (tmp_path / "e.toml").write_text('name = "e"\nmodel = "trap_null_channel"\n[scenarios.a]\n')
+    assert load_experiment("e.toml").base.name == "trap_null_channel"
+    from cjsim import load_model
+
+    assert load_model("trap_null_channel").name == "trap_null_channel"
+
+
+def test_an_experiment_built_without_its_worlds_says_so():
+    from cjsim.errors import ModelError
+    from cjsim.experiment.config import Experiment
+
+    study = load_experiment("attribution_study")
+    with pytest.raises(ModelError, match=r"trap_brand_search.*were not given"):
+        Experiment(study.spec, study.base, study.source)
+    small = study.with_settings(customers=100, replications=1)
+    assert small.spec.customers == 100 and small.models.keys() == study.models.keys()
