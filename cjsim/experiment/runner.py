@@ -167,13 +167,63 @@ def experiment_tasks(exp: Experiment) -> list[tuple[str, int]]:
     """Every task as (scenario, replication): the truths first, then replication by
     replication (so an interrupted run has whole replications of all scenarios)."""
     spec = exp.spec
-    tasks = [(s, r) for r in range(spec.replications) for s in spec.scenarios]
-    if spec.truth:
-        tasks = [(s, TRUTH) for s in spec.scenarios] + tasks
-    return tasks
+    return task_list(list(spec.scenarios), spec.replications, spec.truth)
 
 
-def _task_path(folder: Path, scenario: str, rep: int) -> Path:
+def task_list(scenarios: list[str], replications: int, truth: bool) -> list[tuple[str, int]]:
+    """The tasks of an experiment with these scenarios (see :func:`experiment_tasks`)."""
+    tasks = [(s, r) for r in range(replications) for s in scenarios]
+    return [(s, TRUTH) for s in scenarios] + tasks if truth else tasks
+
+
+@dataclass
+class TaskFiles:
+    """What the task files of a folder hold: replications (``runs``, with their credits
+    in ``credit``), truths, and the tasks that are missing or cannot be read."""
+
+    runs: pd.DataFrame
+    credit: pd.DataFrame
+    truth: pd.DataFrame
+    missing: list[tuple[str, int]]
+    broken: list[tuple[str, int]]
+
+
+def read_tasks(folder: str | Path, tasks: list[tuple[str, int]]) -> TaskFiles:
+    """Read the task files of ``tasks`` in ``folder``; an unreadable file (cut short by a
+    crash of the disk, or edited by hand) is reported as ``broken``, not raised."""
+    folder = Path(folder)
+    rows: list[dict[str, Any]] = []
+    credit: list[tuple[str, int, str, str, float]] = []
+    truth: list[tuple[str, str, float, float]] = []
+    missing: list[tuple[str, int]] = []
+    broken: list[tuple[str, int]] = []
+    for sc, rep in tasks:
+        path = task_path(folder, sc, rep)
+        if not path.exists():
+            missing.append((sc, rep))
+            continue
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            broken.append((sc, rep))
+            continue
+        if rep == TRUTH:
+            incremental = record.get("incremental", {})
+            truth += [(sc, c, v, incremental.get(c, np.nan)) for c, v in record["truth"].items()]
+            continue
+        credit += [(sc, rep, m, c, v) for m, c, v in record.pop("credit", [])]
+        rows.append(record)
+    return TaskFiles(
+        pd.DataFrame(rows),
+        pd.DataFrame(credit, columns=["scenario", "replication", "method", "channel",
+                                      "conversions"]),
+        pd.DataFrame(truth, columns=["scenario", "channel", "truth", "incremental"]),
+        missing,
+        broken,
+    )  # fmt: skip
+
+
+def task_path(folder: Path, scenario: str, rep: int) -> Path:
     name = "truth" if rep == TRUTH else f"{rep:05d}"
     return folder / "tasks" / scenario / f"{name}.json"
 
@@ -281,7 +331,11 @@ def run_experiment(
     # the truth's counterfactual runs get a stream of their own, apart from every replication
     truth_seed = np.random.SeedSequence(spec.seed, spawn_key=(TRUTH_STREAM,))
     tasks = experiment_tasks(exp)
-    todo = [t for t in tasks if not _task_path(folder, *t).exists()]
+    found = read_tasks(folder, tasks)
+    for t in found.broken:  # unreadable: done again
+        task_path(folder, *t).unlink()
+    pending = set(found.missing) | set(found.broken)
+    todo = [t for t in tasks if t in pending]
     done_before = len(tasks) - len(todo)
     if max_tasks is not None:
         todo = todo[:max_tasks]
@@ -291,7 +345,7 @@ def run_experiment(
 
     def record(task: tuple[str, int], result: dict[str, Any]) -> None:
         nonlocal done
-        path = _task_path(folder, *task)
+        path = task_path(folder, *task)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(path, json.dumps({"scenario": task[0], "replication": task[1],
                                             **result}) + "\n")  # fmt: skip
@@ -361,39 +415,20 @@ def collect_results(exp: Experiment, folder: str | Path, done_before: int = 0) -
     """
     folder = Path(folder)
     spec = exp.spec
-    rows: list[dict[str, Any]] = []
-    credit_rows: list[tuple[str, int, str, str, float]] = []
-    truth_rows: list[tuple[str, str, float, float]] = []
-    missing: list[tuple[str, int]] = []
-    for t in experiment_tasks(exp):
-        path = _task_path(folder, *t)
-        if not path.exists():
-            missing.append(t)
-            continue
-        record = json.loads(path.read_text(encoding="utf-8"))
-        if t[1] == TRUTH:
-            for c, share in record["truth"].items():
-                truth_rows.append((t[0], c, share, record["incremental"].get(c, np.nan)))
-            continue
-        for m, c, v in record.pop("credit", []):
-            credit_rows.append((t[0], t[1], m, c, v))
-        rows.append(record)
-    runs = pd.DataFrame(rows)
+    found = read_tasks(folder, experiment_tasks(exp))
+    runs = found.runs
+    missing = found.missing + found.broken
     summary = (
-        summarise_runs(runs, spec.metrics, spec.baseline_name) if len(rows) else pd.DataFrame()
+        summarise_runs(runs, spec.metrics, spec.baseline_name) if len(runs) else pd.DataFrame()
     )
     result = ExperimentResult(exp, runs, summary, folder, done_before, missing=missing)
     written = {"runs.csv": runs, "summary.csv": summary}
     if spec.attribution:
-        result.credit = pd.DataFrame(
-            credit_rows, columns=["scenario", "replication", "method", "channel", "conversions"]
-        )
+        result.credit = found.credit
         written["credit.csv"] = result.credit
     if spec.truth:
-        result.truth = pd.DataFrame(
-            truth_rows, columns=["scenario", "channel", "truth", "incremental"]
-        )
-        result.attribution, result.bias = _score_scenarios(result.credit, result.truth)
+        result.truth = found.truth
+        result.attribution, result.bias = score_scenarios(result.credit, result.truth)
         written.update(
             {"truth.csv": result.truth, "attribution.csv": result.attribution,
              "bias.csv": result.bias}
@@ -425,7 +460,7 @@ def _write_figures(result: ExperimentResult) -> list[str]:
     return names
 
 
-def _score_scenarios(
+def score_scenarios(
     credit: pd.DataFrame | None, truth: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each scenario's methods scored against its own truth (cjsim.evaluate)."""

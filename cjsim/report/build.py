@@ -19,7 +19,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from cjsim.errors import OptionError
@@ -283,7 +282,13 @@ def _read_result(p: Path) -> pd.DataFrame:
 def experiment_report(folder: str | Path) -> Report:
     """The report of an experiment folder, complete or not."""
     from cjsim.experiment.config import METRICS
-    from cjsim.experiment.runner import TRUTH, _score_scenarios, _task_path
+    from cjsim.experiment.runner import (
+        TRUTH,
+        read_tasks,
+        score_scenarios,
+        task_list,
+        task_path,
+    )
     from cjsim.experiment.stats import summarise_runs
 
     folder = Path(folder)
@@ -297,25 +302,14 @@ def experiment_report(folder: str | Path) -> Report:
         meta={k: manifest[k] for k in ("experiment", "hash", "source", "model", "engine",
                                        "customers", "replications", "seed") if k in manifest},
     )  # fmt: skip
-    rows, credit, truth, missing, broken = [], [], [], [], []
-    wanted = [(s, TRUTH) for s in scenarios] if manifest.get("truth") else []
-    wanted += [(s, r) for r in range(reps) for s in scenarios]
-    for sc, rep in wanted:
-        p = _task_path(folder, sc, rep)
-        if not p.exists():
-            missing.append(f"{sc}/{'truth' if rep == TRUTH else rep}")
-            continue
-        try:
-            rec = json.loads(p.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            broken.append(str(p.relative_to(folder)))
-            continue
-        if rep == TRUTH:
-            truth += [(sc, c, v, rec.get("incremental", {}).get(c, np.nan))
-                      for c, v in rec.get("truth", {}).items()]  # fmt: skip
-            continue
-        credit += [(sc, rep, m, c, v) for m, c, v in rec.pop("credit", [])]
-        rows.append(rec)
+    wanted = task_list(scenarios, reps, bool(manifest.get("truth")))
+    found = read_tasks(folder, wanted)
+
+    def name(task: tuple[str, int]) -> str:
+        return f"{task[0]}/{'truth' if task[1] == TRUTH else task[1]}"
+
+    missing = [name(t) for t in found.missing]
+    broken = [str(task_path(folder, *t).relative_to(folder)) for t in found.broken]
     overview = Section(
         "Scenarios against the baseline",
         text=[
@@ -337,10 +331,10 @@ def experiment_report(folder: str | Path) -> Report:
             "command again to complete it."
         )  # fmt: skip
     report.sections.append(overview)
-    if not rows:
+    runs = found.runs
+    if runs.empty:
         overview.notes.append("No replication has finished yet: nothing to show.")
         return report
-    runs = pd.DataFrame(rows)
     metrics = [m for m in manifest.get("metrics", METRICS) if m in runs.columns]
     if baseline not in set(runs["scenario"]):
         overview.notes.append(f"The baseline '{baseline}' has no finished replication.")
@@ -353,11 +347,8 @@ def experiment_report(folder: str | Path) -> Report:
             ("Paired differences to the baseline with 95% intervals",
              F.scenario_differences(summary, baseline))
         )  # fmt: skip
-    if credit and truth:
-        cr = pd.DataFrame(credit, columns=["scenario", "replication", "method", "channel",
-                                           "conversions"])  # fmt: skip
-        tr = pd.DataFrame(truth, columns=["scenario", "channel", "truth", "incremental"])
-        attribution, _ = _score_scenarios(cr, tr)
+    if not found.credit.empty and not found.truth.empty:
+        attribution, _ = score_scenarios(found.credit, found.truth)
         if not attribution.empty:
             table = attribution.pivot(index="method", columns="scenario", values="mae")
             report.sections.append(
