@@ -278,3 +278,14 @@ def test_an_experiment_built_without_its_worlds_says_so():
         Experiment(study.spec, study.base, study.source)
     small = study.with_settings(customers=100, replications=1)
     assert small.spec.customers == 100 and small.models.keys() == study.models.keys()
+
+
+def test_an_unreadable_task_file_is_done_again(tmp_path):
+    (tmp_path / "s.toml").write_text(STUDY)
+    exp = load_experiment(tmp_path / "s.toml")
+    full = run_experiment(exp, tmp_path / "out", workers=1)
+    (tmp_path / "out" / "tasks" / "brand_search" / "00001.json").write_text('{"scen')
+    again = run_experiment(exp, tmp_path / "out", workers=1)
+    assert again.done_before == len(experiment_tasks(exp)) - 1
+    pd.testing.assert_frame_equal(full.runs, again.runs)
+    pd.testing.assert_frame_equal(full.credit, again.credit)
