@@ -946,7 +946,7 @@ def optimize(
 @app.command()
 @_user_errors
 def explain(
-    model: Annotated[str, typer.Argument(help="Model file or embedded model name.")] = ("dentist"),
+    model: Annotated[str, typer.Argument(help="Model file or embedded model name.")] = "dentist",
     customer: Annotated[
         int | None,
         typer.Option(help="Which customer (default: the first who converts after a few touches)."),
@@ -961,7 +961,7 @@ def explain(
     story = tell(m, customer, seed=seed, engine=engine)
     out.print(f"[bold]{m.name}[/bold], seed {seed}, {engine} engine", highlight=False)
     for line in story.lines:
-        out.print(line, highlight=False)
+        out.print(line, highlight=False, markup=False)  # model words are not rich markup
     if customer is None:
         out.print(
             f"(customer {story.customer} was chosen as the first to convert after a few "
