@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shutil
@@ -114,6 +115,7 @@ FIGURES = {
     "journey_map": lambda: F.journey_map_figure(data.journey_map(TINY, STAGES)),
     "path_lengths": lambda: F.path_length_chart(data.path_lengths(paths_from_events(TINY)[0])),
     "time": lambda: F.time_to_conversion_chart(np.array([1.0, 2.0, 4.0])),
+    "spend": lambda: F.spend_chart({"a": [1.0, 0.0, 2.0], "b": [0.0, 0.0, 0.0]}),
     "top_paths": lambda: F.top_paths_chart(data.top_paths(paths_from_events(TINY)[0])),
 }
 
@@ -331,3 +333,16 @@ def test_outputs_in_missing_folders_are_refused_before_any_work(tmp_path):
     assert_one_line_error(res, "nodir/r.html", "the folder does not exist")
     res = cjsim("optimize", "trap_null_channel", "--budget", "1e9", cwd=tmp_path)
     assert_one_line_error(res, "more than the channels may take", "3 x its current budget")
+
+
+def test_an_agent_run_reports_its_queues_referrals_and_spend(event_log, tmp_path):
+    res = cjsim("simulate", "dentist", "--engine", "agents", "--customers", "1500", "--out",
+                "a.parquet", cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    html = build_report(tmp_path / "a.parquet").to_html()
+    stats = json.loads((tmp_path / "a.agents.json").read_text())
+    served = stats["resources"][0]["served"]
+    assert ">Capacity and word of mouth</h2>" in html and "chairs" in html
+    assert f"<td>{served}</td>" in html
+    assert "Spend per day and channel" in html
+    assert "Capacity and word of mouth" not in build_report(event_log).to_html()  # Markov log

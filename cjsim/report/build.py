@@ -129,6 +129,41 @@ def journey_sections(
     return out
 
 
+def agent_sections(log_path: str | Path) -> list[Section]:
+    """Queues, word of mouth, caps and spend of an agent-engine run, from the statistics
+    file written beside its log (``NAME.agents.json``); nothing for other logs."""
+    from cjsim.simulate.agents import stats_path
+
+    p = stats_path(log_path)
+    if not p.is_file():
+        return []
+    try:
+        stats = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return [Section("Capacity and word of mouth", notes=[f"{p.name} cannot be read."])]
+    s = Section(
+        "Capacity and word of mouth",
+        text=[
+            "The agent engine simulates what a Markov chain cannot: customers queue for "
+            "limited servers (and some give up), tell their contacts, and campaigns run on "
+            "schedules and budgets. 'timed_out' counts customers who waited longer than "
+            "their patience."
+        ],
+    )
+    if stats.get("resources"):
+        s.tables.append(("Limited resources", pd.DataFrame(stats["resources"])))
+    wom = stats.get("word_of_mouth") or {}
+    caps = stats.get("caps") or {}
+    if wom or caps:
+        rows = [(f"word of mouth: {k.replace('_', ' ')}", v) for k, v in wom.items()]
+        rows += [(f"touches held back by the {k} cap", v) for k, v in caps.items()]
+        s.tables.append(("Referrals and caps", pd.DataFrame(rows, columns=["what", "count"])))
+    spend = stats.get("spend_per_day") or {}
+    if any(any(v) for v in spend.values()):
+        s.figures.append(("Spend per day and channel", F.spend_chart(spend)))
+    return [s]
+
+
 def path_sections(paths: Any, events: pd.DataFrame | None = None) -> list[Section]:
     """Path lengths, time to conversion and the most common paths."""
     s = Section(
@@ -231,6 +266,7 @@ def events_report(
         meta={"event log": str(path), **{k: meta[k] for k in sorted(meta)}},
     )
     report.sections += journey_sections(events, stages, lost)
+    report.sections += agent_sections(path)
     paths, _ = paths_from_events(events)
     if paths.n_paths:
         report.sections += path_sections(paths, events)

@@ -469,3 +469,21 @@ def truth_chart(scores: pd.DataFrame) -> Figure:
     ax.set_title("Credit shares against the true shares", fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     return fig
+
+
+def spend_chart(spend_per_day: dict[str, list[float]]) -> Figure:
+    """Spend per day and channel (an agent-engine run: schedules and budget caps show)."""
+    channels = [c for c, v in spend_per_day.items() if any(v)]
+    colors = channel_colors(spend_per_day)
+    fig, ax = _figure(7.5, 3.2)
+    for c in channels:
+        ax.plot(np.arange(len(spend_per_day[c])), spend_per_day[c], color=colors[c], label=c,
+                linewidth=1.2)  # fmt: skip
+    ax.set_xlabel("day")
+    ax.set_ylabel("spend per day")
+    if channels:
+        ax.legend(fontsize=7)
+    ax.set_title("Spend per day by channel (flighting, weekdays and budget caps show)",
+                 fontsize=10)  # fmt: skip
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
