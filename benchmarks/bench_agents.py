@@ -48,6 +48,47 @@ def bare_simpy(processes: int = 1000, steps: int = 1000) -> float:
     return processes * steps / (time.perf_counter() - t0)
 
 
+def bare_journeys(customers: int) -> dict[str, float]:
+    """A bare simpy model of the same customers: dentist's stages and base hazards (per
+    segment), one process per customer waiting exponential times, and nothing else (no
+    channels, adstock, capacity, contacts or log). What simpy alone costs for the journeys."""
+    import math
+
+    import numpy as np
+
+    from cjsim.chain import compile_model
+    from cjsim.model import load_model
+
+    model = load_model(DENTIST).with_overrides(horizon_days=90)
+    cm = compile_model(model)
+    rng = np.random.default_rng(1)
+    seg = rng.choice(len(cm.segments), customers, p=cm.segment_shares)
+    stage = rng.choice(cm.n_stages, customers, p=cm.initial)
+    stay = np.einsum("gss->gs", cm.base)
+    rate = -np.log(np.clip(stay, 1e-300, 1.0)) / model.step_days  # leaving hazard per day
+    horizon = model.horizon_days
+    env = simpy.Environment()
+    moves = [0]
+
+    def person(s: int, g: int):
+        while rate[g, s] > 0:
+            wait = -math.log(1.0 - rng.random()) / rate[g, s]
+            if env.now + wait >= horizon:
+                return
+            yield env.timeout(wait)
+            row = cm.base[g, s].copy()
+            row[s] = 0.0
+            s = int(rng.choice(cm.n_stages, p=row / row.sum()))
+            moves[0] += 1
+
+    for i in range(customers):
+        env.process(person(int(stage[i]), int(seg[i])))
+    t0 = time.perf_counter()
+    env.run(until=horizon)
+    wall = time.perf_counter() - t0
+    return {"seconds": wall, "events": next(env._eid), "moves": moves[0]}
+
+
 CHILD = """
 import resource, sys, time
 from cjsim.model import load_model
@@ -89,6 +130,7 @@ def main() -> None:
     print(f"bare simpy loop: {bare:,.0f} events/s (1,000 processes), {bare_wide:,.0f} events/s "
           "(100,000 processes)")  # fmt: skip
     run = engine_run(args.customers)
+    journeys = bare_journeys(args.customers)
     print(
         f"dentist, {run['customers']:,} customers x 90 days (capacity, word of mouth): "
         f"{run['seconds']:.1f} s, peak RSS {run['peak_rss_mb']:,.0f} MB\n"
@@ -99,13 +141,19 @@ def main() -> None:
         f"  at the bare rate these simpy events alone take "
         f"{run['simpy_events'] / bare_wide:.2f} s; the rest is the work each event does "
         "(hazards, adstock, daily campaign decisions, the log)\n"
+        f"  a bare simpy model of the same journeys (base hazards only, no channels, "
+        f"capacity, contacts or log): {journeys['seconds']:.2f} s, {journeys['events']:,} "
+        f"events, {journeys['moves']:,} moves; cjsim takes "
+        f"{run['seconds'] / journeys['seconds']:.1f}x that for the whole model\n"
         f"  {run['conversions']:,} conversions, {run['word_of_mouth_touches']:,} referral "
         f"touches, chairs {run['chair_utilisation']:.0%} busy"
     )
     write_json(
         RESULTS,
         {"machine": machine(), "bare_simpy_events_per_second": bare,
-         "bare_simpy_events_per_second_100k_processes": bare_wide, **run},
+         "bare_simpy_events_per_second_100k_processes": bare_wide,
+         "bare_journeys_seconds": journeys["seconds"], "bare_journeys_events": journeys["events"],
+         **run},
     )  # fmt: skip
     print(f"wrote {RESULTS}")
 
