@@ -223,6 +223,8 @@ class _World:
         self.total = [0.0] * customers
         self.fires = [False] * customers
         self.version = [0] * customers
+        # day -> (customer, clock version) to re-evaluate at that day's start
+        self.due: dict[int, list[tuple[int, int]]] = {}
         self.waiting = np.zeros(customers, bool)
         self.moves = np.zeros(customers, np.int64)
         self.conversions = np.zeros(customers, np.int64)
@@ -352,8 +354,9 @@ class _World:
 
     def _schedule(self, i: int) -> None:
         """Evaluate the hazards now and schedule the next wake-up: the transition, if the
-        budget runs out before the hazards next change, else the change (a day start while
-        a lifting adstock decays); nothing if neither happens within the horizon."""
+        budget runs out before the hazards next change; else, while a lifting adstock
+        decays, a re-evaluation at the next day start (done for all such customers at once,
+        :meth:`_daybreak`); nothing if neither happens within the horizon."""
         t = self.env.now
         plan = self.by_stage[int(self.stage[i])]
         day = int(t / self.step + 1e-12)
@@ -369,10 +372,13 @@ class _World:
         self.fires[i] = fire
         self.version[i] += 1
         self.waiting[i] = True
-        if not fire and t + span >= horizon - 1e-12:
-            return  # nothing happens before the end unless a touch lifts the hazards
-        wait = left / total if fire else span
-        self.env.timeout(max(wait, 0.0)).callbacks.append(self._waker(i, self.version[i]))
+        if fire:
+            self.env.timeout(max(left / total, 0.0)).callbacks.append(
+                self._waker(i, self.version[i])
+            )
+        elif t + span < horizon - 1e-12:  # the hazards change at the next day start
+            self.due.setdefault(day + 1, []).append((i, self.version[i]))
+        # else nothing happens before the end unless a touch lifts the hazards
 
     def _wake(self, i: int, version: int) -> None:
         if self.version[i] != version:
@@ -555,36 +561,64 @@ class _World:
 
     # -- run ----------------------------------------------------------------------------------
     def _start_all(self) -> None:
-        """Every customer's first clock at time 0, evaluated for all customers at once
-        (the same arithmetic as :meth:`_schedule`, element by element, so the same
-        numbers); only the wake-ups due within the horizon are scheduled."""
+        """Every customer's first clock at time 0, evaluated for all customers at once."""
         assert self.env.now == 0.0
-        n, horizon, step = self.n, self.horizon, self.step
-        self.need = [-math.log(u) for u in self._bulk[_WAIT][0]]
-        total = np.zeros(n)
-        decaying = np.zeros(n, bool)
-        lam_of: dict[int, np.ndarray] = {}  # per stage: its customers' hazards
-        row = np.zeros(n, np.int64)  # a customer's row in their stage's table
-        for s, plan in self.by_stage.items():
-            sel = np.flatnonzero(self.stage == s)
-            if sel.size == 0:
+        self.need = [-math.log(u) for u in self._bulk[_WAIT][0]]  # math.log, as _start
+        active = np.flatnonzero(np.isin(self.stage, list(self.by_stage)))
+        self._evaluate_many(active)
+        if self.wom:
+            for i in np.flatnonzero(self.cm.wom_sources[self.stage]).tolist():
+                self.talking[i] = True
+                self.env.process(self.talk(i))
+
+    def _daybreak(self) -> Generator[Any, Any, None]:
+        """At every day start, before the day's campaigns: the customers whose lifting
+        adstock decayed overnight carry on with their new hazards (all at once)."""
+        env = self.env
+        for day in range(1, math.ceil(self.horizon / self.step - 1e-9)):
+            yield env.timeout(day * self.step - env.now)
+            entries = self.due.pop(day, [])
+            ids = [i for i, v in entries if self.version[i] == v]  # not re-evaluated since
+            if not ids:
                 continue
+            now = env.now
+            for i in ids:
+                self.used[i] += self.total[i] * (now - self.t_eval[i])
+            self._evaluate_many(np.array(ids, dtype=np.int64))
+
+    def _evaluate_many(self, ids: np.ndarray) -> None:
+        """:meth:`_schedule` for many customers at once (the same arithmetic, element by
+        element, as :meth:`hazards` does for one)."""
+        if ids.size == 0:
+            return
+        t = self.env.now
+        day = int(t / self.step + 1e-12)
+        horizon = self.horizon
+        total = np.zeros(ids.size)
+        decaying = np.zeros(ids.size, bool)
+        lam_of: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # stage: (positions, hazards)
+        stage = self.stage[ids]
+        for s in np.unique(stage).tolist():
+            pos = np.flatnonzero(stage == s)
+            sel = ids[pos]
+            plan = self.by_stage[s]
             base = np.array(self.base_hazard[s], dtype=np.float64)[self.seg[sel]]
             mult = np.ones_like(base)
             lifted = np.zeros(sel.size, bool)
             for c, cols, lift, ec, slope in plan.effects:
-                a = self.ad[c, sel]  # day 0: no decay yet (alpha ** 0)
-                small = (a != 0) & (a < 1e-6)
+                a = self.ad[c, sel]
+                nz = a != 0
+                if not nz.any():
+                    continue
+                a = np.where(nz, a * np.power(self.alpha[c], day - self.aday[c, sel]), 0.0)
+                small = nz & (a < 1e-6)
                 if small.any():
                     self.ad[c, sel[small]] = 0.0
                 on = a >= 1e-6
                 if not on.any():
                     continue
                 ao = a[on]
-                if slope == 1.0:
-                    h = ao / (ao + ec)
-                else:
-                    h = ao**slope / (ao**slope + ec**slope)
+                h = ao / (ao + ec) if slope == 1.0 else ao**slope / (ao**slope + ec**slope)
                 rows = np.flatnonzero(on)
                 for col in cols:
                     mult[rows, col] += lift * h
@@ -593,36 +627,38 @@ class _World:
             tot = np.zeros(sel.size)
             for j in range(lam.shape[1]):  # left to right, as sum() adds
                 tot = tot + lam[:, j]
-            total[sel] = tot
-            decaying[sel] = lifted
-            lam_of[s] = lam
-            row[sel] = np.arange(sel.size)
-        span = np.where(decaying, min(horizon, step), horizon)
-        need = np.array(self.need)
-        fire = (total > 0) & (need <= total * span)
-        active = np.isin(self.stage, list(self.by_stage))
-        self.waiting[active] = True
-        self.total = total.tolist()
-        fires = fire.tolist()
-        self.fires = fires
-        for i in np.flatnonzero(active).tolist():
-            self.version[i] = 1
-        due = np.flatnonzero(active & (fire | (span < horizon - 1e-12)))
-        wait = np.where(fire, need / np.where(total > 0, total, 1.0), span)
-        for i, w in zip(due.tolist(), wait[due].tolist(), strict=True):
-            if fires[i]:  # only a transition reads the hazards back
-                self.lam[i] = lam_of[int(self.stage[i])][row[i]].tolist()
-            self.env.timeout(max(w, 0.0)).callbacks.append(self._waker(i, 1))
-        if self.wom:
-            for i in np.flatnonzero(self.cm.wom_sources[self.stage]).tolist():
-                self.talking[i] = True
-                self.env.process(self.talk(i))
+            total[pos] = tot
+            decaying[pos] = lifted
+            lam_of[s] = (pos, lam)
+        span = np.where(decaying, min(horizon, (day + 1) * self.step), horizon) - t
+        need = np.fromiter((self.need[i] for i in ids.tolist()), np.float64, ids.size)
+        used = np.fromiter((self.used[i] for i in ids.tolist()), np.float64, ids.size)
+        left = need - used
+        fire = (total > 0) & (left <= total * span)
+        later = ~fire & decaying & (t + span < horizon - 1e-12)
+        row_of = np.zeros(ids.size, np.int64)
+        for pos, _ in lam_of.values():
+            row_of[pos] = np.arange(pos.size)
+        self.waiting[ids] = True
+        due = self.due.setdefault(day + 1, [])
+        for k, i in enumerate(ids.tolist()):
+            self.t_eval[i] = t
+            self.total[i] = float(total[k])
+            self.version[i] += 1
+            self.fires[i] = bool(fire[k])
+            if fire[k]:
+                self.lam[i] = lam_of[int(stage[k])][1][row_of[k]].tolist()
+                wait = float(left[k] / total[k])
+                self.env.timeout(max(wait, 0.0)).callbacks.append(self._waker(i, self.version[i]))
+            elif later[k]:
+                due.append((i, self.version[i]))
 
     def _waker(self, i: int, version: int) -> Callable[[Any], None]:
         return lambda _event: self._wake(i, version)
 
     def run(self, progress: Callable[[int], None] | None = None) -> None:
         env = self.env
+        env.process(self._daybreak())  # first: at a day start it runs before the campaigns
         for c in range(self.cm.n_channels):
             if self.day_p[c].any():
                 env.process(self.campaign(c))
