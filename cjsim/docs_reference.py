@@ -1,7 +1,7 @@
 """Reference pages of the model and experiment files, generated from their schemas.
 
-``python -m cjsim.docs_reference docs/reference`` writes ``model-file.md`` and
-``experiment-file.md``; a test checks the committed pages equal what this module
+``python docs/make_reference.py`` writes ``model-file.md`` and ``experiment-file.md``
+into ``docs/reference``; a test checks the committed pages equal what this module
 generates, so the reference cannot drift from the validation that reads the files.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import re
-import sys
 import types
 import typing
 from pathlib import Path
@@ -143,8 +142,8 @@ def page(kind: str) -> str:
     if kind == "model":
         head = (
             "# Model file reference\n\nEvery key a model file (TOML) may hold, generated "
-            "from the schema that validates it (`python -m cjsim.docs_reference "
-            "docs/reference`). Unknown keys are errors. The shipped models "
+            "from the schema that validates it (`python docs/make_reference.py`). "
+            "Unknown keys are errors. The shipped models "
             "(`cjsim/models/*.toml`) show each section in use, with comments.\n"
         )
         sections = MODEL_SECTIONS
@@ -163,13 +162,12 @@ def page(kind: str) -> str:
 PAGES = {"model-file.md": "model", "experiment-file.md": "experiment"}
 
 
-def main(argv: list[str]) -> None:
-    folder = Path(argv[0] if argv else "docs/reference")
+def write_pages(folder: str | Path) -> list[Path]:
+    """Write every reference page into ``folder``; returns the paths written."""
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    written = []
     for name, kind in PAGES.items():
         (folder / name).write_text(page(kind), encoding="utf-8")
-        print(f"wrote {folder / name}")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main(sys.argv[1:])
+        written.append(folder / name)
+    return written

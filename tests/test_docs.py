@@ -76,7 +76,7 @@ def test_there_are_three_tutorials():
 @pytest.mark.parametrize("name", ["model-file.md", "experiment-file.md"])
 def test_reference_pages_match_the_schemas(name):
     """The reference is generated from the pydantic schemas; a stale page fails here
-    (regenerate with ``python -m cjsim.docs_reference docs/reference``)."""
+    (regenerate with ``python docs/make_reference.py``)."""
     from cjsim.docs_reference import PAGES, page
 
     committed = (ROOT / "docs" / "reference" / name).read_text(encoding="utf-8")
