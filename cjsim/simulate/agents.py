@@ -221,7 +221,6 @@ class _World:
         self.t_eval = [0.0] * customers
         self.lam: list[list[float]] = [[] for _ in range(customers)]
         self.total = [0.0] * customers
-        self.fires = [False] * customers
         self.version = [0] * customers
         # day -> (customer, clock version) to re-evaluate at that day's start
         self.due: dict[int, list[tuple[int, int]]] = {}
@@ -338,9 +337,11 @@ class _World:
 
     # -- customers ----------------------------------------------------------------------------
     # A customer is not a simpy process but a transition clock driven by callbacks: the
-    # next wake-up is a Timeout whose callback moves the customer on. A touch that lifts
-    # the hazards re-evaluates the clock at once and schedules a new wake-up; the old one
-    # becomes stale (its version no longer matches) and is ignored when it fires. This
+    # next wake-up (a transition) is a Timeout whose callback moves the customer on. A touch
+    # that lifts the hazards re-evaluates the clock in an urgent event at that instant and
+    # schedules a new wake-up; the old one becomes stale (its version no longer matches)
+    # and is ignored when it fires. Decaying adstock is followed at day starts for all
+    # such customers at once (_daybreak). This
     # does what a process interrupted by each touch would do, without a generator, an
     # Interrupt exception and an Initialize event per customer.
     def _start(self, i: int) -> None:
@@ -369,7 +370,6 @@ class _World:
         self.t_eval[i] = t
         self.lam[i] = lam
         self.total[i] = total
-        self.fires[i] = fire
         self.version[i] += 1
         self.waiting[i] = True
         if fire:
@@ -384,11 +384,7 @@ class _World:
         if self.version[i] != version:
             return  # re-evaluated since (a touch): a newer wake-up is scheduled
         self.waiting[i] = False
-        if not self.fires[i]:  # the hazards change now (a day start): carry on with them
-            self.used[i] += self.total[i] * (self.env.now - self.t_eval[i])
-            self._schedule(i)
-            return
-        self._transition(i)
+        self._transition(i)  # only transitions are wake-ups; day starts are _daybreak's
 
     def _lift_soon(self, i: int) -> None:
         """A touch lifts a waiting customer's hazards: re-evaluate the clock in an urgent
@@ -645,7 +641,6 @@ class _World:
             self.t_eval[i] = t
             self.total[i] = float(total[k])
             self.version[i] += 1
-            self.fires[i] = bool(fire[k])
             if fire[k]:
                 self.lam[i] = lam_of[int(stage[k])][1][row_of[k]].tolist()
                 wait = float(left[k] / total[k])
