@@ -1,7 +1,7 @@
 r"""Agent-based engine on simpy: continuous time, limited capacity, word of mouth.
 
-Every customer is a simpy process in continuous time (days). What the Markov engine cannot
-hold lives here:
+Every customer lives in continuous time (days) on one simpy clock. What the Markov engine
+cannot hold lives here:
 
 * **Campaigns** decide at the start of each day whom they touch (vectorised over the
   customers in their target stages, as the Markov engine does), only on the days of their
@@ -74,6 +74,7 @@ _SEG, _INIT, _WAIT, _TARGET, _VALUE, _SERVICE, _TALK, _PICK = range(1, 9)
 _EXPOSE, _HOUR = 1000, 2000  # + channel index
 _BULK = 3  # transitions per customer whose draws are computed in bulk up front
 _MASK = (1 << 64) - 1
+_NONE: list[float] = []
 _G1, _G2, _G3 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
 
 
@@ -91,12 +92,18 @@ def uniform(seed: int, customer: int, purpose: int, k: int) -> float:
     return ((x >> 11) + 0.5) / 9007199254740992.0
 
 
-def uniforms(seed: int, customers: np.ndarray, purpose: int, k: int) -> np.ndarray:
-    """:func:`uniform` for many customers at once (numpy, wrapping uint64 arithmetic)."""
+def uniforms(seed: int, customers: np.ndarray, purpose: int, k: int | np.ndarray) -> np.ndarray:
+    """:func:`uniform` for many customers at once (numpy, wrapping uint64 arithmetic); ``k``
+    is one counter for all or one per customer."""
     c = customers.astype(np.uint64)
     with np.errstate(over="ignore"):
         x = _mix_np(np.uint64(seed * _G1 & _MASK) + c)
-        x = _mix_np(x + np.uint64((purpose * _G2 + k * _G1) & _MASK))
+        if isinstance(k, np.ndarray):
+            x = _mix_np(
+                x + (np.uint64(purpose * _G2 & _MASK) + k.astype(np.uint64) * np.uint64(_G1))
+            )
+        else:
+            x = _mix_np(x + np.uint64((purpose * _G2 + k * _G1) & _MASK))
     return ((x >> np.uint64(11)).astype(np.float64) + 0.5) / 9007199254740992.0
 
 
@@ -181,7 +188,7 @@ class _World:
     def __init__(self, cm: CompiledModel, customers: int, seed: int) -> None:
         self.cm, self.n, self.seed = cm, customers, seed
         model = cm.model
-        self.plan = _Plan(cm)
+        self.plan = _Plan(cm, mean_field=False)
         self.env = simpy.Environment()
         self.horizon = cm.steps * cm.step_days
         self.step = cm.step_days
@@ -195,6 +202,8 @@ class _World:
         ).clip(0, S - 1)
         self.initial_stage = self.stage.astype(np.int16)
         self.seg_list = self.seg.tolist()
+        with np.errstate(over="ignore"):  # uniform()'s first scramble, per customer
+            self.keys = _mix_np(np.uint64(seed * _G1 & _MASK) + ids.astype(np.uint64)).tolist()
         # the first draws of every customer's transition clocks, in bulk
         self._bulk = {
             purpose: [uniforms(seed, ids, purpose, k).tolist() for k in range(_BULK)]
@@ -216,18 +225,23 @@ class _World:
         # each customer's transition clock (see _start): hazard budget, what is used of it,
         # when and with which hazards it was last evaluated, and a version that makes
         # wake-ups scheduled before a re-evaluation stale
-        self.need = [0.0] * customers
-        self.used = [0.0] * customers
-        self.t_eval = [0.0] * customers
-        self.lam: list[list[float]] = [[] for _ in range(customers)]
-        self.total = [0.0] * customers
-        self.version = [0] * customers
-        # day -> (customer, clock version) to re-evaluate at that day's start
-        self.due: dict[int, list[tuple[int, int]]] = {}
+        self.need = np.zeros(customers)
+        self.used = np.zeros(customers)
+        self.t_eval = np.zeros(customers)
+        self.total = np.zeros(customers)
+        self.version = np.zeros(customers, np.int64)
+        self.lam: list[list[float]] = [_NONE] * customers  # replaced, never changed in place
+        # day -> the customers (and their clock versions) to re-evaluate at that day's start
+        self.due: dict[int, tuple[list[int], list[int]]] = {}
+        # customers a campaign lifted this instant, with their clock versions (_lift_later)
+        self.lift_parts: list[tuple[np.ndarray, np.ndarray]] = []
         self.waiting = np.zeros(customers, bool)
         self.moves = np.zeros(customers, np.int64)
         self.conversions = np.zeros(customers, np.int64)
         self.talking = np.zeros(customers, bool)
+        self.stage_changes, self._cells_at = 0, -1
+        self.talks = [0] * customers  # conversations in the current talking spell
+        self.conv_k: list[int] = []  # per conversion event: the customer's count before it
         self.wom_touched = np.zeros(customers, bool)
         # every customer's starting stage is an event at time 0 (added as arrays at the end)
         self.events: list[tuple[int, float, int, int, int, float]] = []
@@ -275,6 +289,7 @@ class _World:
             p.stage: [list(map(float, p.hazard[g] / self.step)) for g in range(len(cm.segments))]
             for p in self.plan.plans
         }
+        self.base_hazard_np = {s: np.array(h, np.float64) for s, h in self.base_hazard.items()}
         self.touch_parts: list[tuple[np.ndarray, np.ndarray, int]] = []
         self.capped_budget = 0
         self.capped_frequency = 0
@@ -297,7 +312,10 @@ class _World:
         keep = a != b
         a, b = a[keep], b[keep]
         src, dst = np.concatenate([a, b]), np.concatenate([b, a])
-        order = np.argsort(src, kind="stable")
+        # contacts grouped by customer, each group in drawing order: a sort of unique keys
+        # (customer, position), faster than a stable argsort
+        size = src.size
+        order = np.sort(src * size + np.arange(size)) % size
         self.nbr = dst[order]
         self.nbr_off = np.concatenate(([0], np.cumsum(np.bincount(src, minlength=self.n))))
         self.wom_rate = cm.wom_rate / self.step
@@ -333,17 +351,25 @@ class _World:
         customer were drawn in bulk (the same numbers, computed vectorised)."""
         if k < _BULK:
             return self._bulk[purpose][k][i]
-        return uniform(self.seed, i, purpose, k)
+        return self.uniform(i, purpose, k)
+
+    def uniform(self, i: int, purpose: int, k: int) -> float:
+        """:func:`uniform` from the customer's first scramble, kept (half the work)."""
+        x = (self.keys[i] + purpose * _G2 + k * _G1) & _MASK
+        x = (x ^ (x >> 30)) * _G2 & _MASK
+        x = (x ^ (x >> 27)) * _G3 & _MASK
+        return (((x ^ (x >> 31)) >> 11) + 0.5) / 9007199254740992.0
 
     # -- customers ----------------------------------------------------------------------------
     # A customer is not a simpy process but a transition clock driven by callbacks: the
     # next wake-up (a transition) is a Timeout whose callback moves the customer on. A touch
-    # that lifts the hazards re-evaluates the clock in an urgent event at that instant and
-    # schedules a new wake-up; the old one becomes stale (its version no longer matches)
-    # and is ignored when it fires. Decaying adstock is followed at day starts for all
-    # such customers at once (_daybreak). This
-    # does what a process interrupted by each touch would do, without a generator, an
-    # Interrupt exception and an Initialize event per customer.
+    # that lifts the hazards re-evaluates the clock at that instant and schedules a new
+    # wake-up; the old one becomes stale (its version no longer matches) and is ignored
+    # when it fires. The customers a day's campaigns lift are re-evaluated together in one
+    # event after the campaigns (_lift_later), a word-of-mouth touch in an urgent event of
+    # its own (_lift_soon); decaying adstock is followed at day starts for all such
+    # customers at once (_daybreak). This does what a process interrupted by each touch
+    # would do, without a generator, an Interrupt exception and an event per customer.
     def _start(self, i: int) -> None:
         """A new stage: draw the hazard budget of the customer's next transition."""
         if int(self.stage[i]) not in self.by_stage:
@@ -365,25 +391,29 @@ class _World:
         total = sum(lam)
         horizon = self.horizon
         span = (min(horizon, (day + 1) * self.step) if decaying else horizon) - t
-        left = self.need[i] - self.used[i]
+        left = float(self.need[i] - self.used[i])
         fire = total > 0 and left <= total * span
         self.t_eval[i] = t
         self.lam[i] = lam
         self.total[i] = total
-        self.version[i] += 1
+        version = int(self.version[i]) + 1
+        self.version[i] = version
         self.waiting[i] = True
         if fire:
-            self.env.timeout(max(left / total, 0.0)).callbacks.append(
-                self._waker(i, self.version[i])
-            )
+            self.env.timeout(max(left / total, 0.0), (i, version)).callbacks.append(self._wake)
         elif t + span < horizon - 1e-12:  # the hazards change at the next day start
-            self.due.setdefault(day + 1, []).append((i, self.version[i]))
+            due = self.due.setdefault(day + 1, ([], []))
+            due[0].append(i)
+            due[1].append(version)
         # else nothing happens before the end unless a touch lifts the hazards
 
-    def _wake(self, i: int, version: int) -> None:
+    def _wake(self, event: simpy.Timeout) -> None:
+        """A wake-up fired (its value: the customer and the clock version it was for)."""
+        i, version = event._value
         if self.version[i] != version:
             return  # re-evaluated since (a touch): a newer wake-up is scheduled
         self.waiting[i] = False
+        self.version[i] += 1  # the clock has run out
         self._transition(i)  # only transitions are wake-ups; day starts are _daybreak's
 
     def _lift_soon(self, i: int) -> None:
@@ -402,12 +432,31 @@ class _World:
         self.used[i] += self.total[i] * (self.env.now - self.t_eval[i])
         self._schedule(i)
 
+    def _lift_later(self, ids: np.ndarray) -> None:
+        """A campaign lifted the hazards of these waiting customers: re-evaluate their
+        clocks together in one event at this instant, after the day's other campaigns
+        (scheduled later than their wake-ups, it runs after them)."""
+        self.waiting[ids] = False
+        self.lift_parts.append((ids, self.version[ids]))
+        if len(self.lift_parts) == 1:
+            ev = simpy.Event(self.env)
+            ev._ok = True
+            ev._value = None
+            ev.callbacks.append(self._lift_day)
+            self.env.schedule(ev)
+
+    def _lift_day(self, _event: Any) -> None:
+        parts, self.lift_parts = self.lift_parts, []
+        ids = np.concatenate([p[0] for p in parts])
+        versions = np.concatenate([p[1] for p in parts])
+        self._carry_on(ids[self.version[ids] == versions])  # not moved on since
+
     def _transition(self, i: int) -> None:
         """The clock ran out: pick the target in proportion to the hazards, and move."""
         lam = self.lam[i]
         k = int(self.moves[i])
         plan = self.by_stage[int(self.stage[i])]
-        u = self.draw(i, _TARGET, k) * self.total[i]
+        u = self.draw(i, _TARGET, k) * float(self.total[i])
         acc, col = 0.0, len(lam) - 1
         for j, h in enumerate(lam):
             acc += h
@@ -447,8 +496,16 @@ class _World:
                 yield env.timeout(t_day - env.now)
             if schedule is not None and not schedule.active(int(t_day)):
                 continue
-            u = uniforms(self.seed, ids, _EXPOSE + c, day)
-            hit = np.flatnonzero(u < p_table[self.seg * cm.n_stages + self.stage])
+            # only customers the campaign can reach draw (a draw depends on its keys alone)
+            p = p_table[self.cells()]
+            reach = np.flatnonzero(p > 0)
+            if reach.size == self.n:
+                u = uniforms(self.seed, ids, _EXPOSE + c, day)
+                hit = np.flatnonzero(u < p)
+            else:
+                u = np.zeros(self.n)
+                u[reach] = uniforms(self.seed, reach, _EXPOSE + c, day)
+                hit = reach[u[reach] < p[reach]]
             if schedule is not None and schedule.frequency_cap is not None and hit.size:
                 week = int(t_day // 7)
                 stale = self.week_of[c, hit] != week
@@ -472,9 +529,18 @@ class _World:
                 a = self.ad[c, hit] * np.power(self.alpha[c], day - self.aday[c, hit])
                 self.ad[c, hit] = a + self.incr[c]
                 self.aday[c, hit] = day
-            # customers whose hazards the touch lifts start over with the new ones
-            for i in hit[lifted[self.stage[hit]] & self.waiting[hit]].tolist():
-                self._lift_soon(i)
+            # customers whose hazards the touch lifts start over with the new ones, all at
+            # once after every campaign of the day has touched (_lift_day)
+            lift = hit[lifted[self.stage[hit]] & self.waiting[hit]]
+            if lift.size:
+                self._lift_later(lift)
+
+    def cells(self) -> np.ndarray:
+        """Every customer's (segment, stage) cell, computed again only after stage changes."""
+        if self._cells_at != self.stage_changes:
+            self._cells = self.seg * self.cm.n_stages + self.stage
+            self._cells_at = self.stage_changes
+        return self._cells
 
     def queue(self, i: int, to: int, k: int) -> Generator[Any, Any, int]:
         """Wait for a server of the stage's resource; returns the stage to enter."""
@@ -495,7 +561,7 @@ class _World:
             res.timed_out += 1
             return -1 if cap.on_timeout == "stay" else self.cm.stages.index(cap.on_timeout)
         res.waits.append(env.now - t0)
-        service = -math.log(uniform(self.seed, i, _SERVICE, k)) * cap.service_days
+        service = -math.log(self.uniform(i, _SERVICE, k)) * cap.service_days
         start = env.now
         yield env.timeout(service)
         res.busy_time += min(env.now, self.horizon) - min(start, self.horizon)
@@ -508,16 +574,16 @@ class _World:
         if now > self.horizon:
             return
         self.stage[i] = to
+        self.stage_changes += 1
         self.visited[i, to] = True
         self.events.append((i, now, STAGE, -1, to, 0.0))
         if to == self.cm.conversion:
-            u = np.array([uniform(self.seed, i, _VALUE, int(self.conversions[i]))])
-            value = float(self.plan.values(self.seg[i : i + 1], u)[0])
+            # the value is drawn at the end, for all conversions at once (arrays)
+            self.conv_k.append(int(self.conversions[i]))
             self.conversions[i] += 1
-            self.events.append((i, now, CONVERSION, -1, -1, value))
+            self.events.append((i, now, CONVERSION, -1, -1, 0.0))
         if self.wom and self.cm.wom_sources[to] and not self.talking[i]:
-            self.talking[i] = True
-            self.env.process(self.talk(i))
+            self._talk_start(i)
 
     # -- touches ------------------------------------------------------------------------------
     def touch(self, i: int, c: int) -> None:
@@ -534,38 +600,47 @@ class _World:
         if self.waiting[i] and self.lifts[c, self.stage[i]]:
             self._lift_soon(i)
 
-    def talk(self, i: int) -> Generator[Any, Any, None]:
-        """An advocate's conversations: Poisson at the contact rate, random contacts."""
-        env, cm = self.env, self.cm
+    # An advocate's conversations: Poisson at the contact rate, each with a random contact,
+    # while the customer is in a source stage; a chain of timeouts with callbacks.
+    def _talk_start(self, i: int) -> None:
+        self.talking[i] = True
+        self.talks[i] = 0
+        self._talk_next(i)
+
+    def _talk_next(self, i: int) -> None:
+        wait = -math.log(self.uniform(i, _TALK, self.talks[i])) / self.wom_rate
+        if self.env.now + wait >= self.horizon:
+            self.talking[i] = False
+            return
+        self.env.timeout(wait, i).callbacks.append(self._talk)
+
+    def _talk(self, event: simpy.Timeout) -> None:
+        i = event._value
+        cm = self.cm
+        if not cm.wom_sources[self.stage[i]]:  # no longer an advocate: the talking stops
+            self.talking[i] = False
+            return
+        n = self.talks[i] = self.talks[i] + 1
         lo, hi = int(self.nbr_off[i]), int(self.nbr_off[i + 1])
-        n = 0
-        while cm.wom_sources[self.stage[i]]:
-            wait = -math.log(uniform(self.seed, i, _TALK, n)) / self.wom_rate
-            if env.now + wait >= self.horizon:
-                break
-            yield env.timeout(wait)
-            n += 1
-            if not cm.wom_sources[self.stage[i]] or hi == lo:
-                continue
-            j = int(self.nbr[lo + int(uniform(self.seed, i, _PICK, n) * (hi - lo))])
+        if hi > lo:
+            j = int(self.nbr[lo + int(self.uniform(i, _PICK, n) * (hi - lo))])
             self.wom_contacts += 1
             if cm.wom_targets[self.stage[j]]:
                 self.wom_touches += 1
                 self.wom_touched[j] = True
                 self.touch(j, cm.wom_channel)
-        self.talking[i] = False
+        self._talk_next(i)
 
     # -- run ----------------------------------------------------------------------------------
     def _start_all(self) -> None:
         """Every customer's first clock at time 0, evaluated for all customers at once."""
         assert self.env.now == 0.0
-        self.need = [-math.log(u) for u in self._bulk[_WAIT][0]]  # math.log, as _start
+        self.need = np.array([-math.log(u) for u in self._bulk[_WAIT][0]])  # math.log, as _start
         active = np.flatnonzero(np.isin(self.stage, list(self.by_stage)))
         self._evaluate_many(active)
         if self.wom:
             for i in np.flatnonzero(self.cm.wom_sources[self.stage]).tolist():
-                self.talking[i] = True
-                self.env.process(self.talk(i))
+                self._talk_start(i)
 
     def _daybreak(self) -> Generator[Any, Any, None]:
         """At every day start, before the day's campaigns: the customers whose lifting
@@ -573,18 +648,22 @@ class _World:
         env = self.env
         for day in range(1, math.ceil(self.horizon / self.step - 1e-9)):
             yield env.timeout(day * self.step - env.now)
-            entries = self.due.pop(day, [])
-            ids = [i for i, v in entries if self.version[i] == v]  # not re-evaluated since
-            if not ids:
-                continue
-            now = env.now
-            for i in ids:
-                self.used[i] += self.total[i] * (now - self.t_eval[i])
-            self._evaluate_many(np.array(ids, dtype=np.int64))
+            entries = self.due.pop(day, None)
+            if entries is not None:
+                ids = np.array(entries[0], dtype=np.int64)
+                self._carry_on(ids[self.version[ids] == entries[1]])  # not re-evaluated since
+
+    def _carry_on(self, ids: np.ndarray) -> None:
+        """Waiting customers whose hazards changed now: count the hazard used so far and
+        evaluate their clocks anew (all at once)."""
+        if ids.size:
+            self.used[ids] += self.total[ids] * (self.env.now - self.t_eval[ids])
+            self._evaluate_many(ids)
 
     def _evaluate_many(self, ids: np.ndarray) -> None:
         """:meth:`_schedule` for many customers at once (the same arithmetic, element by
-        element, as :meth:`hazards` does for one)."""
+        element, as :meth:`hazards` does for one; numpy's powers may differ from Python's
+        in the last bit)."""
         if ids.size == 0:
             return
         t = self.env.now
@@ -598,7 +677,7 @@ class _World:
             pos = np.flatnonzero(stage == s)
             sel = ids[pos]
             plan = self.by_stage[s]
-            base = np.array(self.base_hazard[s], dtype=np.float64)[self.seg[sel]]
+            base = self.base_hazard_np[s][self.seg[sel]]
             mult = np.ones_like(base)
             lifted = np.zeros(sel.size, bool)
             for c, cols, lift, ec, slope in plan.effects:
@@ -627,29 +706,29 @@ class _World:
             decaying[pos] = lifted
             lam_of[s] = (pos, lam)
         span = np.where(decaying, min(horizon, (day + 1) * self.step), horizon) - t
-        need = np.fromiter((self.need[i] for i in ids.tolist()), np.float64, ids.size)
-        used = np.fromiter((self.used[i] for i in ids.tolist()), np.float64, ids.size)
-        left = need - used
+        left = self.need[ids] - self.used[ids]
         fire = (total > 0) & (left <= total * span)
         later = ~fire & decaying & (t + span < horizon - 1e-12)
-        row_of = np.zeros(ids.size, np.int64)
-        for pos, _ in lam_of.values():
-            row_of[pos] = np.arange(pos.size)
         self.waiting[ids] = True
-        due = self.due.setdefault(day + 1, [])
-        for k, i in enumerate(ids.tolist()):
-            self.t_eval[i] = t
-            self.total[i] = float(total[k])
-            self.version[i] += 1
-            if fire[k]:
-                self.lam[i] = lam_of[int(stage[k])][1][row_of[k]].tolist()
-                wait = float(left[k] / total[k])
-                self.env.timeout(max(wait, 0.0)).callbacks.append(self._waker(i, self.version[i]))
-            elif later[k]:
-                due.append((i, self.version[i]))
-
-    def _waker(self, i: int, version: int) -> Callable[[Any], None]:
-        return lambda _event: self._wake(i, version)
+        self.t_eval[ids] = t
+        self.total[ids] = total
+        self.version[ids] += 1
+        if later.any():
+            due = self.due.setdefault(day + 1, ([], []))
+            due[0].extend(ids[later].tolist())
+            due[1].extend(self.version[ids[later]].tolist())
+        # the wake-ups, in the order of ids (at equal times, the first scheduled goes first)
+        timeout, wake, lam = self.env.timeout, self._wake, self.lam
+        for pos, hz in lam_of.values():
+            on = fire[pos]
+            if not on.any():
+                continue
+            for i, row in zip(ids[pos[on]].tolist(), hz[on].tolist(), strict=True):
+                lam[i] = row
+        firing = ids[fire]
+        waits = np.maximum(left[fire] / total[fire], 0.0).tolist()
+        for i, v, w in zip(firing.tolist(), self.version[firing].tolist(), waits, strict=True):
+            timeout(w, (i, v)).callbacks.append(wake)
 
     def run(self, progress: Callable[[int], None] | None = None) -> None:
         env = self.env
@@ -692,6 +771,11 @@ class _World:
              np.fromiter((e[4] for e in ev), np.int16, n)]
         )  # fmt: skip
         value = np.concatenate([np.zeros(n0 + m), np.fromiter((e[5] for e in ev), np.float64, n)])
+        conv = np.flatnonzero(kind == CONVERSION)
+        if conv.size:  # the k-th conversion of a customer draws the k-th value
+            who = cust[conv]
+            u = uniforms(self.seed, who, _VALUE, np.array(self.conv_k, np.int64))
+            value[conv] = self.plan.values(self.seg[who], u)
         order = np.lexsort((t, cust))  # stable: at equal times, the order things happened
         return {
             "customer_id": cust[order],

@@ -236,24 +236,26 @@ class _StagePlan:
 class _Plan:
     """Everything the step loop needs, precomputed once per model."""
 
-    def __init__(self, cm: CompiledModel):
+    def __init__(self, cm: CompiledModel, *, mean_field: bool = True):
+        """``mean_field=False``: no word-of-mouth tables (the agent engine lets people talk)."""
         self.cm = cm
         S, G, C = cm.n_stages, len(cm.segments), cm.n_channels
         self.S, self.G, self.C = S, G, C
         self.slots = C + 3
         self.TR, self.TIME, self.VALUE = C, C + 1, C + 2
-        wom = cm.mean_field_wom()
+        talking = cm.wom_channel >= 0 and cm.wom_rate > 0
+        wom = cm.mean_field_wom() if mean_field else np.full(cm.steps, float(talking))
         self.wom = wom
         # Touch probability tables indexed by segment * S + stage (float32, like the draws).
         self.expo = cm.exposure.reshape(C, G * S).astype(np.float32)
         self.wom_tables: np.ndarray | None = None
-        if cm.wom_channel >= 0 and wom.any():
+        if cm.wom_channel >= 0 and wom.any() and mean_field:
             self.wom_tables = np.stack(
                 [cm.exposure_with_wom(float(w))[cm.wom_channel].reshape(G * S) for w in wom]
             ).astype(np.float32)
         self.channel_live = np.array(
             [
-                bool(self.expo[c].any()) or (c == cm.wom_channel and self.wom_tables is not None)
+                bool(self.expo[c].any()) or (c == cm.wom_channel and bool(wom.any()))
                 for c in range(C)
             ],
             dtype=bool,
