@@ -95,15 +95,24 @@ def uniform(seed: int, customer: int, purpose: int, k: int) -> float:
 def uniforms(seed: int, customers: np.ndarray, purpose: int, k: int | np.ndarray) -> np.ndarray:
     """:func:`uniform` for many customers at once (numpy, wrapping uint64 arithmetic); ``k``
     is one counter for all or one per customer."""
-    c = customers.astype(np.uint64)
+    return keyed_uniforms(customer_keys(seed, customers), purpose, k)
+
+
+def customer_keys(seed: int, customers: np.ndarray) -> np.ndarray:
+    """The first scramble of :func:`uniform`, which depends on the seed and customer only."""
     with np.errstate(over="ignore"):
-        x = _mix_np(np.uint64(seed * _G1 & _MASK) + c)
+        return _mix_np(np.uint64(seed * _G1 & _MASK) + customers.astype(np.uint64))
+
+
+def keyed_uniforms(keys: np.ndarray, purpose: int, k: int | np.ndarray) -> np.ndarray:
+    """:func:`uniforms` from the customers' :func:`customer_keys`."""
+    with np.errstate(over="ignore"):
         if isinstance(k, np.ndarray):
             x = _mix_np(
-                x + (np.uint64(purpose * _G2 & _MASK) + k.astype(np.uint64) * np.uint64(_G1))
+                keys + (np.uint64(purpose * _G2 & _MASK) + k.astype(np.uint64) * np.uint64(_G1))
             )
         else:
-            x = _mix_np(x + np.uint64((purpose * _G2 + k * _G1) & _MASK))
+            x = _mix_np(keys + np.uint64((purpose * _G2 + k * _G1) & _MASK))
     return ((x >> np.uint64(11)).astype(np.float64) + 0.5) / 9007199254740992.0
 
 
@@ -202,8 +211,8 @@ class _World:
         ).clip(0, S - 1)
         self.initial_stage = self.stage.astype(np.int16)
         self.seg_list = self.seg.tolist()
-        with np.errstate(over="ignore"):  # uniform()'s first scramble, per customer
-            self.keys = _mix_np(np.uint64(seed * _G1 & _MASK) + ids.astype(np.uint64)).tolist()
+        self.keys_np = customer_keys(seed, ids)  # uniform()'s first scramble, per customer
+        self.keys = self.keys_np.tolist()
         # the first draws of every customer's transition clocks, in bulk
         self._bulk = {
             purpose: [uniforms(seed, ids, purpose, k).tolist() for k in range(_BULK)]
@@ -486,7 +495,6 @@ class _World:
         schedule = self.schedules[c]
         cap = self.day_cap[c]
         h0, h1 = cm.model.agents.touch_hours
-        ids = np.arange(self.n)
         lifted = self.lifts[c]
         for day in range(self.spend.shape[1]):
             t_day = day * self.step
@@ -500,11 +508,11 @@ class _World:
             p = p_table[self.cells()]
             reach = np.flatnonzero(p > 0)
             if reach.size == self.n:
-                u = uniforms(self.seed, ids, _EXPOSE + c, day)
+                u = keyed_uniforms(self.keys_np, _EXPOSE + c, day)
                 hit = np.flatnonzero(u < p)
             else:
                 u = np.zeros(self.n)
-                u[reach] = uniforms(self.seed, reach, _EXPOSE + c, day)
+                u[reach] = keyed_uniforms(self.keys_np[reach], _EXPOSE + c, day)
                 hit = reach[u[reach] < p[reach]]
             if schedule is not None and schedule.frequency_cap is not None and hit.size:
                 week = int(t_day // 7)
@@ -523,7 +531,7 @@ class _World:
                 continue
             if cap is not None:
                 self.spend[c, day] = hit.size * self.cost[c] * cm.model.population / self.n
-            hours = h0 + (h1 - h0) * uniforms(self.seed, hit, _HOUR + c, day)
+            hours = h0 + (h1 - h0) * keyed_uniforms(self.keys_np[hit], _HOUR + c, day)
             self.touch_parts.append((hit, t_day + hours / 24.0 * self.step, c))
             if self.tracked[c]:
                 a = self.ad[c, hit] * np.power(self.alpha[c], day - self.aday[c, hit])
@@ -774,7 +782,7 @@ class _World:
         conv = np.flatnonzero(kind == CONVERSION)
         if conv.size:  # the k-th conversion of a customer draws the k-th value
             who = cust[conv]
-            u = uniforms(self.seed, who, _VALUE, np.array(self.conv_k, np.int64))
+            u = keyed_uniforms(self.keys_np[who], _VALUE, np.array(self.conv_k, np.int64))
             value[conv] = self.plan.values(self.seg[who], u)
         order = np.lexsort((t, cust))  # stable: at equal times, the order things happened
         return {
