@@ -5,8 +5,10 @@ cannot hold lives here:
 
 * **Campaigns** decide at the start of each day whom they touch (vectorised over the
   customers in their target stages, as the Markov engine does), only on the days of their
-  schedule (start/end, weekly flighting), never above their daily budget (a hard cap) nor
-  above a per-customer ``frequency_cap`` per calendar week; each touch is logged at a time
+  schedule (start/end, weekly flighting), never above their daily budget (a hard cap,
+  scaled to the simulated customers and rounded down: a warning says when that loses more
+  than 10% of a budget that binds) nor above a per-customer ``frequency_cap`` per
+  calendar week; each touch is logged at a time
   of day within ``[agents] touch_hours``. Adstock is a *daily pressure*: a day's touches
   weigh on that whole day's hazards, and it decays at day starts. A continuous visit to a
   stage crosses fewer day starts than a discrete one lasts steps, so the daily touch
@@ -112,7 +114,7 @@ def keyed_uniforms(keys: np.ndarray, purpose: int, k: int | np.ndarray) -> np.nd
                 keys + (np.uint64(purpose * _G2 & _MASK) + k.astype(np.uint64) * np.uint64(_G1))
             )
         else:
-            x = _mix_np(keys + np.uint64((purpose * _G2 + k * _G1) & _MASK))
+            x = _mix_np(keys + np.uint64((purpose * _G2 + int(k) * _G1) & _MASK))
     return ((x >> np.uint64(11)).astype(np.float64) + 0.5) / 9007199254740992.0
 
 
@@ -203,19 +205,19 @@ class _World:
         self.step = cm.step_days
         S, C = cm.n_stages, cm.n_channels
         ids = np.arange(customers)
+        self.keys_np = customer_keys(seed, ids)  # uniform()'s first scramble, per customer
+        self.keys = self.keys_np.tolist()
         self.seg = np.searchsorted(
-            np.cumsum(cm.segment_shares), uniforms(seed, ids, _SEG, 0), side="right"
+            np.cumsum(cm.segment_shares), keyed_uniforms(self.keys_np, _SEG, 0), side="right"
         ).clip(0, len(cm.segments) - 1)
         self.stage = np.searchsorted(
-            np.cumsum(cm.initial), uniforms(seed, ids, _INIT, 0), side="right"
+            np.cumsum(cm.initial), keyed_uniforms(self.keys_np, _INIT, 0), side="right"
         ).clip(0, S - 1)
         self.initial_stage = self.stage.astype(np.int16)
         self.seg_list = self.seg.tolist()
-        self.keys_np = customer_keys(seed, ids)  # uniform()'s first scramble, per customer
-        self.keys = self.keys_np.tolist()
         # the first draws of every customer's transition clocks, in bulk
         self._bulk = {
-            purpose: [uniforms(seed, ids, purpose, k).tolist() for k in range(_BULK)]
+            purpose: [keyed_uniforms(self.keys_np, purpose, k).tolist() for k in range(_BULK)]
             for purpose in (_WAIT, _TARGET)
         }
         self.by_stage = {p.stage: p for p in self.plan.plans}
@@ -274,13 +276,16 @@ class _World:
         days = math.ceil(self.horizon / self.step)
         self.spend = np.zeros((C, days + 1))
         self.cost = [cm.model.channels[c].cost_per_exposure or 0.0 for c in cm.channels]
-        # the daily budget is a hard cap on touches (scaled to the simulated customers)
-        self.day_cap: list[int | None] = [
-            int(cm.daily_budget[c] * self.step / self.cost[c] * customers / model.population)
+        # the daily budget is a hard cap on touches, scaled to the simulated customers and
+        # rounded down (a day never spends more than its budget)
+        self.day_touches = [
+            cm.daily_budget[c] * self.step / self.cost[c] * customers / model.population
             if cm.paid[c] and self.cost[c] > 0
             else None
             for c in range(C)
         ]
+        self.day_cap = [None if x is None else int(x) for x in self.day_touches]
+        self.capped_days = [0] * C
         # Who a campaign touches on a day is decided at the day's start, as in the Markov
         # engine, and the touch weighs on that whole day's hazards (adstock is a daily
         # pressure; the time of day only places the touch in the log). A Markov-engine
@@ -526,6 +531,7 @@ class _World:
             if cap is not None and hit.size > cap:
                 # the day's budget runs out: the customers with the smallest draws are served
                 self.capped_budget += hit.size - cap
+                self.capped_days[c] += 1
                 hit = np.sort(hit[np.argsort(u[hit], kind="stable")[:cap]])
             if hit.size == 0:
                 continue
@@ -754,6 +760,19 @@ class _World:
                 progress(d)
         for res, _ in self.resources.values():
             res.mark()
+        for c, (exact, cap) in enumerate(zip(self.day_touches, self.day_cap, strict=True)):
+            if (
+                self.capped_days[c]
+                and exact is not None
+                and cap is not None
+                and exact - cap > 0.1 * exact
+            ):
+                log.warning(
+                    "channel '%s': its daily budget buys %.2f touches a day among %s "
+                    "customers, rounded down to %d, and the cap bound on %d days; simulate "
+                    "more customers (up to the population) for a budget that scales exactly",
+                    self.cm.channels[c], exact, f"{self.n:,}", cap, self.capped_days[c],
+                )  # fmt: skip
 
     def arrays(self) -> dict[str, np.ndarray]:
         ev, n, n0 = self.events, len(self.events), self.n

@@ -3,6 +3,7 @@ theory, word of mouth, caps, common random numbers and its model-file sections."
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from cjsim.errors import ModelError
 from cjsim.model import load_model, parse_model, validate_model
 from cjsim.simulate import simulate
 from cjsim.simulate.agents import _World, simulate_agents, simulate_agents_frame, uniform, uniforms
+from cjsim.simulate.markov import _Plan
 from tests.conftest import MODELS, shipped, without_word_of_mouth
 
 HERE = Path(__file__).parent / "models"
@@ -194,3 +196,22 @@ def test_bad_agent_section_on_the_command_line(tmp_path):
     res = cjsim("simulate", "d.toml", "--engine", "agents", "--out", "e.parquet", cwd=tmp_path)
     assert_one_line_error(res, "d.toml", "capacity.chairs.servers")
     assert not (tmp_path / "e.parquet").exists()
+
+
+def test_word_of_mouth_acts_in_agents_whenever_people_can_talk():
+    """The Markov engine's mean-field contact rate can be zero over a short horizon (no one
+    starts in a source stage); agents can reach one within a day, talk, and their touches
+    act through the channel's effects."""
+    model = shipped("trap_word_of_mouth").with_overrides(horizon_days=3)
+    cm = compile_model(model)
+    assert not cm.mean_field_wom().any()
+    assert not _Plan(cm).channel_live[cm.wom_channel]
+    assert _Plan(cm, mean_field=False).channel_live[cm.wom_channel]
+
+
+def test_a_budget_cap_rounded_down_by_scaling_is_reported(caplog):
+    """2,000 customers of 200,000: the SDRs' budget buys 4.67 touches a day, which a hard
+    cap rounds down to 4 (14% less); the run says so once the cap binds."""
+    with caplog.at_level(logging.WARNING, logger="cjsim.simulate.agents"):
+        simulate_agents(shipped("b2b_saas").with_overrides(horizon_days=60), 2000, rng=1)
+    assert "'sdr_outbound'" in caplog.text and "rounded down to 4" in caplog.text
