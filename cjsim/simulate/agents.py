@@ -251,6 +251,7 @@ class _World:
         self.conversions = np.zeros(customers, np.int64)
         self.talking = np.zeros(customers, bool)
         self.stage_changes, self._cells_at = 0, -1
+        self._cell_type = np.uint8 if len(cm.segments) * S <= 256 else np.uint32
         self.talks = [0] * customers  # conversations in the current talking spell
         self.conv_k: list[int] = []  # per conversion event: the customer's count before it
         self.wom_touched = np.zeros(customers, bool)
@@ -497,6 +498,7 @@ class _World:
         within the schedule, the frequency cap and the daily budget."""
         env, cm = self.env, self.cm
         p_table = self.day_p[c]
+        live = np.flatnonzero(p_table > 0)  # the cells the campaign reaches
         schedule = self.schedules[c]
         cap = self.day_cap[c]
         h0, h1 = cm.model.agents.touch_hours
@@ -510,15 +512,15 @@ class _World:
             if schedule is not None and not schedule.active(int(t_day)):
                 continue
             # only customers the campaign can reach draw (a draw depends on its keys alone)
-            p = p_table[self.cells()]
-            reach = np.flatnonzero(p > 0)
-            if reach.size == self.n:
-                u = keyed_uniforms(self.keys_np, _EXPOSE + c, day)
-                hit = np.flatnonzero(u < p)
-            else:
-                u = np.zeros(self.n)
-                u[reach] = keyed_uniforms(self.keys_np[reach], _EXPOSE + c, day)
-                hit = reach[u[reach] < p[reach]]
+            order, bounds = self.by_cell()
+            sizes = bounds[live + 1] - bounds[live]
+            reach = np.concatenate([order[bounds[k] : bounds[k + 1]] for k in live.tolist()])
+            u = keyed_uniforms(self.keys_np[reach], _EXPOSE + c, day)
+            on = u < np.repeat(p_table[live], sizes)
+            hit, u = reach[on], u[on]
+            if (sizes > 0).sum() > 1:  # in customer order, as if drawn one by one
+                by_id = np.argsort(hit)
+                hit, u = hit[by_id], u[by_id]
             if schedule is not None and schedule.frequency_cap is not None and hit.size:
                 week = int(t_day // 7)
                 stale = self.week_of[c, hit] != week
@@ -526,13 +528,13 @@ class _World:
                 self.week_of[c, hit] = week
                 ok = self.week_count[c, hit] < schedule.frequency_cap
                 self.capped_frequency += int((~ok).sum())
-                hit = hit[ok]
+                hit, u = hit[ok], u[ok]
                 self.week_count[c, hit] += 1
             if cap is not None and hit.size > cap:
                 # the day's budget runs out: the customers with the smallest draws are served
                 self.capped_budget += hit.size - cap
                 self.capped_days[c] += 1
-                hit = np.sort(hit[np.argsort(u[hit], kind="stable")[:cap]])
+                hit = np.sort(hit[np.argsort(u, kind="stable")[:cap]])
             if hit.size == 0:
                 continue
             if cap is not None:
@@ -549,12 +551,16 @@ class _World:
             if lift.size:
                 self._lift_later(lift)
 
-    def cells(self) -> np.ndarray:
-        """Every customer's (segment, stage) cell, computed again only after stage changes."""
+    def by_cell(self) -> tuple[np.ndarray, np.ndarray]:
+        """The customers grouped by (segment, stage) cell, ascending within a cell, and the
+        groups' bounds; computed again only after stage changes."""
         if self._cells_at != self.stage_changes:
-            self._cells = self.seg * self.cm.n_stages + self.stage
+            cells = (self.seg * self.cm.n_stages + self.stage).astype(self._cell_type)
+            order = np.argsort(cells, kind="stable")  # a radix sort for small integers
+            counts = np.bincount(cells, minlength=self.day_p.shape[1])
+            self._by_cell = (order, np.concatenate(([0], np.cumsum(counts))))
             self._cells_at = self.stage_changes
-        return self._cells
+        return self._by_cell
 
     def queue(self, i: int, to: int, k: int) -> Generator[Any, Any, int]:
         """Wait for a server of the stage's resource; returns the stage to enter."""
