@@ -221,6 +221,8 @@ class _World:
             for purpose in (_WAIT, _TARGET)
         }
         self.by_stage = {p.stage: p for p in self.plan.plans}
+        self.targets = {p.stage: p.targets.tolist() for p in self.plan.plans}
+        self.conversion = cm.conversion
         # adstock per channel: the value as of day ``aday``; it loses a factor alpha at
         # every day start (as in the Markov engine)
         self.alpha = [float(a) for a in cm.alpha]
@@ -247,7 +249,7 @@ class _World:
         # customers a campaign lifted this instant, with their clock versions (_lift_later)
         self.lift_parts: list[tuple[np.ndarray, np.ndarray]] = []
         self.waiting = np.zeros(customers, bool)
-        self.moves = np.zeros(customers, np.int64)
+        self.moves = [0] * customers  # transitions so far (the counter of their draws)
         self.conversions = np.zeros(customers, np.int64)
         self.talking = np.zeros(customers, bool)
         self.stage_changes, self._cells_at = 0, -1
@@ -257,8 +259,6 @@ class _World:
         self.wom_touched = np.zeros(customers, bool)
         # every customer's starting stage is an event at time 0 (added as arrays at the end)
         self.events: list[tuple[int, float, int, int, int, float]] = []
-        self.visited = np.zeros((customers, S), bool)
-        self.visited[ids, self.stage] = True
         self.resources: dict[int, tuple[_Resource, Any]] = {}
         for name, cap in model.capacity.items():
             s = cm.stages.index(cap.stage)
@@ -318,6 +318,8 @@ class _World:
     def _network(self, model: JourneyModel) -> None:
         cm = self.cm
         self.wom = cm.wom_channel >= 0 and cm.wom_rate > 0
+        # entering which stage starts a customer talking
+        self.talks_from = [self.wom and bool(x) for x in cm.wom_sources]
         if not self.wom:
             return
         degree = model.network.degree if model.network is not None else 8.0
@@ -385,22 +387,22 @@ class _World:
     # its own (_lift_soon); decaying adstock is followed at day starts for all such
     # customers at once (_daybreak). This does what a process interrupted by each touch
     # would do, without a generator, an Interrupt exception and an event per customer.
-    def _start(self, i: int) -> None:
+    def _start(self, i: int, stage: int) -> None:
         """A new stage: draw the hazard budget of the customer's next transition."""
-        if int(self.stage[i]) not in self.by_stage:
+        plan = self.by_stage.get(stage)
+        if plan is None:
             self.waiting[i] = False
             return  # absorbed
-        self.need[i] = -math.log(self.draw(i, _WAIT, int(self.moves[i])))
+        self.need[i] = -math.log(self.draw(i, _WAIT, self.moves[i]))
         self.used[i] = 0.0
-        self._schedule(i)
+        self._schedule(i, plan)
 
-    def _schedule(self, i: int) -> None:
+    def _schedule(self, i: int, plan: Any) -> None:
         """Evaluate the hazards now and schedule the next wake-up: the transition, if the
         budget runs out before the hazards next change; else, while a lifting adstock
         decays, a re-evaluation at the next day start (done for all such customers at once,
         :meth:`_daybreak`); nothing if neither happens within the horizon."""
         t = self.env.now
-        plan = self.by_stage[int(self.stage[i])]
         day = int(t / self.step + 1e-12)
         lam, decaying = self.hazards(i, plan, day)
         total = sum(lam)
@@ -445,7 +447,7 @@ class _World:
     def _lift(self, i: int) -> None:
         """A touch changed the hazards of a waiting customer: re-evaluate the clock."""
         self.used[i] += self.total[i] * (self.env.now - self.t_eval[i])
-        self._schedule(i)
+        self._schedule(i, self.by_stage[int(self.stage[i])])
 
     def _lift_later(self, ids: np.ndarray) -> None:
         """A campaign lifted the hazards of these waiting customers: re-evaluate their
@@ -469,8 +471,7 @@ class _World:
     def _transition(self, i: int) -> None:
         """The clock ran out: pick the target in proportion to the hazards, and move."""
         lam = self.lam[i]
-        k = int(self.moves[i])
-        plan = self.by_stage[int(self.stage[i])]
+        k = self.moves[i]
         u = self.draw(i, _TARGET, k) * float(self.total[i])
         acc, col = 0.0, len(lam) - 1
         for j, h in enumerate(lam):
@@ -478,20 +479,20 @@ class _World:
             if u < acc:
                 col = j
                 break
-        to = int(plan.targets[col])
-        self.moves[i] += 1
+        to = self.targets[int(self.stage[i])][col]
+        self.moves[i] = k + 1
         if to in self.resources:
             self.env.process(self._queued(i, to, k))
             return
         self.enter(i, to)
-        self._start(i)
+        self._start(i, to)
 
     def _queued(self, i: int, to: int, k: int) -> Generator[Any, Any, None]:
         """Queue for the stage's resource, then enter it (or stay, or go to on_timeout)."""
         to = yield from self.queue(i, to, k)
         if to >= 0:
             self.enter(i, to)
-        self._start(i)  # gave up and stays (on_timeout = "stay"): a new clock
+        self._start(i, int(self.stage[i]))  # gave up and stays (on_timeout = "stay"): a new clock
 
     def campaign(self, c: int) -> Generator[Any, Any, None]:
         """A channel's deliveries: each day, who is touched (vectorised over customers),
@@ -595,14 +596,13 @@ class _World:
             return
         self.stage[i] = to
         self.stage_changes += 1
-        self.visited[i, to] = True
         self.events.append((i, now, STAGE, -1, to, 0.0))
-        if to == self.cm.conversion:
+        if to == self.conversion:
             # the value is drawn at the end, for all conversions at once (arrays)
             self.conv_k.append(int(self.conversions[i]))
             self.conversions[i] += 1
             self.events.append((i, now, CONVERSION, -1, -1, 0.0))
-        if self.wom and self.cm.wom_sources[to] and not self.talking[i]:
+        if self.talks_from[to] and not self.talking[i]:
             self._talk_start(i)
 
     # -- touches ------------------------------------------------------------------------------
@@ -903,7 +903,9 @@ def simulate_agents(
     summary.touches = np.bincount(ch, minlength=cm.n_channels).astype(np.int64)
     summary.reached = touched.sum(axis=1).astype(np.int64)
     summary.spend = world.spend.sum(axis=1) * customers / model.population
-    summary.stage_reach = world.visited.sum(axis=0).astype(np.int64)
+    stages = arrays["event"] == STAGE  # every customer's first stage is a row too
+    visits = np.unique(arrays["customer_id"][stages] * cm.n_stages + arrays["stage"][stages])
+    summary.stage_reach = np.bincount(visits % cm.n_stages, minlength=cm.n_stages).astype(np.int64)
     summary.segment_customers = np.bincount(world.seg, minlength=len(cm.segments)).astype(np.int64)
     summary.conversions = int(is_conv.sum())
     summary.converters = int(np.unique(arrays["customer_id"][is_conv]).size)
