@@ -48,6 +48,7 @@ by thinning (the integrated-hazard alternative used here is exact for piecewise 
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import math
@@ -320,6 +321,7 @@ class _World:
         self.wom = cm.wom_channel >= 0 and cm.wom_rate > 0
         # entering which stage starts a customer talking
         self.talks_from = [self.wom and bool(x) for x in cm.wom_sources]
+        self.listens = cm.wom_targets.tolist()  # in which stages a word-of-mouth touch lands
         if not self.wom:
             return
         degree = model.network.degree if model.network is not None else 8.0
@@ -329,12 +331,16 @@ class _World:
         keep = a != b
         a, b = a[keep], b[keep]
         src, dst = np.concatenate([a, b]), np.concatenate([b, a])
-        # contacts grouped by customer, each group in drawing order: a sort of unique keys
-        # (customer, position), faster than a stable argsort
-        size = src.size
-        order = np.sort(src * size + np.arange(size)) % size
+        # contacts grouped by customer, each group in drawing order: a stable sort by
+        # customer, as two 16-bit radix sorts (low half, then high half)
+        order = np.argsort((src & 0xFFFF).astype(np.uint16), kind="stable")
+        for shift in (16, 32, 48):
+            if self.n <= 1 << shift:
+                break
+            high = ((src[order] >> shift) & 0xFFFF).astype(np.uint16)
+            order = order[np.argsort(high, kind="stable")]
         self.nbr = dst[order]
-        self.nbr_off = np.concatenate(([0], np.cumsum(np.bincount(src, minlength=self.n))))
+        self.nbr_off = [0, *np.cumsum(np.bincount(src, minlength=self.n)).tolist()]
         self.wom_rate = cm.wom_rate / self.step
 
     # -- adstock, hazards and exposure rates ---------------------------------------------------
@@ -636,19 +642,19 @@ class _World:
 
     def _talk(self, event: simpy.Timeout) -> None:
         i = event._value
-        cm = self.cm
-        if not cm.wom_sources[self.stage[i]]:  # no longer an advocate: the talking stops
+        stage = self.stage
+        if not self.talks_from[stage[i]]:  # no longer an advocate: the talking stops
             self.talking[i] = False
             return
         n = self.talks[i] = self.talks[i] + 1
-        lo, hi = int(self.nbr_off[i]), int(self.nbr_off[i + 1])
+        lo, hi = self.nbr_off[i], self.nbr_off[i + 1]
         if hi > lo:
             j = int(self.nbr[lo + int(self.uniform(i, _PICK, n) * (hi - lo))])
             self.wom_contacts += 1
-            if cm.wom_targets[self.stage[j]]:
+            if self.listens[stage[j]]:
                 self.wom_touches += 1
                 self.wom_touched[j] = True
-                self.touch(j, cm.wom_channel)
+                self.touch(j, self.cm.wom_channel)
         self._talk_next(i)
 
     # -- run ----------------------------------------------------------------------------------
@@ -751,6 +757,18 @@ class _World:
             timeout(w, (i, v)).callbacks.append(wake)
 
     def run(self, progress: Callable[[int], None] | None = None) -> None:
+        # The run makes millions of short-lived objects (events, tuples for the log) and
+        # hardly any reference cycles: the cyclic garbage collector would only walk them
+        # again and again (~7% of the time); it is paused for the run and restored after.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            self._run(progress)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _run(self, progress: Callable[[int], None] | None) -> None:
         env = self.env
         env.process(self._daybreak())  # first: at a day start it runs before the campaigns
         for c in range(self.cm.n_channels):
