@@ -194,6 +194,58 @@ class _Resource:
         self._last = now
 
 
+class _Visit:
+    """A customer's visit to a stage that needs a resource: queue for a server (giving up
+    after ``patience_days``), be served for an exponential time, release the server, and
+    enter the stage (or, on giving up, stay or go to ``on_timeout``). Callbacks on simpy
+    events, not a process."""
+
+    __slots__ = ("cap", "i", "k", "over", "req", "res", "start", "t0", "to", "world")
+
+    def __init__(self, world: _World, i: int, to: int, k: int) -> None:
+        self.world, self.i, self.to, self.k = world, i, to, k
+        env = world.env
+        self.res, self.cap = world.resources[to]  # servers scaled to the simulated customers
+        self.res.mark()
+        self.req = self.res.res.request()
+        self.t0 = env.now
+        self.over = False  # served or gave up: whichever comes first
+        self.req.callbacks.append(self._served)
+        if self.cap.patience_days is not None:
+            env.timeout(self.cap.patience_days).callbacks.append(self._gave_up)
+
+    def _gave_up(self, _event: Any) -> None:
+        if self.over:
+            return
+        self.over = True
+        w, i, res, cap = self.world, self.i, self.res, self.cap
+        res.mark()
+        self.req.cancel()
+        res.timed_out += 1
+        if cap.on_timeout != "stay":
+            w.enter(i, w.cm.stages.index(cap.on_timeout))
+        w._start(i, int(w.stage[i]))  # a new clock where the customer now is
+
+    def _served(self, _event: Any) -> None:
+        if self.over:
+            return
+        self.over = True
+        env, res = self.world.env, self.res
+        res.mark()
+        res.waits.append(env.now - self.t0)
+        self.start = env.now
+        service = -math.log(self.world.uniform(self.i, _SERVICE, self.k)) * self.cap.service_days
+        env.timeout(service).callbacks.append(self._done)
+
+    def _done(self, _event: Any) -> None:
+        w, res = self.world, self.res
+        res.busy_time += min(w.env.now, w.horizon) - min(self.start, w.horizon)
+        res.mark()
+        res.res.release(self.req)
+        w.enter(self.i, self.to)
+        w._start(self.i, self.to)
+
+
 class _World:
     """One simulation: the customers' state arrays and the simpy processes."""
 
@@ -488,17 +540,10 @@ class _World:
         to = self.targets[int(self.stage[i])][col]
         self.moves[i] = k + 1
         if to in self.resources:
-            self.env.process(self._queued(i, to, k))
+            _Visit(self, i, to, k)
             return
         self.enter(i, to)
         self._start(i, to)
-
-    def _queued(self, i: int, to: int, k: int) -> Generator[Any, Any, None]:
-        """Queue for the stage's resource, then enter it (or stay, or go to on_timeout)."""
-        to = yield from self.queue(i, to, k)
-        if to >= 0:
-            self.enter(i, to)
-        self._start(i, int(self.stage[i]))  # gave up and stays (on_timeout = "stay"): a new clock
 
     def campaign(self, c: int) -> Generator[Any, Any, None]:
         """A channel's deliveries: each day, who is touched (vectorised over customers),
@@ -568,33 +613,6 @@ class _World:
             self._by_cell = (order, np.concatenate(([0], np.cumsum(counts))))
             self._cells_at = self.stage_changes
         return self._by_cell
-
-    def queue(self, i: int, to: int, k: int) -> Generator[Any, Any, int]:
-        """Wait for a server of the stage's resource; returns the stage to enter."""
-        env = self.env
-        res, cap = self.resources[to]  # servers were scaled to the simulated customers
-        res.mark()
-        req = res.res.request()
-        t0 = env.now
-        if cap.patience_days is not None:
-            got = yield req | env.timeout(cap.patience_days)
-            served = req in got
-        else:
-            yield req
-            served = True
-        res.mark()
-        if not served:
-            req.cancel()
-            res.timed_out += 1
-            return -1 if cap.on_timeout == "stay" else self.cm.stages.index(cap.on_timeout)
-        res.waits.append(env.now - t0)
-        service = -math.log(self.uniform(i, _SERVICE, k)) * cap.service_days
-        start = env.now
-        yield env.timeout(service)
-        res.busy_time += min(env.now, self.horizon) - min(start, self.horizon)
-        res.mark()
-        res.res.release(req)
-        return to
 
     def enter(self, i: int, to: int) -> None:
         now = self.env.now
