@@ -188,7 +188,7 @@ def _print_agent_stats(stats: Any) -> None:
     if not stats.resources.empty:
         t = Table(title="Capacity", title_justify="left")
         for col in ("resource", "servers", "served", "gave up", "mean wait (days)",
-                    "mean queue", "utilisation"):  # fmt: skip
+                    "mean queue", "busy"):  # fmt: skip (short headers: fits 80 columns)
             t.add_column(col, justify="left" if col == "resource" else "right")
         for r in stats.resources.itertuples(index=False):
             t.add_row(
