@@ -187,8 +187,9 @@ def _run_agents(m: JourneyModel, customers: int, seed: int, out_path: Path) -> A
 def _print_agent_stats(stats: Any) -> None:
     if not stats.resources.empty:
         t = Table(title="Capacity", title_justify="left")
+        # short headers: the table fits 80 columns
         for col in ("resource", "servers", "served", "gave up", "mean wait (days)",
-                    "mean queue", "busy"):  # fmt: skip (short headers: fits 80 columns)
+                    "mean queue", "busy"):  # fmt: skip
             t.add_column(col, justify="left" if col == "resource" else "right")
         for r in stats.resources.itertuples(index=False):
             t.add_row(

@@ -581,12 +581,13 @@ class _World:
                 ok = self.week_count[c, hit] < schedule.frequency_cap
                 self.capped_frequency += int((~ok).sum())
                 hit, u = hit[ok], u[ok]
-                self.week_count[c, hit] += 1
             if cap is not None and hit.size > cap:
                 # the day's budget runs out: the customers with the smallest draws are served
                 self.capped_budget += hit.size - cap
                 self.capped_days[c] += 1
                 hit = np.sort(hit[np.argsort(u, kind="stable")[:cap]])
+            if schedule is not None and schedule.frequency_cap is not None:
+                self.week_count[c, hit] += 1  # only touches delivered count towards the cap
             if hit.size == 0:
                 continue
             if cap is not None:
@@ -809,11 +810,12 @@ class _World:
                 and cap is not None
                 and exact - cap > 0.1 * exact
             ):
+                step = "day" if self.step == 1 else f"step of {self.step:g} days"
                 log.warning(
-                    "channel '%s': its daily budget buys %.2f touches a day among %s "
-                    "customers, rounded down to %d, and the cap bound on %d days; simulate "
-                    "more customers (up to the population) for a budget that scales exactly",
-                    self.cm.channels[c], exact, f"{self.n:,}", cap, self.capped_days[c],
+                    "channel '%s': its budget buys %.2f touches a %s among %s customers, "
+                    "rounded down to %d, and the cap bound in %d steps; simulate more "
+                    "customers (up to the population) for a budget that scales exactly",
+                    self.cm.channels[c], exact, step, f"{self.n:,}", cap, self.capped_days[c],
                 )  # fmt: skip
 
     def arrays(self) -> dict[str, np.ndarray]:

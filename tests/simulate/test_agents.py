@@ -210,8 +210,26 @@ def test_word_of_mouth_acts_in_agents_whenever_people_can_talk():
 
 
 def test_a_budget_cap_rounded_down_by_scaling_is_reported(caplog):
-    """2,000 customers of 200,000: the SDRs' budget buys 4.67 touches a day, which a hard
-    cap rounds down to 4 (14% less); the run says so once the cap binds."""
+    """2,000 customers of 200,000: the SDRs' budget buys 4.67 touches a (weekly) step, which
+    a hard cap rounds down to 4 (14% less); the run says so once the cap binds."""
     with caplog.at_level(logging.WARNING, logger="cjsim.simulate.agents"):
         simulate_agents(shipped("b2b_saas").with_overrides(horizon_days=60), 2000, rng=1)
     assert "'sdr_outbound'" in caplog.text and "rounded down to 4" in caplog.text
+
+
+def test_only_delivered_touches_count_towards_the_frequency_cap():
+    """A customer the day's budget leaves out has not been touched: their weekly count
+    stays as it was (the count of each customer's touches this week, in the log)."""
+    data = shipped("dentist").with_overrides(horizon_days=20).model_dump(mode="python")
+    data["channels"]["social_ads"]["schedule"] = {"frequency_cap": 3}
+    data["channels"]["social_ads"]["daily_budget"] = 2.0  # far fewer touches than hits
+    world = _World(compile_model(validate_model(data)), 5000, 3)
+    world.run()
+    assert world.capped_budget > 0
+    c = world.cm.channels.index("social_ads")
+    arrays = world.arrays()
+    week = world.week_of[c].max()
+    touched = (arrays["channel"] == c) & (arrays["time"] // 7 == week)
+    counts = np.bincount(arrays["customer_id"][touched], minlength=5000)
+    current = world.week_of[c] == week
+    assert (world.week_count[c][current] == counts[current]).all()
