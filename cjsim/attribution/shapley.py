@@ -247,6 +247,18 @@ class SampledShapley(Attribution):
         self.game = game
         self.n_permutations = int(n_permutations)
         self.rng = rng
+        self._orders_seed: int | None = None
+
+    def _seed(self) -> int:
+        """One seed for the sampled orders, drawn once: the fit and the bootstrap's
+        :meth:`credit_matrix` use the same orders even when ``rng`` is a Generator
+        (which would otherwise give new orders at each call)."""
+        if self._orders_seed is None:
+            if isinstance(self.rng, int | np.integer):
+                self._orders_seed = int(self.rng)
+            else:
+                self._orders_seed = int(np.random.default_rng(self.rng).integers(2**63))
+        return self._orders_seed
 
     @property
     def is_linear(self) -> bool:
@@ -274,7 +286,7 @@ class SampledShapley(Attribution):
         K = len(paths.channels)
         uniq, inv = np.unique(channel_masks(paths), return_inverse=True)
         bits = ((uniq[:, None] >> np.arange(K)) & 1).astype(bool)  # (U, K)
-        rng = np.random.default_rng(self.rng)
+        rng = np.random.default_rng(self._seed())
         half = (self.n_permutations + 1) // 2
         perms = rng.permuted(np.tile(np.arange(K), (half, 1)), axis=1)
         perms = np.concatenate([perms, perms[:, ::-1]])  # antithetic pairs (r, r + half)
