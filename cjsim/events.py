@@ -305,6 +305,15 @@ def validate_events(frame: pd.DataFrame, *, source: str | None = None) -> None:
         ch = frame["channel"].astype("string")
         empty = touch & (ch.isna() | (ch == "")).to_numpy()
         _reject_rows(empty, lambda i: "touch without a channel; expected a channel name", source)
+        arrow = touch & ch.str.contains(">", regex=False).fillna(False).to_numpy(dtype=bool)
+        _reject_rows(
+            arrow,
+            lambda i: (
+                f"channel is {show(ch.iloc[i])}; expected a name without '>', which separates "
+                "the channels of a path"
+            ),
+            source,
+        )
     conv = (ev == "conversion").to_numpy()
     if "value" in frame.columns:
         try:

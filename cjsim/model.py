@@ -437,6 +437,13 @@ def _cross_check(m: JourneyModel, source: str | None) -> None:
     if len(set(stages)) != len(stages):
         dup = next(s for s in stages if stages.count(s) > 1)
         raise ModelError(f"stage '{dup}' is listed twice", source=source, key="stages")
+    for name in m.channels:
+        if ">" in name:
+            raise ModelError(
+                "expected a channel name without '>', which separates the channels of a path",
+                source=source,
+                key=f"channels.{name}",
+            )
     _need_stage(m.conversion, stages, "conversion", source)
     if m.lost is not None:
         _need_stage(m.lost, stages, "lost", source)

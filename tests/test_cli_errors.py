@@ -99,6 +99,13 @@ BAD_MODELS = {
         ),
         ["chain.conversion", "'sale'", "absorbing"],
     ),
+    "arrow_in_channel_name": (
+        ECOMMERCE.replace("[channels.video]", '[channels."tv > video"]')
+        .replace("video = 0.7", '"tv > video" = 0.7')
+        .replace("video = 1.2", '"tv > video" = 1.2')
+        .replace("touches.video", 'touches."tv > video"'),
+        ["channels.tv > video", "without '>'"],
+    ),
     "empty_file": ("", ["empty", "TOML"]),
     "not_toml": ("this is [not toml\n", ["not valid TOML"]),
 }
