@@ -223,7 +223,9 @@ class SampledShapley(Attribution):
     (or rate contribution) go to the channel whose arrival completes the journey's set.
     With ``n_permutations`` orders, ``standard_errors_`` is the standard deviation of the
     per-order credits over the square root of their number (antithetic pairs: each order
-    is used with its reverse, which lowers the variance).
+    is used with its reverse, which lowers the variance). A bootstrap interval keeps the
+    orders fixed and resamples the journeys: it measures the data's uncertainty, and
+    ``standard_errors_`` the orders'; their variances add for the whole error.
 
     Parameters
     ----------
