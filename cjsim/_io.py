@@ -7,10 +7,12 @@ previous complete file), never a half-written file.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 def _read_umask() -> int:
@@ -50,3 +52,14 @@ def write_text_atomic(target: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``target`` atomically (UTF-8)."""
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def read_json_file(path: str | os.PathLike[str], what: str) -> Any:
+    """A JSON file cjsim wrote, read back; a damaged one stops with a clear message."""
+    from cjsim.errors import OptionError
+
+    p = Path(path)
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise OptionError(f"cannot be read as {what} ({exc})", source=str(p)) from None

@@ -73,6 +73,8 @@ def _parse_budgets(items: list[str] | None) -> dict[str, float]:
             raise OptionError(
                 f"--budget '{item}': expected CHANNEL=AMOUNT (daily spend), e.g. paid_search=2500"
             )
+        if name.strip() in budgets:
+            raise OptionError(f"--budget '{item}': {name.strip()} is given twice; expected once")
         budgets[name.strip()] = value
     return budgets
 
@@ -156,12 +158,15 @@ def simulate(
     from cjsim.events import event_format
 
     event_format(out_path)
-    if not out_path.parent.exists():
-        raise OptionError("output folder does not exist", source=str(out_path.parent))
+    _check_output_place(out_path)
     if engine not in ("markov", "agents"):
         raise OptionError(f"--engine '{engine}': expected 'markov' or 'agents'")
+    budgets = _parse_budgets(budget)
+    both = sorted(set(budgets) & set(off or ()))
+    if both:
+        raise OptionError(f"--off {both[0]} and --budget {both[0]}=...: expected one of them")
     m = _load(model).with_overrides(
-        budgets=_parse_budgets(budget), channels_off=tuple(off or ()), horizon_days=days
+        budgets=budgets, channels_off=tuple(off or ()), horizon_days=days
     )
     if engine == "agents":
         from cjsim.simulate.agents import stats_path
@@ -357,15 +362,32 @@ def _check_figure_path(figure: Path | None) -> None:
     _check_output(figure, tuple(f".{f}" for f in FIGURE_FORMATS))
 
 
-def _check_output(path: Path | None, suffixes: tuple[str, ...]) -> None:
-    """An output path with a known suffix in a folder that exists (checked before any
-    work is done, so a typo does not cost a whole simulation)."""
+def _check_output(
+    path: Path | None, suffixes: tuple[str, ...], inputs: tuple[Path | str, ...] = ()
+) -> None:
+    """An output path with a known suffix in a folder that exists, not a folder itself and
+    not one of the command's inputs (checked before any work is done, so a typo costs no
+    simulation and overwrites nothing the user made)."""
     if path is None:
         return
     if path.suffix.lower() not in suffixes:
         raise OptionError(f"expected a {' or '.join(suffixes)} file", source=str(path))
+    _check_output_place(path, inputs)
+
+
+def _check_output_place(path: Path, inputs: tuple[Path | str, ...] = ()) -> None:
     if not path.absolute().parent.is_dir():
         raise OptionError("the folder does not exist", source=str(path))
+    if path.is_dir():
+        raise OptionError("is a folder; expected the name of a file to write", source=str(path))
+    for given in inputs:
+        src = Path(given)
+        if path.exists() and src.exists() and path.resolve() == src.resolve():
+            raise OptionError(
+                "is also the input; expected another name for the output (the input would "
+                "be overwritten)",
+                source=str(path),
+            )
 
 
 # -- paths -----------------------------------------------------------------------------
@@ -395,8 +417,7 @@ def paths(
 
     if out_path.suffix.lower() != ".csv":
         raise OptionError("unknown path-table format; expected a .csv file", source=str(out_path))
-    if not out_path.parent.exists():
-        raise OptionError("output folder does not exist", source=str(out_path.parent))
+    _check_output_place(out_path, (events,))
     if delimiter not in (",", ";"):
         raise OptionError(f"--delimiter {delimiter!r}: expected ',' or ';'")
     table, stats = load_event_paths(
@@ -436,7 +457,9 @@ def attribute(
     order: Annotated[int, typer.Option(help="Markov order (touchpoints per state).")] = 1,
     ci: Annotated[float, typer.Option(help="Bootstrap interval level; 0 for no intervals.")] = 0.95,
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 200,
-    seed: Annotated[int, typer.Option(help="Seed of the bootstrap and sampled Shapley.")] = 0,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Seed of the bootstrap and sampled Shapley.")
+    ] = 0,
     delimiter: Annotated[
         str | None, typer.Option(help="Delimiter of a path table (default: detect , or ;).")
     ] = None,
@@ -471,8 +494,7 @@ def attribute(
     if out_path is not None:
         if out_path.suffix.lower() not in (".csv", ".json"):
             raise OptionError("unknown result format; expected .csv or .json", source=str(out_path))
-        if not out_path.parent.exists():
-            raise OptionError("output folder does not exist", source=str(out_path.parent))
+        _check_output_place(out_path, (input_path,))
     if not 0 <= ci < 1:
         raise OptionError(f"--ci {ci!r}: expected a level between 0 and 1, e.g. 0.95 (0: none)")
     if resamples < 2:
@@ -483,6 +505,13 @@ def attribute(
         input_path, delimiter=delimiter, multi_conversion=multi_conversion,
         lookback_days=lookback,
     )  # fmt: skip
+    unknown = [d for d in direct or () if d not in table.channels]
+    if unknown:
+        raise OptionError(
+            f"--direct {unknown[0]}: no such channel in the data; expected one of "
+            f"{', '.join(table.channels)}",
+            source=str(input_path),
+        )
     result = run_attribution(
         table, method, order=order, ci=ci or None, n_resamples=resamples, rng=seed,
         direct=tuple(direct) if direct else DEFAULT_DIRECT, half_life=half_life,
@@ -601,6 +630,12 @@ def evaluate(
         raise OptionError("the parent folder of --out does not exist", source=str(out_dir))
     if out_dir.exists() and not out_dir.is_dir():
         raise OptionError("--out must be a folder; a file of that name exists", source=str(out_dir))
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / "evaluation.json").exists():
+        raise OptionError(
+            "the folder holds files cjsim evaluate did not write; expected a new or empty "
+            "folder (or an earlier evaluation's, which is replaced)",
+            source=str(out_dir),
+        )
     methods = tuple(method) if method else EVALUATED_METHODS
     for name in methods:
         make_method(name)  # unknown names stop here, before hours of simulation
@@ -705,6 +740,10 @@ def run(
         raise OptionError(f"--workers {workers}: expected at least 1")
     exp = load_experiment(resolve_experiment(experiment))
     folder = out_dir or Path(exp.name)
+    if folder.exists() and not folder.is_dir():
+        raise OptionError("--out must be a folder; a file of that name exists", source=str(folder))
+    if not folder.absolute().parent.is_dir():
+        raise OptionError("the parent folder of --out does not exist", source=str(folder))
     total = len(experiment_tasks(exp))
     show = sys.stderr.isatty()
     with Progress(
@@ -821,9 +860,10 @@ def optimize(
     customers: Annotated[int, typer.Option(help="Customers per simulation.")] = 20_000,
     replications: Annotated[int, typer.Option(help="Paired replications per point.")] = 4,
     seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
-    metric: Annotated[str, typer.Option(help="What to maximise: revenue or conversions.")] = (
-        "revenue"
-    ),
+    metric: Annotated[
+        str | None,
+        typer.Option(help="What to maximise: revenue or conversions (default: revenue)."),
+    ] = None,
     budget: Annotated[
         float | None, typer.Option(help="Total daily budget to split (default: current).")
     ] = None,
@@ -860,8 +900,19 @@ def optimize(
     """Fit response curves by simulation, split the budget, and validate the split."""
     from cjsim.experiment.optimize import optimise_model
 
-    if customers < 1 or replications < 2:
-        raise OptionError("--customers >= 1 and --replications >= 2 are needed")
+    if customers < 1:
+        raise OptionError(f"--customers {customers}: expected at least 1")
+    if replications < 2:
+        raise OptionError(f"--replications {replications}: expected at least 2")
+    if workers is not None and workers < 1:
+        raise OptionError(f"--workers {workers}: expected at least 1")
+    if metric is not None and metric not in ("revenue", "conversions"):
+        raise OptionError(f"--metric {metric!r}: expected 'revenue' or 'conversions'")
+    for flag, value, implied in (("--target-roas", target_roas, "revenue"),
+                                 ("--target-cpa", target_cpa, "conversions")):  # fmt: skip
+        if value is not None and metric not in (None, implied):
+            raise OptionError(f"{flag} maximises {implied}; --metric {metric} contradicts it")
+    metric = metric or "revenue"
     _check_output(out_path, (".csv",))
     _check_figure_path(figure)
     _check_output(report_path, (".html", ".htm"))
@@ -991,7 +1042,7 @@ def report(
     """Write one self-contained HTML report (figures embedded; opens offline)."""
     from cjsim.report.build import build_report
 
-    _check_output(out_path, (".html", ".htm"))
+    _check_output(out_path, (".html", ".htm"), (target,))
     with out.status("writing the report..."):
         rep = build_report(target)
         rep.write(out_path)

@@ -212,8 +212,10 @@ def read_events(
         if fmt == "parquet":
             frame = pd.read_parquet(path)
         else:
+            _check_header(Path(path), src)
             frame = pd.read_csv(
                 path,
+                encoding="utf-8-sig",
                 dtype={
                     "channel": "string",
                     "stage": "string",
@@ -223,15 +225,56 @@ def read_events(
                 keep_default_na=False,
                 na_values={"time": [""], "value": [""]},
             )
+    except UnicodeDecodeError as exc:
+        raise EventLogError(
+            f"is not UTF-8 text ({exc.reason} at byte {exc.start}); expected a UTF-8 CSV file",
+            source=src,
+        ) from None
     except (pa.ArrowInvalid, pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:
         raise EventLogError(f"cannot be read as {fmt} ({exc})", source=src) from exc
     if columns:
         frame = frame.rename(columns=dict(columns))
+    frame = _parse_text_times(frame)
     if validate:
         validate_events(frame, source=src)
     for col in ("event", "channel", "stage", "segment"):
         if col in frame.columns and not isinstance(frame[col].dtype, pd.CategoricalDtype):
             frame[col] = frame[col].replace("", pd.NA).astype("category")
+    return frame
+
+
+def _check_header(path: Path, source: str) -> None:
+    """A CSV header naming a column twice is refused (pandas would rename the second)."""
+    try:
+        with path.open(encoding="utf-8-sig") as fh:
+            names = [n.strip() for n in fh.readline().rstrip("\r\n").split(",")]
+    except UnicodeDecodeError as exc:
+        raise EventLogError(
+            f"is not UTF-8 text ({exc.reason} at byte {exc.start}); expected a UTF-8 CSV file",
+            source=source,
+        ) from None
+    twice = sorted({n for n in names if n and names.count(n) > 1})
+    if twice:
+        raise EventLogError(
+            f"column {twice[0]} appears twice in the header; expected each column once",
+            source=source,
+            key="header",
+        )
+
+
+def _parse_text_times(frame: pd.DataFrame) -> pd.DataFrame:
+    """Times written as text (a CSV export's ISO timestamps) become timestamps, as a
+    Parquet file's are; numbers and unparseable text are left for the validator."""
+    time = frame.get("time")
+    if time is None or pd.api.types.is_numeric_dtype(time):
+        return frame
+    if not (pd.api.types.is_object_dtype(time) or pd.api.types.is_string_dtype(time)):
+        return frame
+    if pd.to_numeric(time, errors="coerce").notna().all():
+        return frame.assign(time=pd.to_numeric(time))
+    parsed = pd.to_datetime(time, errors="coerce", format="ISO8601")
+    if parsed.notna().all():
+        return frame.assign(time=parsed)
     return frame
 
 
@@ -305,23 +348,15 @@ def validate_events(frame: pd.DataFrame, *, source: str | None = None) -> None:
         ch = frame["channel"].astype("string")
         empty = touch & (ch.isna() | (ch == "")).to_numpy()
         _reject_rows(empty, lambda i: "touch without a channel; expected a channel name", source)
-        arrow = touch & ch.str.contains(">", regex=False).fillna(False).to_numpy(dtype=bool)
-        _reject_rows(
-            arrow,
-            lambda i: (
-                f"channel is {show(ch.iloc[i])}; expected a name without '>', which separates "
-                "the channels of a path"
-            ),
-            source,
-        )
     conv = (ev == "conversion").to_numpy()
     if "value" in frame.columns:
-        try:
-            v = pd.to_numeric(frame["value"]).to_numpy(dtype=np.float64)
-        except (ValueError, TypeError) as exc:
-            raise EventLogError(
-                f"value is not numeric ({exc})", source=source, key="value"
-            ) from None
+        raw = frame["value"]
+        v = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
+        _reject_rows(
+            np.isnan(v) & (raw.astype("string").fillna("") != "").to_numpy(bool),
+            lambda i: f"value is {show(raw.iloc[i])}; expected a number",
+            source,
+        )
         badv = conv & ~(np.isfinite(v) & (v >= 0))
         _reject_rows(
             badv,

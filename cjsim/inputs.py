@@ -10,7 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from cjsim.errors import EventLogError
-from cjsim.paths import JourneyStats, PathTable, paths_from_events, read_path_table
+from cjsim.paths import (
+    JourneyStats,
+    PathTable,
+    PathTableError,
+    paths_from_events,
+    read_path_table,
+)
 
 #: Event logs above this size (bytes) are aggregated with DuckDB instead of pandas.
 OUT_OF_CORE_BYTES = 256 * 2**20
@@ -20,10 +26,24 @@ def is_path_table(path: Path, delimiter: str | None = None) -> bool:
     """True for a CSV whose header names a ``path`` column."""
     if path.suffix.lower() != ".csv":
         return False
-    with path.open(encoding="utf-8", errors="replace") as fh:
+    with path.open(encoding="utf-8-sig", errors="replace") as fh:
         header = fh.readline()
     sep = delimiter or (";" if header.count(";") > header.count(",") else ",")
-    return "path" in [h.strip().strip('"') for h in header.split(sep)]
+
+    def fields(by: str) -> list[str]:
+        return [h.strip().strip('"') for h in header.split(by)]
+
+    if {"path", "total_conversions"} & set(fields(sep)):
+        return True  # (a missing column is then named by the path-table reader)
+    other = next((d for d in (",", ";", "\t", "|") if d != sep and "path" in fields(d)), None)
+    if other is not None:
+        raise PathTableError(
+            f"the header splits into path table columns on {other!r}, not on {sep!r}; "
+            "expected ',' or ';' between the columns (or --delimiter to say which)",
+            source=str(path),
+            key="header",
+        )
+    return False
 
 
 def load_paths(

@@ -449,6 +449,13 @@ def _cross_check(m: JourneyModel, source: str | None) -> None:
         _need_stage(m.lost, stages, "lost", source)
     for s in m.initial_distribution:
         _need_stage(s, stages, "initial", source)
+    if m.initial_distribution.get(m.conversion, 0.0) > 0:
+        raise ModelError(
+            f"customers start in the conversion stage '{m.conversion}'; expected them to "
+            "start before it (a conversion is counted on entering the stage)",
+            source=source,
+            key="initial",
+        )
     if isinstance(m.initial, dict) and abs(math.fsum(m.initial.values()) - 1.0) > ROW_SUM_TOLERANCE:
         raise ModelError("probabilities must sum to 1", source=source, key="initial")
     if m.step_days > m.horizon_days:

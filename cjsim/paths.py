@@ -342,13 +342,29 @@ def read_path_table(path: str | Path, *, delimiter: str | None = None) -> PathTa
     p = Path(path)
     if not p.exists():
         raise PathTableError("file not found; expected a path table (CSV)", source=src)
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = p.read_text(encoding="utf-8-sig")  # a byte-order mark is not a column name
+    except UnicodeDecodeError as exc:
+        raise PathTableError(
+            f"is not UTF-8 text ({exc.reason} at byte {exc.start}); expected a UTF-8 CSV file",
+            source=src,
+        ) from None
     if not text.strip():
         raise PathTableError("file is empty; expected a path table with a header", source=src)
     header = text.splitlines()[0]
     sep = delimiter or (";" if header.count(";") > header.count(",") else ",")
+    names = [n.strip() for n in header.split(sep)]
+    twice = sorted({n for n in names if n and names.count(n) > 1})
+    if twice:
+        raise PathTableError(
+            f"column {twice[0]} appears twice in the header; expected each column once",
+            source=src,
+            key="header",
+        )
     try:
-        frame = pd.read_csv(p, sep=sep, dtype={"path": "string"}, keep_default_na=False)
+        frame = pd.read_csv(
+            p, sep=sep, dtype={"path": "string"}, keep_default_na=False, encoding="utf-8-sig"
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise PathTableError(f"cannot be read as CSV ({exc})", source=src) from exc
     return path_table_from_frame(frame, source=src)
@@ -377,6 +393,14 @@ def path_table_from_frame(frame: pd.DataFrame, *, source: str | None = None) -> 
                 f"{col} is {show(frame[col].iloc[i])}; expected a finite number >= 0",
                 source=source,
                 key=f"row {i + 1}",
+            )
+        with np.errstate(over="ignore"):
+            total = float(num.sum())
+        if not total <= 1e15:
+            raise PathTableError(
+                f"{col} adds up to {total:.3g}; expected counts that add up to at most 1e15",
+                source=source,
+                key=col,
             )
         counts[col] = num
     paths = frame["path"].astype("string").fillna("")

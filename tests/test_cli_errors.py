@@ -106,6 +106,10 @@ BAD_MODELS = {
         .replace("touches.video", 'touches."tv > video"'),
         ["channels.tv > video", "without '>'"],
     ),
+    "starting_in_the_conversion_stage": (
+        edit('conversion = "purchase"', 'conversion = "awareness"'),
+        ["initial", "start in the conversion stage 'awareness'"],
+    ),
     "empty_file": ("", ["empty", "TOML"]),
     "not_toml": ("this is [not toml\n", ["not valid TOML"]),
 }
@@ -156,6 +160,102 @@ def test_bad_option(tmp_path, args, needles):
     )
     assert_one_line_error(res, *needles)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["--budget", "video=1", "--budget", "video=2"], ["video is given twice"]),
+        (["--off", "video", "--budget", "video=100"], ["--off video and --budget video"]),
+    ],
+)
+def test_contradictory_simulation_options(tmp_path, args, needles):
+    res = cjsim(
+        "simulate", "ecommerce", "--customers", "10", "--out", "out.parquet", *args, cwd=tmp_path
+    )
+    assert_one_line_error(res, *needles)
+    assert list(tmp_path.iterdir()) == []
+
+
+PATHS_CSV = "path,total_conversions,total_null\nsearch > email,3,5\nsearch,1,9\n"
+
+
+@pytest.mark.parametrize(
+    ("command", "needles"),
+    [
+        (["paths", "log.csv", "--out", "log.csv"], ["log.csv", "is also the input"]),
+        (["attribute", "paths.csv", "--out", "paths.csv"], ["paths.csv", "is also the input"]),
+        (["attribute", "paths.csv", "--out", "folder.csv"], ["folder.csv", "is a folder"]),
+        (["simulate", "textbook", "--out", "folder.csv"], ["folder.csv", "is a folder"]),
+        (["report", "paths.csv", "--out", "folder.html"], ["folder.html", "is a folder"]),
+        (["attribute", "paths.csv", "--direct", "tv"], ["--direct tv", "email, search"]),
+        (["attribute", "paths.csv", "--seed", "-1"], ["-1"]),
+        (
+            ["optimize", "textbook", "--metric", "conversions", "--target-roas", "2"],
+            ["--target-roas maximises revenue", "--metric conversions"],
+        ),
+        (["optimize", "textbook", "--workers", "0"], ["--workers 0"]),
+        (
+            ["evaluate", "textbook", "--out", "mine", "--customers", "50"],
+            ["mine", "files cjsim evaluate did not write"],
+        ),
+        (["run", "budget_shift", "--out", "log.csv"], ["log.csv", "a file of that name"]),
+    ],
+)
+def test_outputs_never_replace_inputs_or_other_files(tmp_path, command, needles):
+    """Nothing a user made is overwritten: not the input, not a folder of their files."""
+    (tmp_path / "paths.csv").write_text(PATHS_CSV, encoding="utf-8")
+    (tmp_path / "log.csv").write_text(
+        "customer_id,time,event,channel\n1,0,touch,search\n1,1,conversion,\n", encoding="utf-8"
+    )
+    for folder in ("folder.csv", "folder.html", "mine"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "mine" / "summary.csv").write_text("my own numbers\n", encoding="utf-8")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    res = cjsim(*command, cwd=tmp_path)
+    if command[-1] == "-1":  # typer's own range check: exit 2, its usage box
+        assert res.returncode == 2 and "greater than or equal to 0" in res.stderr
+    else:
+        assert_one_line_error(res, *needles)
+    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == before
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "needles"),
+    [
+        ("latin1.csv", b"path,total_conversions\ncaf\xe9 > b,3\n", ["is not UTF-8 text"]),
+        ("twice.csv", b"path,path,total_conversions\na,b,3\n", ["column path appears twice"]),
+        ("pipes.csv", b"path|total_conversions\na|3\n", ["on '|', not on ','"]),
+        ("huge.csv", b"path,total_conversions\na,1e308\nb,1e308\n", ["adds up to inf"]),
+        (
+            "value.csv",
+            b"customer_id,time,event,channel,value\n1,0,touch,a,\n1,1,conversion,,abc\n",
+            ["row 2: value is 'abc'; expected a number"],
+        ),
+    ],
+)
+def test_unreadable_inputs(tmp_path, name, data, needles):
+    (tmp_path / name).write_bytes(data)
+    assert_one_line_error(cjsim("attribute", name, cwd=tmp_path), name, *needles)
+
+
+def test_a_csv_log_with_iso_timestamps_is_read_like_a_parquet_one(tmp_path):
+    (tmp_path / "log.csv").write_text(
+        "customer_id,time,event,channel\n1,2024-01-01T08:00:00,touch,search\n"
+        "1,2024-01-02T09:30:00,conversion,\n",
+        encoding="utf-8",
+    )
+    res = cjsim("attribute", "log.csv", "-m", "last", "--ci", "0", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+
+
+def test_damaged_experiment_folder(tmp_path):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "manifest.json").write_text("{bad", encoding="utf-8")
+    for command in (["run", "budget_shift", "--out", "r"], ["report", "r", "--out", "r.html"]):
+        assert_one_line_error(cjsim(*command, cwd=tmp_path), "manifest.json", "cannot be read")
+    assert not (tmp_path / "r.html").exists()
 
 
 def test_unknown_output_format(tmp_path):

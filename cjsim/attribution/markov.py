@@ -85,11 +85,15 @@ def _walks(paths: PathTable, order: int, self_loops: bool) -> _Walks:
         cols, win_path, first_of_path = cols[~same], win_path[~same], first_of_path[~same]
     # integer key per window (base K + 1, 0 = no channel), then dense state numbers
     base = K + 1
-    keys = np.zeros(len(cols), np.int64)
-    for i in range(order):
-        keys += (cols[:, i] + 1) * base**i
-    uniq_keys, state = _dense_ids(keys, base**order)
-    windows = (uniq_keys[:, None] // base ** np.arange(order) % base) - 1
+    if base**order < 2**62:
+        keys = np.zeros(len(cols), np.int64)
+        for i in range(order):
+            keys += (cols[:, i] + 1) * base**i
+        uniq_keys, state = _dense_ids(keys, base**order)
+        windows = (uniq_keys[:, None] // base ** np.arange(order) % base) - 1
+    else:  # more possible windows than an integer key holds: the distinct rows themselves
+        windows, state = np.unique(cols, axis=0, return_inverse=True)
+        state = state.ravel()
     state = state + 1
     n = len(windows)
     conv_id, null_id = n + 1, n + 2

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cjsim._io import write_text_atomic
+from cjsim._io import read_json_file, write_text_atomic
 from cjsim.errors import OptionError
 from cjsim.experiment.config import Experiment
 from cjsim.experiment.stats import summarise_runs
@@ -232,7 +232,9 @@ def _check_folder(folder: Path, exp: Experiment, force: bool) -> None:
     manifest = folder / "manifest.json"
     digest = exp.content_hash()
     if manifest.exists():
-        old = json.loads(manifest.read_text(encoding="utf-8"))
+        old = read_json_file(manifest, "an experiment folder's manifest")
+        if not isinstance(old, dict):
+            raise OptionError("expected an experiment folder's manifest", source=str(manifest))
         if old.get("hash") != digest:
             if not force:
                 raise OptionError(

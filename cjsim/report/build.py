@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from cjsim._io import read_json_file
 from cjsim.errors import OptionError
 from cjsim.report import data
 from cjsim.report import figures as F
@@ -299,7 +300,14 @@ def attribution_report(path: str | Path, ci: float = 0.95, resamples: int = 100)
 
 def _read_result(p: Path) -> pd.DataFrame:
     if p.suffix.lower() == ".json":
-        frame = pd.DataFrame(json.loads(p.read_text(encoding="utf-8"))["results"])
+        data = read_json_file(p, "an attribution result (cjsim attribute --out)")
+        if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+            raise OptionError(
+                "expected an attribution result written by cjsim attribute --out (a "
+                "'results' list)",
+                source=str(p),
+            )
+        frame = pd.DataFrame(data["results"])
     else:
         frame = pd.read_csv(p)
     missing = {"method", "channel", "conversions"} - set(frame.columns)
@@ -328,7 +336,9 @@ def experiment_report(folder: str | Path) -> Report:
     from cjsim.experiment.stats import summarise_runs
 
     folder = Path(folder)
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_json_file(folder / "manifest.json", "an experiment folder's manifest")
+    if not isinstance(manifest, dict):
+        raise OptionError("expected an experiment folder's manifest", source=str(folder))
     scenarios: list[str] = list(manifest.get("scenarios", []))
     reps = int(manifest.get("replications", 0))
     baseline = manifest.get("baseline") or (scenarios[0] if scenarios else "")
@@ -435,7 +445,9 @@ def _experiment_table(summary: pd.DataFrame, baseline: str) -> pd.DataFrame:
 def evaluation_report(folder: str | Path) -> Report:
     """The report of a ``cjsim evaluate`` folder."""
     folder = Path(folder)
-    meta = json.loads((folder / "evaluation.json").read_text(encoding="utf-8"))
+    meta = read_json_file(folder / "evaluation.json", "an evaluation's settings")
+    if not isinstance(meta, dict):
+        raise OptionError("expected an evaluation's settings", source=str(folder))
     settings = meta.get("settings", {})
     summary = pd.read_csv(folder / "summary.csv")
     bias = pd.read_csv(folder / "bias.csv")

@@ -260,3 +260,13 @@ def test_weighted_auc_by_hand():
 def test_bad_order():
     with pytest.raises(OptionError, match="order"):
         MarkovAttribution(order=0)
+
+
+def test_an_order_beyond_integer_keys_gives_the_same_chain():
+    """(K + 1)^order past 2^62 cannot key a window by an integer; distinct rows do. An
+    order at least the longest path makes every path one state, whatever the order."""
+    t = random_table(K=5, P=200, max_len=6, seed=3)
+    six, forty = MarkovAttribution(order=6).fit(t), MarkovAttribution(order=40).fit(t)
+    assert forty.conversion_probability() == pytest.approx(six.conversion_probability())
+    np.testing.assert_allclose(forty.removal_effects_, six.removal_effects_, rtol=1e-12)
+    np.testing.assert_allclose(forty.conversions_, six.conversions_, rtol=1e-12)
