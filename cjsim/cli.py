@@ -165,9 +165,11 @@ def simulate(
     both = sorted(set(budgets) & set(off or ()))
     if both:
         raise OptionError(f"--off {both[0]} and --budget {both[0]}=...: expected one of them")
-    m = _load(model).with_overrides(
-        budgets=budgets, channels_off=tuple(off or ()), horizon_days=days
-    )
+    base = _load(model)
+    if days is not None and 0 < days < base.step_days:
+        step = f"{base.step_days:g} day" + ("" if base.step_days == 1 else "s")
+        raise OptionError(f"--days {days:g}: expected at least one step ({step})")
+    m = base.with_overrides(budgets=budgets, channels_off=tuple(off or ()), horizon_days=days)
     if engine == "agents":
         from cjsim.simulate.agents import stats_path
 
@@ -622,8 +624,10 @@ def evaluate(
 
     if engine not in ("markov", "agents"):
         raise OptionError(f"--engine '{engine}': expected 'markov' or 'agents'")
-    if customers < 1 or replications < 1 or (truth_customers is not None and truth_customers < 1):
-        raise OptionError("--customers, --replications and --truth-customers: expected >= 1")
+    for flag, value in (("--customers", customers), ("--replications", replications),
+                        ("--truth-customers", truth_customers)):  # fmt: skip
+        if value is not None and value < 1:
+            raise OptionError(f"{flag} {value}: expected at least 1")
     if workers is not None and workers < 1:
         raise OptionError(f"--workers {workers}: expected at least 1")
     if not out_dir.parent.exists():
@@ -1007,6 +1011,7 @@ def explain(
     engine: Annotated[str, typer.Option(help="markov or agents.")] = "markov",
 ) -> None:
     """Tell one simulated customer's journey in plain words, stage by stage, touch by touch."""
+    from cjsim.explain import SEARCH_CUSTOMERS
     from cjsim.explain import explain as tell
 
     m = _load(model)
@@ -1015,11 +1020,12 @@ def explain(
     for line in story.lines:
         out.print(line, highlight=False, markup=False)  # model words are not rich markup
     if customer is None:
-        out.print(
-            f"(customer {story.customer} was chosen as the first to convert after a few "
-            "touches; --customer N tells another)",
-            highlight=False,
+        why = (
+            f"customer {story.customer} was chosen as the first to convert after a few touches"
+            if story.converted
+            else f"none of the first {SEARCH_CUSTOMERS:,} customers converted: customer 0"
         )
+        out.print(f"({why}; --customer N tells another)", highlight=False)
 
 
 # -- report ----------------------------------------------------------------------------

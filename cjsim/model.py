@@ -457,7 +457,10 @@ def _cross_check(m: JourneyModel, source: str | None) -> None:
             key="initial",
         )
     if isinstance(m.initial, dict) and abs(math.fsum(m.initial.values()) - 1.0) > ROW_SUM_TOLERANCE:
-        raise ModelError("probabilities must sum to 1", source=source, key="initial")
+        total = math.fsum(m.initial.values())
+        raise ModelError(
+            f"probabilities sum to {total:.6g}; expected 1", source=source, key="initial"
+        )
     if m.step_days > m.horizon_days:
         raise ModelError(
             f"step_days ({m.step_days}) is longer than horizon_days ({m.horizon_days})",

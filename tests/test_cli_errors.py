@@ -250,6 +250,29 @@ def test_a_csv_log_with_iso_timestamps_is_read_like_a_parquet_one(tmp_path):
     assert res.returncode == 0, res.stderr
 
 
+@pytest.mark.parametrize(
+    ("scenario", "needles"),
+    [
+        ("horizon_days = 0.0001", ["x.toml", "scenarios.a", "step_days", "horizon_days"]),
+        (
+            'budget_shift = { from = "video", to = "video", share = 0.2 }',
+            ["x.toml", "scenarios.a", "both 'video'"],
+        ),
+    ],
+)
+def test_a_scenario_that_breaks_the_model_is_named(tmp_path, scenario, needles):
+    (tmp_path / "x.toml").write_text(
+        f'name = "x"\nmodel = "ecommerce"\n[scenarios.a]\n{scenario}\n', encoding="utf-8"
+    )
+    assert_one_line_error(cjsim("run", "x.toml", "--out", "r", cwd=tmp_path), *needles)
+    assert not (tmp_path / "r").exists()
+
+
+def test_fewer_days_than_a_step(tmp_path):
+    res = cjsim("simulate", "textbook", "--days", "0.5", "--out", "o.parquet", cwd=tmp_path)
+    assert_one_line_error(res, "--days 0.5", "at least one step (1 day)")
+
+
 def test_damaged_experiment_folder(tmp_path):
     (tmp_path / "r").mkdir()
     (tmp_path / "r" / "manifest.json").write_text("{bad", encoding="utf-8")

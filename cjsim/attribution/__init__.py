@@ -82,7 +82,7 @@ def make_method(
     if name not in factories:
         raise OptionError(
             f"method is {name!r}; expected one of {', '.join(METHODS)} (or markov_K for "
-            "a Markov model of order K)"
+            "a Markov model of order K from 1 to 9; --order for higher)"
         )
     method: Attribution = factories[name]()
     return method

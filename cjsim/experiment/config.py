@@ -290,6 +290,8 @@ def _budget_overrides(
             s = sc.budget_shift
             src = base._channel_for_option(f"{key}.budget_shift.from", s.source)
             base._channel_for_option(f"{key}.budget_shift.to", s.to)
+            if s.to == s.source:
+                raise OptionError(f"from and to are both '{s.to}'; expected two different channels")
             moved = budgets.get(s.source, src.daily_budget or 0.0) * s.share
             budgets[s.source] = budgets.get(s.source, src.daily_budget or 0.0) - moved
             dst = base.channels[s.to]
@@ -299,6 +301,10 @@ def _budget_overrides(
         )
     except OptionError as exc:
         raise ModelError(exc.reason, source=source, key=key) from exc
+    except ModelError as exc:  # the overridden model does not validate: say which scenario
+        raise ModelError(
+            exc.reason, source=source, key=f"{key} (model {exc.key})" if exc.key else key
+        ) from exc
 
 
 def _model_path(arg: str, folder: Path) -> Path:
