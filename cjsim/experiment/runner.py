@@ -293,7 +293,17 @@ def _run_on_dask(
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None)  # fmt: skip
     try:
-        with Client(cluster if cluster is not None else scheduler) as client:
+        if cluster is not None:
+            connect = Client(cluster)
+        else:
+            try:
+                connect = Client(scheduler, timeout="10s")
+            except (OSError, TimeoutError) as exc:
+                raise OptionError(
+                    f"--scheduler {scheduler}: cannot connect ({exc}); expected the address "
+                    "of a running Dask scheduler, or 'local'"
+                ) from None
+        with connect as client:
             if cluster is not None:
                 # all workers first: tasks submitted to the first worker alone would stay
                 # there until work stealing spreads them
