@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, Strict, ValidationError
 
 from cjsim.errors import ModelError, OptionError
 from cjsim.model_agents import AgentsConfig, Capacity, Network, Schedule, check_agent_sections
@@ -74,10 +74,11 @@ class Effect(_Frozen):
 
     The hazard of each targeted transition is multiplied by
     ``1 + lift * hill(adstock, ec, slope)``; ``lift = 1`` can at most double it.
-    A negative lift (down to -1) lowers it.
+    A negative lift (down to -1) lowers it; a lift above 1,000 (a thousandfold hazard)
+    is refused as a typo.
     """
 
-    lift: Annotated[float, Field(ge=-1.0, allow_inf_nan=False)]
+    lift: Annotated[float, Strict(), Field(ge=-1.0, le=1000.0, allow_inf_nan=False)]
     to: list[str] | None = None
     ec: Positive | None = None
     slope: Positive | None = None

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+# Numbers are numbers: a quoted "0.5" or a true in a model file is a mistake, not a value
+# to convert (Strict still takes integers for floats).
+Probability = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
 # infinity is not a budget, a rate or an effect size: finite numbers only
-NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Strict(), Field(ge=0.0, allow_inf_nan=False)]
+Positive = Annotated[float, Strict(), Field(gt=0.0, allow_inf_nan=False)]
 
 
 class Frozen(BaseModel):

@@ -82,7 +82,7 @@ def test_cli_evaluate_writes_everything(tmp_path):
     [
         (["--method", "last_click"], ["last_click", "expected one of"]),
         (["--engine", "steam"], ["--engine", "'markov' or 'agents'"]),
-        (["--replications", "0"], ["--replications", ">= 1"]),
+        (["--replications", "0"], ["--replications 0", "at least 1"]),
     ],
 )
 def test_cli_evaluate_bad_options(tmp_path, args, needles):
