@@ -226,10 +226,7 @@ def read_events(
                 na_values={"time": [""], "value": [""]},
             )
     except UnicodeDecodeError as exc:
-        raise EventLogError(
-            f"is not UTF-8 text ({exc.reason} at byte {exc.start}); expected a UTF-8 CSV file",
-            source=src,
-        ) from None
+        raise not_utf8(exc, src) from None
     except (pa.ArrowInvalid, pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:
         raise EventLogError(f"cannot be read as {fmt} ({exc})", source=src) from exc
     if columns:
@@ -249,13 +246,27 @@ def _check_header(path: Path, source: str) -> None:
         with path.open(encoding="utf-8-sig") as fh:
             names = [n.strip() for n in fh.readline().rstrip("\r\n").split(",")]
     except UnicodeDecodeError as exc:
-        raise EventLogError(
-            f"is not UTF-8 text ({exc.reason} at byte {exc.start}); expected a UTF-8 CSV file",
-            source=source,
-        ) from None
+        raise not_utf8(exc, source) from None
+    check_header_names(names, source)
+
+
+def not_utf8(
+    exc: UnicodeDecodeError, source: str | None, error: type[EventLogError] = EventLogError
+) -> EventLogError:
+    """The error for a CSV file that is not UTF-8 text."""
+    return error(
+        f"is not UTF-8 text ({exc.reason} at byte {exc.start}); expected a UTF-8 CSV file",
+        source=source,
+    )
+
+
+def check_header_names(
+    names: list[str], source: str | None, error: type[EventLogError] = EventLogError
+) -> None:
+    """A CSV header naming a column twice is refused (pandas would rename the second)."""
     twice = sorted({n for n in names if n and names.count(n) > 1})
     if twice:
-        raise EventLogError(
+        raise error(
             f"column {twice[0]} appears twice in the header; expected each column once",
             source=source,
             key="header",

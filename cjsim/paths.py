@@ -32,7 +32,7 @@ import pandas as pd
 
 from cjsim._io import write_text_atomic
 from cjsim.errors import EventLogError, show
-from cjsim.events import validate_events
+from cjsim.events import check_header_names, not_utf8, validate_events
 
 #: Separator between channels in the ChannelAttribution path format.
 SEPARATOR = ">"
@@ -345,22 +345,12 @@ def read_path_table(path: str | Path, *, delimiter: str | None = None) -> PathTa
     try:
         text = p.read_text(encoding="utf-8-sig")  # a byte-order mark is not a column name
     except UnicodeDecodeError as exc:
-        raise PathTableError(
-            f"is not UTF-8 text ({exc.reason} at byte {exc.start}); expected a UTF-8 CSV file",
-            source=src,
-        ) from None
+        raise not_utf8(exc, src, PathTableError) from None
     if not text.strip():
         raise PathTableError("file is empty; expected a path table with a header", source=src)
     header = text.splitlines()[0]
     sep = delimiter or (";" if header.count(";") > header.count(",") else ",")
-    names = [n.strip() for n in header.split(sep)]
-    twice = sorted({n for n in names if n and names.count(n) > 1})
-    if twice:
-        raise PathTableError(
-            f"column {twice[0]} appears twice in the header; expected each column once",
-            source=src,
-            key="header",
-        )
+    check_header_names([n.strip() for n in header.split(sep)], src, PathTableError)
     try:
         frame = pd.read_csv(
             p, sep=sep, dtype={"path": "string"}, keep_default_na=False, encoding="utf-8-sig"
