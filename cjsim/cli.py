@@ -11,6 +11,8 @@ import contextlib
 import functools
 import json
 import logging
+import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -1212,8 +1214,24 @@ def _demo_truth(model: JourneyModel, customers: int, seed: int) -> list[Any]:
         ]
 
 
+_MAIN_PID = [0]  # the process that installed the handler (main() sets it)
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    if os.getpid() != _MAIN_PID[0]:  # a forked worker: die as by default; the parent tidies up
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    raise KeyboardInterrupt  # stop as on Ctrl-C: temporary files removed, workers stopped
+
+
 def main() -> None:
     """Entry point of the ``cjsim`` console script."""
+    # a SIGTERM (kill, a job scheduler's time limit) ends the run the way Ctrl-C does,
+    # instead of leaving a half-written temporary file behind
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        _MAIN_PID[0] = os.getpid()
+        signal.signal(signal.SIGTERM, _terminated)
     app()
 
 

@@ -362,3 +362,26 @@ def test_outputs_get_the_usual_permissions(tmp_path):
 
     write_text_atomic(tmp_path / "out.txt", "x")
     assert stat.S_IMODE(os.stat(tmp_path / "out.txt").st_mode) == 0o666 & ~_io._UMASK
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM to a child process")
+def test_sigterm_stops_like_ctrl_c_and_leaves_no_temporary_file(tmp_path):
+    """kill (or a scheduler's time limit) sends SIGTERM: the half-written log goes too."""
+    import os
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cjsim", "simulate", "ecommerce", "--customers", "5000000",
+         "--out", "big.parquet"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(tmp_path.glob(".big.parquet.*")):
+        time.sleep(0.05)
+    assert list(tmp_path.glob(".big.parquet.*")), "the run started writing"
+    os.kill(proc.pid, signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert list(tmp_path.iterdir()) == []
