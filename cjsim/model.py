@@ -432,6 +432,31 @@ def _need_channel(name: str, channels: Mapping[str, Channel], key: str, source: 
         )
 
 
+def _check_conversion_reachable(m: JourneyModel, source: str | None) -> None:
+    """Some customer must be able to convert: the conversion stage is reachable from a
+    starting stage in the transitions of the base model or of some segment (channel
+    effects only scale transitions that exist, so they open no new way)."""
+    edges: dict[str, set[str]] = {}
+    for rows in (m.transitions, *(seg.transitions for seg in m.segments.values())):
+        for s, row in rows.items():
+            edges.setdefault(s, set()).update(t for t, p in row.items() if p > 0 and t != s)
+    seen = {s for s, share in m.initial_distribution.items() if share > 0}
+    todo = list(seen)
+    while todo:
+        for t in edges.get(todo.pop(), ()):
+            if t not in seen:
+                seen.add(t)
+                todo.append(t)
+    if m.conversion not in seen:
+        raise ModelError(
+            f"no customer can reach the conversion stage '{m.conversion}' from where they "
+            f"start ({', '.join(sorted(s for s, p in m.initial_distribution.items() if p > 0))}"
+            "); expected transitions that lead to it",
+            source=source,
+            key="transitions",
+        )
+
+
 def _cross_check(m: JourneyModel, source: str | None) -> None:
     """Checks that span several keys: references, row sums, paid/organic consistency."""
     stages = m.stages
@@ -479,6 +504,7 @@ def _cross_check(m: JourneyModel, source: str | None) -> None:
             _check_row(row, stages, f"segments.{g}.transitions.{s}", source)
         for c in seg.affinity:
             _need_channel(c, m.channels, f"segments.{g}.affinity.{c}", source)
+    _check_conversion_reachable(m, source)
     if m.narrative.conversion is not None:
         try:
             m.narrative.conversion.format(value="1")

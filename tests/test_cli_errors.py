@@ -110,6 +110,11 @@ BAD_MODELS = {
         edit('conversion = "purchase"', 'conversion = "awareness"'),
         ["initial", "start in the conversion stage 'awareness'"],
     ),
+    "conversion_out_of_reach": (
+        '[chain]\nconversion = "purchase"\ntransitions.awareness = { awareness = 1.0 }\n'
+        "transitions.purchase = { purchase = 1.0 }\n",
+        ["no customer can reach the conversion stage 'purchase'", "awareness"],
+    ),
     "empty_file": ("", ["empty", "TOML"]),
     "not_toml": ("this is [not toml\n", ["not valid TOML"]),
 }
