@@ -787,8 +787,9 @@ def _print_experiment(result: Any) -> None:
     s = result.summary
     t = Table(
         title=f"{spec.name}: {spec.replications} paired replications of {spec.customers:,} "
-        f"customers ({spec.engine} engine); 95% intervals; difference to "
-        f"'{spec.baseline_name}', Holm-corrected p",
+        f"customers ({spec.engine} engine); difference to '{spec.baseline_name}'; 95% "
+        "intervals, each on its own; p Holm-corrected over the tested differences (one "
+        "that is the same in every replication is exact and has none)",
         title_justify="left",
     )
     t.add_column("scenario")
@@ -804,12 +805,17 @@ def _print_experiment(result: Any) -> None:
             return ""
         return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.2f}" if abs(x) >= 1 else f"{x:.4f}"
 
+    def interval(lo: float, hi: float, sign: str = "") -> str:
+        if lo != lo:  # one replication: no interval
+            return ""
+        return f"[{lo:{sign},.2f}, {hi:{sign},.2f}]" if sign else f"[{num(lo)}, {num(hi)}]"
+
     for r in s.itertuples(index=False):
         baseline = r.scenario == spec.baseline_name
         t.add_row(
-            r.scenario, r.metric, num(r.mean), f"[{num(r.low)}, {num(r.high)}]",
+            r.scenario, r.metric, num(r.mean), interval(r.low, r.high),
             "" if baseline else f"{r.diff:+,.2f}",
-            "" if baseline else f"[{r.diff_low:+,.2f}, {r.diff_high:+,.2f}]",
+            "" if baseline else interval(r.diff_low, r.diff_high, "+"),
             "" if baseline or r.p_holm != r.p_holm else f"{r.p_holm:.3g}",
         )  # fmt: skip
     _print_wide(t, 120)

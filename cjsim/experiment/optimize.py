@@ -31,6 +31,9 @@ from scipy import optimize, stats
 from cjsim.errors import OptionError
 from cjsim.model import JourneyModel
 
+#: The spawn key of the validation runs' random numbers (apart from the curves' streams).
+VALIDATION_STREAM = 2**31 + 1
+
 
 @dataclass(frozen=True)
 class ResponseCurve:
@@ -353,8 +356,9 @@ def optimise_model(
     (paired replications); the gain over the channel switched off is fitted with a
     Michaelis-Menten curve. :func:`allocate_budget` splits ``budget`` (default: the
     current total) and the proposed mix is validated against the current one with
-    paired replications. ``max_change`` (e.g. 0.5) keeps every channel within that
-    fraction of its current daily budget, as a planner's mandate usually does. No channel
+    paired replications on fresh random numbers (not those the curves were fitted on).
+    ``max_change`` (e.g. 0.5) keeps every channel within that fraction of its current daily
+    budget, as a planner's mandate usually does. No channel
     is given more than its largest simulated budget (``max(scales)`` x current): beyond
     the grid a fitted curve is extrapolation.
 
@@ -426,9 +430,12 @@ def optimise_model(
     else:
         allocation = allocate_budget(curves, total, bounds)
     proposed = dict(zip(allocation.table.channel, allocation.table.spend, strict=True))
+    # validated on fresh customers: the split was chosen on the curves' noise, and the same
+    # draws would flatter it (the winner's curse); a stream apart from the fit's
+    fresh = np.random.SeedSequence(rng, spawn_key=(VALIDATION_STREAM,)).spawn(replications)
     check = _simulate_grid(
         {"current": model, "proposed": model.with_overrides(budgets=proposed)},
-        customers, seeds, workers,
+        customers, fresh, workers,
     )  # fmt: skip
     val = []
     for m in ("conversions", "revenue", "spend", "roas"):

@@ -19,30 +19,41 @@ from statsmodels.stats.weightstats import DescrStatsW
 
 
 def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and t-interval (NaN bounds with fewer than two finite values)."""
+    """Mean and t-interval (NaN bounds with fewer than two finite values; a zero-width
+    interval when every value is the same, as a difference of identical runs is)."""
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
     if v.size == 0:
         return math.nan, math.nan, math.nan
-    if v.size < 2 or np.allclose(v, v[0]):
-        return float(v.mean()), float(v.mean()), float(v.mean())
+    if v.size < 2:
+        return float(v.mean()), math.nan, math.nan
+    if (v == v[0]).all():
+        return float(v[0]), float(v[0]), float(v[0])
     lo, hi = DescrStatsW(v).tconfint_mean(alpha=1 - level)
     return float(v.mean()), float(lo), float(hi)
 
 
 def replications_needed(sd: float, half_width: float, level: float = 0.95) -> int:
-    """Replications for a t-interval of the mean of half-width ``half_width``."""
+    """The fewest replications n >= 2 whose t-interval of the mean, t(n-1) sd / sqrt(n), is
+    at most ``half_width`` wide on each side."""
     if not (sd > 0 and half_width > 0):
         return 1
-    z = stats.norm.ppf(0.5 + level / 2)
-    n = max(2, math.ceil((z * sd / half_width) ** 2))
-    for _ in range(50):  # the t quantile is wider than z for small n
-        t = stats.t.ppf(0.5 + level / 2, n - 1)
-        m = max(2, math.ceil((t * sd / half_width) ** 2))
-        if m == n:
-            break
-        n = m
-    return n
+    q = 0.5 + level / 2
+
+    def wide(n: int) -> bool:
+        return bool(stats.t.ppf(q, n - 1) * sd / math.sqrt(n) > half_width)
+
+    # the normal quantile gives a lower bound (t is wider); then step up, doubling first
+    lo = max(2, math.ceil((stats.norm.ppf(q) * sd / half_width) ** 2))
+    if not wide(lo):
+        return lo
+    hi = lo * 2
+    while wide(hi):
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:  # wide(lo), not wide(hi)
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if wide(mid) else (lo, mid)
+    return hi
 
 
 def summarise_runs(
@@ -52,9 +63,11 @@ def summarise_runs(
     """One row per scenario and metric.
 
     Columns: ``mean, low, high`` (of the metric), ``diff, diff_low, diff_high, p_value,
-    p_holm`` (paired difference to the baseline; empty for the baseline itself) and
+    p_holm`` (paired difference to the baseline; empty for the baseline itself; no p-value
+    for a difference that is the same in every replication, which is exact) and
     ``replications_needed`` for a difference interval of +-``precision`` x the baseline
-    mean.
+    mean. A ratio metric (cpa, roas) is averaged over the replications where it is defined
+    (cpa needs a conversion).
     """
     base = runs[runs["scenario"] == baseline].set_index("replication")
     rows: list[dict[str, Any]] = []
@@ -71,11 +84,12 @@ def summarise_runs(
                 d = (g.loc[common, metric] - base.loc[common, metric]).to_numpy(np.float64)
                 d = d[np.isfinite(d)]
                 dm, dlo, dhi = mean_interval(d, level)
+                # a p-value only where there is noise to test against: a difference that is
+                # the same in every replication (0, or a spend set by the scenario) is exact
+                # and left out of the Holm family
                 p = math.nan
-                if d.size >= 2 and d.std(ddof=1) > 0:
+                if d.size >= 2 and not (d == d[0]).all():
                     p = float(stats.ttest_1samp(d, 0.0).pvalue)
-                elif d.size >= 2:
-                    p = 1.0 if np.allclose(d, 0) else 0.0
                 target = precision * abs(float(base[metric].mean()))
                 need = replications_needed(float(d.std(ddof=1)) if d.size > 1 else 0.0, target,
                                            level)  # fmt: skip

@@ -428,15 +428,17 @@ def _experiment_table(summary: pd.DataFrame, baseline: str) -> pd.DataFrame:
             return ""
         return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.3g}"
 
+    def interval(lo: float, hi: float) -> str:
+        return "" if lo != lo else f"[{num(lo)}, {num(hi)}]"  # one replication: none
+
     rows = []
     for r in records(summary):
         base = r.scenario == baseline
         rows.append({
             "scenario": r.scenario, "metric": r.metric, "mean": num(r.mean),
-            "95% interval": f"[{num(r.low)}, {num(r.high)}]",
+            "95% interval": interval(r.low, r.high),
             "vs baseline": "" if base else num(r.diff),
-            "95% interval of the difference": "" if base else
-            f"[{num(r.diff_low)}, {num(r.diff_high)}]",
+            "95% interval of the difference": "" if base else interval(r.diff_low, r.diff_high),
             "p (Holm)": "" if base or r.p_holm != r.p_holm else f"{r.p_holm:.3g}",
         })  # fmt: skip
     return pd.DataFrame(rows)

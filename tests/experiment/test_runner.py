@@ -100,6 +100,33 @@ def test_statistics_against_scipy():
     assert stats.t.ppf(0.975, n - 2) * 10 / np.sqrt(n - 1) > 2.0
 
 
+@pytest.mark.parametrize(("sd", "half_width"), [(1.05, 1.72), (1.0, 1.0), (3.0, 0.5), (1, 10)])
+def test_replications_needed_is_the_smallest_enough(sd, half_width):
+    """Where the t quantile changes fast (few replications) too: an earlier fixed-point
+    search swung between two answers and stopped on the wrong one (2 instead of 4)."""
+    n = replications_needed(sd, half_width)
+    assert stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n) <= half_width
+    assert n == 2 or stats.t.ppf(0.975, n - 2) * sd / np.sqrt(n - 1) > half_width
+
+
+def test_intervals_of_one_replication_and_of_exact_differences():
+    runs = pd.DataFrame({
+        "scenario": ["a", "b", "c"] * 3, "replication": np.repeat([0, 1, 2], 3),
+        "spend": [10.0, 20.0, 10.0] * 3,  # b spends exactly 10 more in every replication
+        "conversions": [5.0, 6.0, 5.0, 7.0, 7.5, 7.0, 6.0, 6.0, 6.0],  # c is a copy of a
+    })  # fmt: skip
+    s = summarise_runs(runs, ["spend", "conversions"], "a").set_index(["scenario", "metric"])
+    assert (s.loc[("b", "spend"), ["diff", "diff_low", "diff_high"]] == 10.0).all()
+    assert np.isnan(s.loc[("b", "spend"), "p_value"])  # exact: nothing to test
+    assert s.loc[("c", "conversions"), "diff_low"] == 0.0
+    assert np.isnan(s.loc[("c", "conversions"), "p_holm"])
+    tested = s["p_value"].notna()
+    assert tested.sum() == 1  # b's conversions only: the Holm family is the tested ones
+    assert s.loc[tested, "p_holm"].iloc[0] == pytest.approx(s.loc[tested, "p_value"].iloc[0])
+    one = summarise_runs(runs[runs["replication"] == 0], ["conversions"], "a")
+    assert one[["low", "high", "diff_low", "diff_high"]].isna().all().all()
+
+
 BAD = {
     "unknown_key": (TINY.replace("seed = 3", "sead = 3"), ["sead", "Extra inputs"]),
     "unknown_channel": (
