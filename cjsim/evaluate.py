@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from cjsim._io import atomic_path, write_text_atomic
+from cjsim._pool import pool_map
 from cjsim.attribution import attribute
 from cjsim.errors import OptionError
 from cjsim.model import JourneyModel
@@ -278,8 +278,9 @@ def evaluate(
     )  # fmt: skip
     args = [(model, customers, s, tuple(methods), multi_conversion, engine) for s in rep_seeds]
     if workers > 1 and replications > 1:
-        with ProcessPoolExecutor(max_workers=min(workers, replications)) as pool:
-            results = list(pool.map(_replication, *zip(*args, strict=True)))
+        results = pool_map(
+            _replication, *zip(*args, strict=True), workers=min(workers, replications)
+        )
     else:
         results = [_replication(*a) for a in args]
     truth_share = truth.shares("shapley")

@@ -283,7 +283,10 @@ def _parse_text_times(frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     if pd.to_numeric(time, errors="coerce").notna().all():
         return frame.assign(time=pd.to_numeric(time))
-    parsed = pd.to_datetime(time, errors="coerce", format="ISO8601")
+    try:  # offsets that change (summer and winter time) are read as UTC instants
+        parsed = pd.to_datetime(time, errors="coerce", format="ISO8601", utc=True)
+    except (ValueError, TypeError):
+        return frame
     if parsed.notna().all():
         return frame.assign(time=parsed)
     return frame

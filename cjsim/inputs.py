@@ -39,7 +39,7 @@ def is_path_table(path: Path, delimiter: str | None = None) -> bool:
     if other is not None:
         raise PathTableError(
             f"the header splits into path table columns on {other!r}, not on {sep!r}; "
-            "expected ',' or ';' between the columns (or --delimiter to say which)",
+            "expected ',' or ';' between the columns (--delimiter says which of the two)",
             source=str(path),
             key="header",
         )

@@ -253,6 +253,14 @@ def test_a_csv_log_with_iso_timestamps_is_read_like_a_parquet_one(tmp_path):
     )
     res = cjsim("attribute", "log.csv", "-m", "last", "--ci", "0", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
+    # an export that crosses into summer time: two offsets, read as UTC instants
+    (tmp_path / "dst.csv").write_text(
+        "customer_id,time,event,channel\n1,2024-03-30T10:00:00+01:00,touch,search\n"
+        "1,2024-04-01T10:00:00+02:00,conversion,\n",
+        encoding="utf-8",
+    )
+    res = cjsim("attribute", "dst.csv", "-m", "last", "--ci", "0", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import optimize, stats
 
+from cjsim._pool import pool_map
 from cjsim.errors import OptionError
 from cjsim.model import JourneyModel
 
@@ -321,7 +322,6 @@ class Optimisation:
 def _simulate_grid(
     jobs: dict[Any, JourneyModel], customers: int, seeds: list[Any], workers: int
 ) -> dict[tuple[Any, int], dict[str, float]]:
-    from concurrent.futures import ProcessPoolExecutor
 
     from cjsim.experiment.runner import task_metrics
 
@@ -330,8 +330,7 @@ def _simulate_grid(
     if workers <= 1:
         results = [task_metrics(*a) for a in args]
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(task_metrics, *zip(*args, strict=True)))
+        results = pool_map(task_metrics, *zip(*args, strict=True), workers=workers)
     return dict(zip(keys, results, strict=True))
 
 

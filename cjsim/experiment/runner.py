@@ -19,11 +19,9 @@ are then scored against the true shares (:mod:`cjsim.evaluate`).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import signal
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from cjsim._io import read_json_file, write_text_atomic
+from cjsim._pool import ignore_interrupts, stop_pool
 from cjsim.errors import OptionError
 from cjsim.experiment.config import Experiment
 from cjsim.experiment.stats import summarise_runs
@@ -383,11 +382,6 @@ def run_experiment(
     return collect_results(exp, folder, done_before)
 
 
-def _ignore_interrupts() -> None:
-    """Pool workers leave Ctrl-C to the main process, which stops them."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _run_in_pool(
     workers: int,
     todo: list[tuple[str, int]],
@@ -395,7 +389,7 @@ def _run_in_pool(
     record: Callable[[tuple[str, int], dict[str, Any]], None],
 ) -> None:
     """Tasks in a local process pool, at most two per worker queued at a time."""
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=ignore_interrupts)
     futures: dict[Future[dict[str, Any]], tuple[str, int]] = {}
     try:
         queue = list(todo)
@@ -409,12 +403,7 @@ def _run_in_pool(
     except BaseException:
         # Ctrl-C or a failed task: unfinished tasks are dropped (their files were never
         # written), running ones stopped; the finished ones are on disk for a resume.
-        # stop the workers first, then let the pool wind down (shutting down without
-        # waiting raced with the pool's exit handler: "Bad file descriptor" on Ctrl-C)
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()
-        with contextlib.suppress(Exception):
-            pool.shutdown(wait=True, cancel_futures=True)
+        stop_pool(pool)
         raise
     pool.shutdown()
 

@@ -39,13 +39,13 @@ import logging
 import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from cjsim._pool import pool_map
 from cjsim.errors import OptionError
 from cjsim.events import CONVERSION
 from cjsim.model import JourneyModel
@@ -113,18 +113,16 @@ def _run_all(
     if workers <= 1 or len(todo) <= 1:
         results = [_outcome(model, customers, entropy, s, multi, engine) for s in todo]
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(
-                pool.map(
-                    _outcome,
-                    itertools.repeat(model),
-                    itertools.repeat(customers),
-                    itertools.repeat(entropy),
-                    todo,
-                    itertools.repeat(multi),
-                    itertools.repeat(engine),
-                )
-            )
+        results = pool_map(
+            _outcome,
+            itertools.repeat(model),
+            itertools.repeat(customers),
+            itertools.repeat(entropy),
+            todo,
+            itertools.repeat(multi),
+            itertools.repeat(engine),
+            workers=workers,
+        )
     return dict(zip(todo, results, strict=True))
 
 
