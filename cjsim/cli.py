@@ -379,6 +379,14 @@ def _check_output(
     _check_output_place(path, inputs)
 
 
+def _check_output_folder(folder: Path) -> None:
+    """An output folder (``--out`` of run and evaluate) whose parent exists, not a file."""
+    if not folder.absolute().parent.is_dir():
+        raise OptionError("the parent folder of --out does not exist", source=str(folder))
+    if folder.exists() and not folder.is_dir():
+        raise OptionError("--out must be a folder; a file of that name exists", source=str(folder))
+
+
 def _check_output_place(path: Path, inputs: tuple[Path | str, ...] = ()) -> None:
     if not path.absolute().parent.is_dir():
         raise OptionError("the folder does not exist", source=str(path))
@@ -632,10 +640,7 @@ def evaluate(
             raise OptionError(f"{flag} {value}: expected at least 1")
     if workers is not None and workers < 1:
         raise OptionError(f"--workers {workers}: expected at least 1")
-    if not out_dir.parent.exists():
-        raise OptionError("the parent folder of --out does not exist", source=str(out_dir))
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OptionError("--out must be a folder; a file of that name exists", source=str(out_dir))
+    _check_output_folder(out_dir)
     if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / "evaluation.json").exists():
         raise OptionError(
             "the folder holds files cjsim evaluate did not write; expected a new or empty "
@@ -746,10 +751,7 @@ def run(
         raise OptionError(f"--workers {workers}: expected at least 1")
     exp = load_experiment(resolve_experiment(experiment))
     folder = out_dir or Path(exp.name)
-    if folder.exists() and not folder.is_dir():
-        raise OptionError("--out must be a folder; a file of that name exists", source=str(folder))
-    if not folder.absolute().parent.is_dir():
-        raise OptionError("the parent folder of --out does not exist", source=str(folder))
+    _check_output_folder(folder)
     total = len(experiment_tasks(exp))
     show = sys.stderr.isatty()
     with Progress(

@@ -245,22 +245,23 @@ def test_unreadable_inputs(tmp_path, name, data, needles):
     assert_one_line_error(cjsim("attribute", name, cwd=tmp_path), name, *needles)
 
 
-def test_a_csv_log_with_iso_timestamps_is_read_like_a_parquet_one(tmp_path):
+@pytest.mark.parametrize(
+    ("touch", "conversion"),
+    [
+        ("2024-01-01T08:00:00", "2024-01-02T09:30:00"),
+        # an export that crosses into summer time: two offsets, read as UTC instants
+        ("2024-03-30T10:00:00+01:00", "2024-04-01T10:00:00+02:00"),
+    ],
+)
+def test_a_csv_log_with_iso_timestamps_is_read_like_a_parquet_one(tmp_path, touch, conversion):
     (tmp_path / "log.csv").write_text(
-        "customer_id,time,event,channel\n1,2024-01-01T08:00:00,touch,search\n"
-        "1,2024-01-02T09:30:00,conversion,\n",
+        f"customer_id,time,event,channel\n1,{touch},touch,search\n1,{conversion},conversion,\n",
         encoding="utf-8",
     )
-    res = cjsim("attribute", "log.csv", "-m", "last", "--ci", "0", cwd=tmp_path)
+    res = cjsim("paths", "log.csv", "--out", "p.csv", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    # an export that crosses into summer time: two offsets, read as UTC instants
-    (tmp_path / "dst.csv").write_text(
-        "customer_id,time,event,channel\n1,2024-03-30T10:00:00+01:00,touch,search\n"
-        "1,2024-04-01T10:00:00+02:00,conversion,\n",
-        encoding="utf-8",
-    )
-    res = cjsim("attribute", "dst.csv", "-m", "last", "--ci", "0", cwd=tmp_path)
-    assert res.returncode == 0, res.stderr
+    table = pd.read_csv(tmp_path / "p.csv")
+    assert table[["path", "total_conversions"]].values.tolist() == [["search", 1.0]]
 
 
 @pytest.mark.parametrize(
