@@ -274,7 +274,13 @@ class _World:
             for purpose in (_WAIT, _TARGET)
         }
         self.by_stage = {p.stage: p for p in self.plan.plans}
-        self.targets = {p.stage: p.targets.tolist() for p in self.plan.plans}
+        # the targets of each stage, padded to the widest stage's with its last target (a
+        # row of hazards may be padded with zeros; rounding can fall through to the end)
+        width = max((p.targets.size for p in self.plan.plans), default=1)
+        self.targets = {
+            p.stage: [*p.targets.tolist(), *[int(p.targets[-1])] * (width - p.targets.size)]
+            for p in self.plan.plans
+        }
         self.conversion = cm.conversion
         # adstock per channel: the value as of day ``aday``; it loses a factor alpha at
         # every day start (as in the Markov engine)
@@ -304,10 +310,8 @@ class _World:
         self.waiting = np.zeros(customers, bool)
         self.moves = [0] * customers  # transitions so far (the counter of their draws)
         self.conversions = np.zeros(customers, np.int64)
-        self.talking = np.zeros(customers, bool)
         self.stage_changes, self._cells_at = 0, -1
         self._cell_type = np.uint8 if len(cm.segments) * S <= 256 else np.uint32
-        self.talks = [0] * customers  # conversations in the current talking spell
         self.conv_k: list[int] = []  # per conversion event: the customer's count before it
         self.wom_touched = np.zeros(customers, bool)
         # every customer's starting stage is an event at time 0 (added as arrays at the end)
@@ -357,7 +361,23 @@ class _World:
             p.stage: [list(map(float, p.hazard[g] / self.step)) for g in range(len(cm.segments))]
             for p in self.plan.plans
         }
-        self.base_hazard_np = {s: np.array(h, np.float64) for s, h in self.base_hazard.items()}
+        # the same as dense tables for many customers at once (_evaluate_many): base
+        # hazards by (segment, stage, target), and each (stage, channel)'s effect
+        G = len(cm.segments)
+        self.base_dense = np.zeros((G, S, width))
+        self.eff_live = np.zeros((S, C), bool)
+        self.eff_lift = np.zeros((S, C, width))
+        self.eff_ec = np.ones((S, C))
+        self.eff_slope = np.ones((S, C))
+        for p in self.plan.plans:
+            self.base_dense[:, p.stage, : p.targets.size] = p.hazard / self.step
+            for c, cols, lift, ec, slope in p.effects:
+                if self.eff_live[p.stage, c]:
+                    raise AssertionError("two effects of one channel on one stage")
+                self.eff_live[p.stage, c] = True
+                self.eff_lift[p.stage, c, cols] = lift
+                self.eff_ec[p.stage, c], self.eff_slope[p.stage, c] = ec, slope
+        self.alpha_np = np.asarray(cm.alpha, np.float64)
         self.touch_parts: list[tuple[np.ndarray, np.ndarray, int]] = []
         self.capped_budget = 0
         self.capped_frequency = 0
@@ -374,6 +394,16 @@ class _World:
         # entering which stage starts a customer talking
         self.talks_from = [self.wom and bool(x) for x in cm.wom_sources]
         self.listens = cm.wom_targets.tolist()  # in which stages a word-of-mouth touch lands
+        # talking spells (see _spell_start): each customer's current spell (-1: silent), the
+        # time of their next conversation not drawn yet, and the counter of their draws
+        self.spell = np.full(self.n, -1, np.int64)
+        self.talk_next = np.full(self.n, np.inf)
+        self.talk_k = np.zeros(self.n, np.int64)
+        self.spell_end: list[float] = []  # per spell: when it ended (inf while it lasts)
+        # the conversations drawn: (times, spells), counted at the end; and today's whose
+        # contact did not listen when they were drawn, by contact: [(time, talker, spell)]
+        self.talk_log: list[tuple[np.ndarray, np.ndarray]] = []
+        self.unheard: dict[int, list[tuple[float, int, int]]] = {}
         if not self.wom:
             return
         degree = model.network.degree if model.network is not None else 8.0
@@ -392,8 +422,10 @@ class _World:
             high = ((src[order] >> shift) & 0xFFFF).astype(np.uint16)
             order = order[np.argsort(high, kind="stable")]
         self.nbr = dst[order]
-        self.nbr_off = [0, *np.cumsum(np.bincount(src, minlength=self.n)).tolist()]
+        self.degree = np.bincount(src, minlength=self.n)
+        self.nbr_off = np.concatenate(([0], np.cumsum(self.degree)))
         self.wom_rate = cm.wom_rate / self.step
+        self.listens_np = cm.wom_targets.astype(bool)
 
     # -- adstock, hazards and exposure rates ---------------------------------------------------
     def hazards(self, i: int, plan: Any, day: int) -> tuple[list[float], bool]:
@@ -619,6 +651,7 @@ class _World:
         now = self.env.now
         if now > self.horizon:
             return
+        was = int(self.stage[i])
         self.stage[i] = to
         self.stage_changes += 1
         self.events.append((i, now, STAGE, -1, to, 0.0))
@@ -627,8 +660,15 @@ class _World:
             self.conv_k.append(int(self.conversions[i]))
             self.conversions[i] += 1
             self.events.append((i, now, CONVERSION, -1, -1, 0.0))
-        if self.talks_from[to] and not self.talking[i]:
-            self._talk_start(i)
+        if self.talks_from[to] != self.talks_from[was]:
+            if self.talks_from[to]:
+                self._spell_start(i)
+            elif self.spell[i] >= 0:
+                self.spell_end[self.spell[i]] = now  # the talking stops
+                self.spell[i] = -1
+                self.talk_next[i] = math.inf
+        if self.listens[to] and not self.listens[was] and i in self.unheard:
+            self._listen(i)
 
     # -- touches ------------------------------------------------------------------------------
     def touch(self, i: int, c: int) -> None:
@@ -645,36 +685,102 @@ class _World:
         if self.waiting[i] and self.lifts[c, self.stage[i]]:
             self._lift_soon(i)
 
-    # An advocate's conversations: Poisson at the contact rate, each with a random contact,
-    # while the customer is in a source stage; a chain of timeouts with callbacks.
-    def _talk_start(self, i: int) -> None:
-        self.talking[i] = True
-        self.talks[i] = 0
-        self._talk_next(i)
+    # Word of mouth. While a customer is in a source stage (a talking spell), their
+    # conversations are a Poisson process at the contact rate, each with a random contact.
+    # They are drawn a day at a time, for all talkers at once (_talk_day; a spell that starts
+    # during a day draws the rest of that day at once). Only a conversation whose contact
+    # listens (is in a target stage) can do anything, so only those become simpy events:
+    # when drawn if the contact listens then, else when the contact starts listening before
+    # the conversation (_listen). When it happens, the talker must still be in the same
+    # spell and the contact still listening. (A Poisson process restricted to the spells is
+    # Poisson at the same rate in them, so this is the same process as a chain of waits.)
+    def _spell_start(self, i: int) -> None:
+        lo, hi = int(self.nbr_off[i]), int(self.nbr_off[i + 1])
+        if hi == lo:
+            return  # nobody to talk to
+        self.spell[i] = sid = len(self.spell_end)
+        self.spell_end.append(math.inf)
+        now, k = self.env.now, int(self.talk_k[i])
+        t = now - math.log(self.uniform(i, _TALK, k)) / self.wom_rate
+        end = min((int(now / self.step + 1e-12) + 1) * self.step, self.horizon)
+        times = []
+        while t < end:  # the rest of this day's conversations
+            j = int(self.nbr[lo + int(self.uniform(i, _PICK, k) * (hi - lo))])
+            self._heard(t, i, sid, j)
+            times.append(t)
+            k += 1
+            t -= math.log(self.uniform(i, _TALK, k)) / self.wom_rate
+        self.talk_next[i], self.talk_k[i] = t, k
+        if times:
+            self.talk_log.append((np.array(times), np.full(len(times), sid)))
 
-    def _talk_next(self, i: int) -> None:
-        wait = -math.log(self.uniform(i, _TALK, self.talks[i])) / self.wom_rate
-        if self.env.now + wait >= self.horizon:
-            self.talking[i] = False
-            return
-        self.env.timeout(wait, i).callbacks.append(self._talk)
+    def _talk_day(self) -> None:
+        """The day's conversations of every talker (all at once)."""
+        now = self.env.now
+        if self.unheard:  # forget conversations past
+            kept = ((j, [e for e in v if e[0] >= now]) for j, v in self.unheard.items())
+            self.unheard = {j: v for j, v in kept if v}
+        end = min((int(now / self.step + 1e-12) + 1) * self.step, self.horizon)
+        who = np.flatnonzero(self.talk_next < end)
+        while who.size:
+            t, k = self.talk_next[who], self.talk_k[who]
+            keys = self.keys_np[who]
+            lo = self.nbr_off[who]
+            pick = keyed_uniforms(keys, _PICK, k) * (self.nbr_off[who + 1] - lo)
+            contact = self.nbr[lo + pick.astype(np.int64)]
+            sid = self.spell[who]
+            self.talk_log.append((t, sid))
+            heard = self.listens_np[self.stage[contact]]
+            timeout, talk = self.env.timeout, self._talk
+            for tt, i, s, j in zip(
+                t[heard].tolist(),
+                who[heard].tolist(),
+                sid[heard].tolist(),
+                contact[heard].tolist(),
+                strict=True,
+            ):
+                timeout(tt - now, (i, s, j)).callbacks.append(talk)
+            unheard = self.unheard
+            for tt, i, s, j in zip(
+                t[~heard].tolist(),
+                who[~heard].tolist(),
+                sid[~heard].tolist(),
+                contact[~heard].tolist(),
+                strict=True,
+            ):
+                unheard.setdefault(j, []).append((tt, i, s))
+            k = k + 1
+            t = t - np.log(keyed_uniforms(keys, _TALK, k)) / self.wom_rate
+            self.talk_next[who], self.talk_k[who] = t, k
+            who = who[t < end]
+
+    def _heard(self, t: float, i: int, sid: int, j: int) -> None:
+        """A conversation drawn for later today: an event if the contact listens now."""
+        if self.listens[self.stage[j]]:
+            self.env.timeout(t - self.env.now, (i, sid, j)).callbacks.append(self._talk)
+        else:
+            self.unheard.setdefault(j, []).append((t, i, sid))
+
+    def _listen(self, j: int) -> None:
+        """A contact starts listening: today's conversations with them still to come happen."""
+        now = self.env.now
+        for t, i, sid in self.unheard.pop(j):
+            if t > now:
+                self.env.timeout(t - now, (i, sid, j)).callbacks.append(self._talk)
 
     def _talk(self, event: simpy.Timeout) -> None:
-        i = event._value
-        stage = self.stage
-        if not self.talks_from[stage[i]]:  # no longer an advocate: the talking stops
-            self.talking[i] = False
-            return
-        n = self.talks[i] = self.talks[i] + 1
-        lo, hi = self.nbr_off[i], self.nbr_off[i + 1]
-        if hi > lo:
-            j = int(self.nbr[lo + int(self.uniform(i, _PICK, n) * (hi - lo))])
-            self.wom_contacts += 1
-            if self.listens[stage[j]]:
-                self.wom_touches += 1
-                self.wom_touched[j] = True
-                self.touch(j, self.cm.wom_channel)
-        self._talk_next(i)
+        i, sid, j = event._value
+        if self.spell[i] == sid and self.listens[self.stage[j]]:
+            self.wom_touches += 1
+            self.wom_touched[j] = True
+            self.touch(j, self.cm.wom_channel)
+
+    def _count_talks(self) -> None:
+        """At the end: how many of the conversations drawn happened (within their spell)."""
+        if self.talk_log:
+            t = np.concatenate([p[0] for p in self.talk_log])
+            sid = np.concatenate([p[1] for p in self.talk_log])
+            self.wom_contacts = int((t < np.array(self.spell_end)[sid]).sum())
 
     # -- run ----------------------------------------------------------------------------------
     def _start_all(self) -> None:
@@ -684,8 +790,12 @@ class _World:
         active = np.flatnonzero(np.isin(self.stage, list(self.by_stage)))
         self._evaluate_many(active)
         if self.wom:
-            for i in np.flatnonzero(self.cm.wom_sources[self.stage]).tolist():
-                self._talk_start(i)
+            talkers = np.flatnonzero(self.cm.wom_sources[self.stage] & (self.degree > 0))
+            self.spell[talkers] = np.arange(talkers.size)
+            self.spell_end = [math.inf] * talkers.size
+            u = keyed_uniforms(self.keys_np[talkers], _TALK, 0)
+            self.talk_next[talkers] = -np.log(u) / self.wom_rate
+            self._talk_day()
 
     def _daybreak(self) -> Generator[Any, Any, None]:
         """At every day start, before the day's campaigns: the customers whose lifting
@@ -697,6 +807,8 @@ class _World:
             if entries is not None:
                 ids = np.array(entries[0], dtype=np.int64)
                 self._carry_on(ids[self.version[ids] == entries[1]])  # not re-evaluated since
+            if self.wom:
+                self._talk_day()
 
     def _carry_on(self, ids: np.ndarray) -> None:
         """Waiting customers whose hazards changed now: count the hazard used so far and
@@ -706,50 +818,44 @@ class _World:
             self._evaluate_many(ids)
 
     def _evaluate_many(self, ids: np.ndarray) -> None:
-        """:meth:`_schedule` for many customers at once (the same arithmetic, element by
-        element, as :meth:`hazards` does for one; numpy's powers may differ from Python's
-        in the last bit)."""
+        """:meth:`_schedule` for many customers at once: the same arithmetic, element by
+        element, as :meth:`hazards` does for one, on dense (customer, channel, target)
+        tables (numpy's powers may differ from Python's in the last bit)."""
         if ids.size == 0:
             return
         t = self.env.now
         day = int(t / self.step + 1e-12)
         horizon = self.horizon
-        total = np.zeros(ids.size)
-        decaying = np.zeros(ids.size, bool)
-        lam_of: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # stage: (positions, hazards)
         stage = self.stage[ids]
-        for s in np.unique(stage).tolist():
-            pos = np.flatnonzero(stage == s)
-            sel = ids[pos]
-            plan = self.by_stage[s]
-            base = self.base_hazard_np[s][self.seg[sel]]
-            mult = np.ones_like(base)
-            lifted = np.zeros(sel.size, bool)
-            for c, cols, lift, ec, slope in plan.effects:
-                a = self.ad[c, sel]
-                nz = a != 0
-                if not nz.any():
-                    continue
-                a = np.where(nz, a * np.power(self.alpha[c], day - self.aday[c, sel]), 0.0)
-                small = nz & (a < 1e-6)
-                if small.any():
-                    self.ad[c, sel[small]] = 0.0
-                on = a >= 1e-6
-                if not on.any():
-                    continue
-                ao = a[on]
-                h = ao / (ao + ec) if slope == 1.0 else ao**slope / (ao**slope + ec**slope)
-                rows = np.flatnonzero(on)
-                for col in cols:
-                    mult[rows, col] += lift * h
-                lifted |= on
-            lam = np.where(lifted[:, None], base * mult, base)
-            tot = np.zeros(sel.size)
-            for j in range(lam.shape[1]):  # left to right, as sum() adds
-                tot = tot + lam[:, j]
-            total[pos] = tot
-            decaying[pos] = lifted
-            lam_of[s] = (pos, lam)
+        lam = self.base_dense[self.seg[ids], stage]  # (m, T), zero beyond a stage's targets
+        live = self.eff_live[stage].T  # (C, m): the channel lifts the customer's stage
+        a = self.ad[:, ids]
+        on = live & (a != 0)
+        decaying = np.zeros(ids.size, bool)
+        if on.any():
+            a = np.where(on, a * np.power(self.alpha_np[:, None], day - self.aday[:, ids]), 0.0)
+            small = on & (a < 1e-6)
+            if small.any():
+                c, pos = np.nonzero(small)
+                self.ad[c, ids[pos]] = 0.0
+            on &= a >= 1e-6
+            c, pos = np.nonzero(on)
+            if c.size:
+                ao = a[c, pos]
+                sl = self.eff_slope[stage[pos], c]
+                ec = self.eff_ec[stage[pos], c]
+                h = np.where(sl == 1.0, ao / (ao + ec), ao**sl / (ao**sl + ec**sl))
+                # 1 + the lifts, added channel by channel (as hazards() does)
+                mult = np.ones_like(lam)
+                for k in np.unique(c).tolist():
+                    sel = c == k
+                    rows = pos[sel]
+                    mult[rows] += self.eff_lift[stage[rows], k] * h[sel][:, None]
+                lam = lam * mult
+                decaying[pos] = True
+        total = np.zeros(ids.size)
+        for j in range(lam.shape[1]):  # left to right, as sum() adds
+            total = total + lam[:, j]
         span = np.where(decaying, min(horizon, (day + 1) * self.step), horizon) - t
         left = self.need[ids] - self.used[ids]
         fire = (total > 0) & (left <= total * span)
@@ -763,16 +869,13 @@ class _World:
             due[0].extend(ids[later].tolist())
             due[1].extend(self.version[ids[later]].tolist())
         # the wake-ups, in the order of ids (at equal times, the first scheduled goes first)
-        timeout, wake, lam = self.env.timeout, self._wake, self.lam
-        for pos, hz in lam_of.values():
-            on = fire[pos]
-            if not on.any():
-                continue
-            for i, row in zip(ids[pos[on]].tolist(), hz[on].tolist(), strict=True):
-                lam[i] = row
         firing = ids[fire]
         waits = np.maximum(left[fire] / total[fire], 0.0).tolist()
-        for i, v, w in zip(firing.tolist(), self.version[firing].tolist(), waits, strict=True):
+        timeout, wake, lams = self.env.timeout, self._wake, self.lam
+        for i, v, w, row in zip(
+            firing.tolist(), self.version[firing].tolist(), waits, lam[fire].tolist(), strict=True
+        ):
+            lams[i] = row
             timeout(w, (i, v)).callbacks.append(wake)
 
     def run(self, progress: Callable[[int], None] | None = None) -> None:
@@ -803,6 +906,7 @@ class _World:
                 progress(d)
         for res, _ in self.resources.values():
             res.mark()
+        self._count_talks()
         for c, (exact, cap) in enumerate(zip(self.day_touches, self.day_cap, strict=True)):
             if (
                 self.capped_days[c]

@@ -13,6 +13,7 @@ import pytest
 
 from cjsim.chain import compile_model
 from cjsim.errors import ModelError
+from cjsim.events import STAGE
 from cjsim.model import load_model, parse_model, validate_model
 from cjsim.simulate import simulate
 from cjsim.simulate.agents import _World, simulate_agents, simulate_agents_frame, uniform, uniforms
@@ -133,6 +134,29 @@ def test_word_of_mouth_follows_the_contact_rate():
     assert referrals(0.0) == 0
     one, two = referrals(0.5), referrals(1.0)
     assert one > 0 and two > 1.5 * one
+
+
+def test_conversations_are_poisson_at_the_contact_rate_while_in_a_source_stage():
+    """Conversations are drawn a day at a time; their number must still be the contact
+    rate times the time customers (with contacts) spend in source stages, spells that start
+    and end during a day included."""
+    data = shipped("dentist").with_overrides(horizon_days=60).model_dump(mode="python")
+    data["initial"] = {"unaware": 0.6, "toothache": 0.1, "research": 0.1, "loyal": 0.2}
+    data["transitions"]["loyal"] = {"loyal": 0.9, "treatment": 0.05, "advocate": 0.05}
+    model = validate_model(data)
+    world = _World(compile_model(model), 3000, 11)
+    world.run()
+    log = world.arrays()
+    stages = log["event"] == STAGE  # ordered by customer and time
+    who, t, stage = log["customer_id"][stages], log["time"][stages], log["stage"][stages]
+    until = np.append(t[1:], 0.0)
+    last = np.append(who[1:] != who[:-1], True)
+    until[last] = 60.0
+    source = np.isin(stage, [model.stages.index("loyal"), model.stages.index("advocate")])
+    talkers = world.degree[who] > 0
+    expected = 0.5 * float(((until - t) * (source & talkers)).sum())
+    assert expected > 2000
+    assert abs(world.wom_contacts - expected) < 4 * math.sqrt(expected)
 
 
 def test_caps_are_never_exceeded():
