@@ -3,12 +3,14 @@ r"""Agent-based engine on simpy: continuous time, limited capacity, word of mout
 Every customer lives in continuous time (days) on one simpy clock. What the Markov engine
 cannot hold lives here:
 
-* **Campaigns** decide at the start of each day whom they touch (vectorised over the
-  customers in their target stages, as the Markov engine does), only on the days of their
+* **Campaigns** decide at the start of each day whom they touch (each customer in a
+  target stage with the daily probability of their cell, as the Markov engine does; drawn
+  as the geometric number of days to their next touch), only on the days of their
   schedule (start/end, weekly flighting), never above their daily budget (a hard cap,
-  scaled to the simulated customers and rounded down: a warning says when that loses more
-  than 10% of a budget that binds) nor above a per-customer ``frequency_cap`` per
-  calendar week; each touch is logged at a time
+  scaled to the simulated customers and rounded down, that serves a random few of those
+  it would touch; a warning says when the rounding loses more than 10% of a budget that
+  binds) nor above a per-customer ``frequency_cap`` per calendar week; each touch is
+  logged at a time
   of day within ``[agents] touch_hours``. Adstock is a *daily pressure*: a day's touches
   weigh on that whole day's hazards, and it decays at day starts. A continuous visit to a
   stage crosses fewer day starts than a discrete one lasts steps, so the daily touch
@@ -74,7 +76,7 @@ log = logging.getLogger(__name__)
 
 # purposes of the counter-based draws
 _SEG, _INIT, _WAIT, _TARGET, _VALUE, _SERVICE, _TALK, _PICK = range(1, 9)
-_EXPOSE, _HOUR = 1000, 2000  # + channel index
+_EXPOSE, _HOUR, _RANK = 1000, 2000, 3000  # + channel index
 _BULK = 3  # transitions per customer whose draws are computed in bulk up front
 _MASK = (1 << 64) - 1
 _NONE: list[float] = []
@@ -310,8 +312,7 @@ class _World:
         self.waiting = np.zeros(customers, bool)
         self.moves = [0] * customers  # transitions so far (the counter of their draws)
         self.conversions = np.zeros(customers, np.int64)
-        self.stage_changes, self._cells_at = 0, -1
-        self._cell_type = np.uint8 if len(cm.segments) * S <= 256 else np.uint32
+        self.changed: list[int] = []  # who changed stage, in order (campaigns draw anew)
         self.conv_k: list[int] = []  # per conversion event: the customer's count before it
         self.wom_touched = np.zeros(customers, bool)
         # every customer's starting stage is an event at time 0 (added as arrays at the end)
@@ -578,33 +579,55 @@ class _World:
         self._start(i, to)
 
     def campaign(self, c: int) -> Generator[Any, Any, None]:
-        """A channel's deliveries: each day, who is touched (vectorised over customers),
-        within the schedule, the frequency cap and the daily budget."""
+        """A channel's deliveries: each day, who is touched, within the schedule, the
+        frequency cap and the daily budget.
+
+        Each of the campaign's days is a Bernoulli trial for every customer, with the
+        probability of their (segment, stage) cell. Instead of a draw per customer and day,
+        each customer draws the day of their next touch (a geometric number of days ahead),
+        again after each touch and whenever their stage has changed (the trials are
+        memoryless, so starting afresh is exact): a day's work is in proportion to its
+        touches and stage changes, not to the population."""
         env, cm = self.env, self.cm
-        p_table = self.day_p[c]
-        live = np.flatnonzero(p_table > 0)  # the cells the campaign reaches
         schedule = self.schedules[c]
+        days = [
+            d for d in range(self.spend.shape[1])
+            if d * self.step < self.horizon
+            and (schedule is None or schedule.active(int(d * self.step)))
+        ]  # fmt: skip
+        never = len(days)
+        # per cell: log(1 - p) of the daily touch probability p (0: out of reach)
+        log_stay = np.log1p(-self.day_p[c])
+        nxt = np.full(self.n, never, np.int32)  # the trial (index in days) of the next touch
+        drawn = np.zeros(self.n, np.int64)  # draws so far: the counter of the next one
+        S, keys = cm.n_stages, self.keys_np
+
+        def draw(who: np.ndarray, first: int) -> None:
+            """The next touch of these customers, at trial ``first`` or later."""
+            ls = log_stay[self.seg[who] * S + self.stage[who]]
+            nxt[who] = never
+            who, ls = who[ls < 0], ls[ls < 0]
+            u = keyed_uniforms(keys[who], _EXPOSE + c, drawn[who])
+            drawn[who] += 1
+            later = np.floor(np.log(u) / ls)  # P(later >= g) = (1 - p)^g
+            nxt[who] = np.minimum(first + later, never)
+
         cap = self.day_cap[c]
         h0, h1 = cm.model.agents.touch_hours
         lifted = self.lifts[c]
-        for day in range(self.spend.shape[1]):
+        seen = 0  # how much of self.changed this campaign has drawn anew
+        for trial, day in enumerate(days):
             t_day = day * self.step
-            if t_day >= self.horizon:
-                return
             if env.now < t_day:
                 yield env.timeout(t_day - env.now)
-            if schedule is not None and not schedule.active(int(t_day)):
-                continue
-            # only customers the campaign can reach draw (a draw depends on its keys alone)
-            order, bounds = self.by_cell()
-            sizes = bounds[live + 1] - bounds[live]
-            reach = np.concatenate([order[bounds[k] : bounds[k + 1]] for k in live.tolist()])
-            u = keyed_uniforms(self.keys_np[reach], _EXPOSE + c, day)
-            on = u < np.repeat(p_table[live], sizes)
-            hit, u = reach[on], u[on]
-            if (sizes > 0).sum() > 1:  # in customer order, as if drawn one by one
-                by_id = np.argsort(hit)
-                hit, u = hit[by_id], u[by_id]
+            if trial == 0:
+                draw(np.arange(self.n), 0)
+            elif seen < len(self.changed):
+                moved, seen = self.changed[seen:], len(self.changed)
+                draw(np.unique(np.array(moved, np.int64)), trial)
+            hit = np.flatnonzero(nxt == trial)  # in customer order
+            if hit.size:
+                draw(hit, trial + 1)
             if schedule is not None and schedule.frequency_cap is not None and hit.size:
                 week = int(t_day // 7)
                 stale = self.week_of[c, hit] != week
@@ -612,19 +635,20 @@ class _World:
                 self.week_of[c, hit] = week
                 ok = self.week_count[c, hit] < schedule.frequency_cap
                 self.capped_frequency += int((~ok).sum())
-                hit, u = hit[ok], u[ok]
+                hit = hit[ok]
             if cap is not None and hit.size > cap:
-                # the day's budget runs out: the customers with the smallest draws are served
+                # the day's budget runs out: it serves a random few of those it would touch
                 self.capped_budget += hit.size - cap
                 self.capped_days[c] += 1
-                hit = np.sort(hit[np.argsort(u, kind="stable")[:cap]])
+                rank = keyed_uniforms(keys[hit], _RANK + c, day)
+                hit = np.sort(hit[np.argsort(rank, kind="stable")[:cap]])
             if schedule is not None and schedule.frequency_cap is not None:
                 self.week_count[c, hit] += 1  # only touches delivered count towards the cap
             if hit.size == 0:
                 continue
             if cap is not None:
                 self.spend[c, day] = hit.size * self.cost[c] * cm.model.population / self.n
-            hours = h0 + (h1 - h0) * keyed_uniforms(self.keys_np[hit], _HOUR + c, day)
+            hours = h0 + (h1 - h0) * keyed_uniforms(keys[hit], _HOUR + c, day)
             self.touch_parts.append((hit, t_day + hours / 24.0 * self.step, c))
             if self.tracked[c]:
                 a = self.ad[c, hit] * np.power(self.alpha[c], day - self.aday[c, hit])
@@ -636,24 +660,13 @@ class _World:
             if lift.size:
                 self._lift_later(lift)
 
-    def by_cell(self) -> tuple[np.ndarray, np.ndarray]:
-        """The customers grouped by (segment, stage) cell, ascending within a cell, and the
-        groups' bounds; computed again only after stage changes."""
-        if self._cells_at != self.stage_changes:
-            cells = (self.seg * self.cm.n_stages + self.stage).astype(self._cell_type)
-            order = np.argsort(cells, kind="stable")  # a radix sort for small integers
-            counts = np.bincount(cells, minlength=self.day_p.shape[1])
-            self._by_cell = (order, np.concatenate(([0], np.cumsum(counts))))
-            self._cells_at = self.stage_changes
-        return self._by_cell
-
     def enter(self, i: int, to: int) -> None:
         now = self.env.now
         if now > self.horizon:
             return
         was = int(self.stage[i])
         self.stage[i] = to
-        self.stage_changes += 1
+        self.changed.append(i)
         self.events.append((i, now, STAGE, -1, to, 0.0))
         if to == self.conversion:
             # the value is drawn at the end, for all conversions at once (arrays)
