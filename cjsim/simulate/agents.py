@@ -109,10 +109,19 @@ def customer_keys(seed: int, customers: np.ndarray) -> np.ndarray:
         return _mix_np(np.uint64(seed * _G1 & _MASK) + customers.astype(np.uint64))
 
 
-def keyed_uniforms(keys: np.ndarray, purpose: int, k: int | np.ndarray) -> np.ndarray:
-    """:func:`uniforms` from the customers' :func:`customer_keys`."""
+def keyed_uniforms(keys: np.ndarray, purpose: int | np.ndarray, k: int | np.ndarray) -> np.ndarray:
+    """:func:`uniforms` from the customers' :func:`customer_keys`; ``purpose`` is one for
+    all or one per customer, as is ``k``."""
     with np.errstate(over="ignore"):
-        if isinstance(k, np.ndarray):
+        if isinstance(purpose, np.ndarray):
+            x = _mix_np(
+                keys
+                + (
+                    purpose.astype(np.uint64) * np.uint64(_G2)
+                    + np.asarray(k).astype(np.uint64) * np.uint64(_G1)
+                )
+            )
+        elif isinstance(k, np.ndarray):
             x = _mix_np(
                 keys + (np.uint64(purpose * _G2 & _MASK) + k.astype(np.uint64) * np.uint64(_G1))
             )
@@ -125,6 +134,22 @@ def _mix_np(x: np.ndarray) -> np.ndarray:
     x = (x ^ (x >> np.uint64(30))) * np.uint64(_G2)
     x = (x ^ (x >> np.uint64(27))) * np.uint64(_G3)
     return x ^ (x >> np.uint64(31))
+
+
+def _stable_order(keys: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+    """The stable argsort of non-negative integers (below 2**64), refining ``order`` (by
+    default, the identity): a radix sort, 16 bits at a time, as far as the largest key
+    needs (numpy's stable sort is a radix sort only for 16-bit integers)."""
+    if order is None:
+        order = np.arange(keys.size)
+    top = int(keys.max()) if keys.size else 0
+    shift = 0
+    while True:
+        digit = ((keys[order] >> shift) & 0xFFFF).astype(np.uint16)
+        order = order[np.argsort(digit, kind="stable")]
+        shift += 16
+        if top < 1 << shift:
+            return order
 
 
 @dataclass
@@ -307,16 +332,23 @@ class _World:
         self.lam: list[list[float]] = [_NONE] * customers  # replaced, never changed in place
         # day -> the customers (and their clock versions) to re-evaluate at that day's start
         self.due: dict[int, tuple[list[int], list[int]]] = {}
-        # customers a campaign lifted this instant, with their clock versions (_lift_later)
-        self.lift_parts: list[tuple[np.ndarray, np.ndarray]] = []
         self.waiting = np.zeros(customers, bool)
         self.moves = [0] * customers  # transitions so far (the counter of their draws)
         self.conversions = np.zeros(customers, np.int64)
-        self.changed: list[int] = []  # who changed stage, in order (campaigns draw anew)
-        self.conv_k: list[int] = []  # per conversion event: the customer's count before it
         self.wom_touched = np.zeros(customers, bool)
-        # every customer's starting stage is an event at time 0 (added as arrays at the end)
-        self.events: list[tuple[int, float, int, int, int, float]] = []
+        # the log, in the order things happen (every customer's starting stage at time 0 and
+        # the campaigns' touches are added as arrays at the end): stage changes (who, when,
+        # to which stage; campaigns draw anew for who), conversions (who, when, the
+        # customer's count before it) and word-of-mouth touches (who, when, channel)
+        self.changed: list[int] = []
+        self.changed_t: list[float] = []
+        self.changed_to: list[int] = []
+        self.conv_i: list[int] = []
+        self.conv_t: list[float] = []
+        self.conv_k: list[int] = []
+        self.touch_i: list[int] = []
+        self.touch_t: list[float] = []
+        self.touch_c: list[int] = []
         self.resources: dict[int, tuple[_Resource, Any]] = {}
         for name, cap in model.capacity.items():
             s = cm.stages.index(cap.stage)
@@ -379,13 +411,14 @@ class _World:
                 self.eff_lift[p.stage, c, cols] = lift
                 self.eff_ec[p.stage, c], self.eff_slope[p.stage, c] = ec, slope
         self.alpha_np = np.asarray(cm.alpha, np.float64)
-        self.touch_parts: list[tuple[np.ndarray, np.ndarray, int]] = []
+        self.touch_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.capped_budget = 0
         self.capped_frequency = 0
         self.week_count = np.zeros((C, customers), np.int32)
         self.week_of = np.full((C, customers), -1, np.int64)
         self.wom_contacts = 0
         self.wom_touches = 0
+        self._campaign_tables()
         self._network(model)
 
     # -- set up ------------------------------------------------------------------------------
@@ -416,13 +449,7 @@ class _World:
         src, dst = np.concatenate([a, b]), np.concatenate([b, a])
         # contacts grouped by customer, each group in drawing order: a stable sort by
         # customer, as two 16-bit radix sorts (low half, then high half)
-        order = np.argsort((src & 0xFFFF).astype(np.uint16), kind="stable")
-        for shift in (16, 32, 48):
-            if self.n <= 1 << shift:
-                break
-            high = ((src[order] >> shift) & 0xFFFF).astype(np.uint16)
-            order = order[np.argsort(high, kind="stable")]
-        self.nbr = dst[order]
+        self.nbr = dst[_stable_order(src)]
         self.degree = np.bincount(src, minlength=self.n)
         self.nbr_off = np.concatenate(([0], np.cumsum(self.degree)))
         self.wom_rate = cm.wom_rate / self.step
@@ -473,10 +500,10 @@ class _World:
     # next wake-up (a transition) is a Timeout whose callback moves the customer on. A touch
     # that lifts the hazards re-evaluates the clock at that instant and schedules a new
     # wake-up; the old one becomes stale (its version no longer matches) and is ignored
-    # when it fires. The customers a day's campaigns lift are re-evaluated together in one
-    # event after the campaigns (_lift_later), a word-of-mouth touch in an urgent event of
-    # its own (_lift_soon); decaying adstock is followed at day starts for all such
-    # customers at once (_daybreak). This does what a process interrupted by each touch
+    # when it fires. The customers a day's campaigns lift are re-evaluated together after
+    # the campaigns (_days), a word-of-mouth touch in an urgent event of its own
+    # (_lift_soon); decaying adstock is followed at day starts for all such customers at
+    # once (_days). This does what a process interrupted by each touch
     # would do, without a generator, an Interrupt exception and an event per customer.
     def _start(self, i: int, stage: int) -> None:
         """A new stage: draw the hazard budget of the customer's next transition."""
@@ -492,7 +519,7 @@ class _World:
         """Evaluate the hazards now and schedule the next wake-up: the transition, if the
         budget runs out before the hazards next change; else, while a lifting adstock
         decays, a re-evaluation at the next day start (done for all such customers at once,
-        :meth:`_daybreak`); nothing if neither happens within the horizon."""
+        :meth:`_days`); nothing if neither happens within the horizon."""
         t = self.env.now
         day = int(t / self.step + 1e-12)
         lam, decaying = self.hazards(i, plan, day)
@@ -522,7 +549,7 @@ class _World:
             return  # re-evaluated since (a touch): a newer wake-up is scheduled
         self.waiting[i] = False
         self.version[i] += 1  # the clock has run out
-        self._transition(i)  # only transitions are wake-ups; day starts are _daybreak's
+        self._transition(i)  # only transitions are wake-ups; day starts are _days'
 
     def _lift_soon(self, i: int) -> None:
         """A touch lifts a waiting customer's hazards: re-evaluate the clock in an urgent
@@ -539,25 +566,6 @@ class _World:
         """A touch changed the hazards of a waiting customer: re-evaluate the clock."""
         self.used[i] += self.total[i] * (self.env.now - self.t_eval[i])
         self._schedule(i, self.by_stage[int(self.stage[i])])
-
-    def _lift_later(self, ids: np.ndarray) -> None:
-        """A campaign lifted the hazards of these waiting customers: re-evaluate their
-        clocks together in one event at this instant, after the day's other campaigns
-        (scheduled later than their wake-ups, it runs after them)."""
-        self.waiting[ids] = False
-        self.lift_parts.append((ids, self.version[ids]))
-        if len(self.lift_parts) == 1:
-            ev = simpy.Event(self.env)
-            ev._ok = True
-            ev._value = None
-            ev.callbacks.append(self._lift_day)
-            self.env.schedule(ev)
-
-    def _lift_day(self, _event: Any) -> None:
-        parts, self.lift_parts = self.lift_parts, []
-        ids = np.concatenate([p[0] for p in parts])
-        versions = np.concatenate([p[1] for p in parts])
-        self._carry_on(ids[self.version[ids] == versions])  # not moved on since
 
     def _transition(self, i: int) -> None:
         """The clock ran out: pick the target in proportion to the hazards, and move."""
@@ -578,87 +586,162 @@ class _World:
         self.enter(i, to)
         self._start(i, to)
 
-    def campaign(self, c: int) -> Generator[Any, Any, None]:
-        """A channel's deliveries: each day, who is touched, within the schedule, the
-        frequency cap and the daily budget.
-
-        Each of the campaign's days is a Bernoulli trial for every customer, with the
-        probability of their (segment, stage) cell. Instead of a draw per customer and day,
-        each customer draws the day of their next touch (a geometric number of days ahead),
-        again after each touch and whenever their stage has changed (the trials are
-        memoryless, so starting afresh is exact): a day's work is in proportion to its
-        touches and stage changes, not to the population."""
-        env, cm = self.env, self.cm
-        schedule = self.schedules[c]
-        days = [
-            d for d in range(self.spend.shape[1])
-            if d * self.step < self.horizon
-            and (schedule is None or schedule.active(int(d * self.step)))
+    # -- campaigns ----------------------------------------------------------------------------
+    # Each of a campaign's days is a Bernoulli trial for every customer, with the daily touch
+    # probability of their (segment, stage) cell. Instead of a draw per customer and day,
+    # each customer draws the day of their next touch (a geometric number of campaign days
+    # ahead), again after each touch and whenever their stage has changed (the trials are
+    # memoryless, so starting afresh is exact): a day's work is in proportion to its
+    # touches and stage changes, not to the population. All campaigns are decided at once.
+    def _campaign_tables(self) -> None:
+        """The channels that run a campaign, each one's days (its schedule), log(1 - p) of
+        its daily touch probability per cell, and every customer's next touch day on it."""
+        self.live = np.flatnonzero(self.day_p.any(axis=1))
+        L, D = self.live.size, self.spend.shape[1]
+        self.never = D  # a day that never comes
+        days_of = []
+        for c in self.live.tolist():
+            sch = self.schedules[c]
+            days_of.append(
+                [d for d in range(D) if d * self.step < self.horizon
+                 and (sch is None or sch.active(int(d * self.step)))]
+            )  # fmt: skip
+        self.running = [[ch for ch, ds in enumerate(days_of) if d in ds] for d in range(D)]
+        self.first_day = [ds[0] if ds else self.never for ds in days_of]
+        # the index among a campaign's days of its first day on or after day d, and its days
+        # in a row per campaign, each row ending with one that never comes
+        self.first_trial = np.array(
+            [np.searchsorted(np.array(ds, np.int64), np.arange(D + 1)) for ds in days_of],
+            np.int64,
+        ).reshape(L, D + 1)
+        self.n_trials = np.array([len(ds) for ds in days_of], np.int64)
+        self.trial_off = np.concatenate(([0], np.cumsum(self.n_trials + 1)[:-1])).astype(np.int64)
+        self.trial_day = np.array([d for ds in days_of for d in (*ds, self.never)], np.int64)
+        # per (campaign, cell): log(1 - p) of the daily touch probability (0: out of reach)
+        self.log_stay = np.log1p(-self.day_p[self.live]).ravel()
+        self.cells = self.day_p.shape[1]
+        # per (campaign, customer) pair, numbered campaign * customers + customer: the day
+        # of the next touch, the counter of the next draw, and a scratch column
+        self.next_touch = np.full(L * self.n, self.never, np.int32)
+        self.touch_draws = np.zeros(L * self.n, np.int64)
+        self.slot = np.zeros(L * self.n, np.int64)
+        # day -> the pairs whose touch was drawn for that day; an entry is stale if the
+        # customer has drawn anew since
+        self.calendar: dict[int, list[np.ndarray]] = {}
+        self.seen = [0] * L  # how much of self.changed each campaign has drawn anew for
+        fcaps = [None if sch is None else sch.frequency_cap for sch in self.schedules]
+        self.capped = [
+            k for k, c in enumerate(self.live.tolist())
+            if self.day_cap[c] is not None or fcaps[c] is not None
         ]  # fmt: skip
-        never = len(days)
-        # per cell: log(1 - p) of the daily touch probability p (0: out of reach)
-        log_stay = np.log1p(-self.day_p[c])
-        nxt = np.full(self.n, never, np.int32)  # the trial (index in days) of the next touch
-        drawn = np.zeros(self.n, np.int64)  # draws so far: the counter of the next one
-        S, keys = cm.n_stages, self.keys_np
+        self.tracked_np = np.array(self.tracked, bool)
+        self.incr_np = np.array(self.incr, np.float64)
 
-        def draw(who: np.ndarray, first: int) -> None:
-            """The next touch of these customers, at trial ``first`` or later."""
-            ls = log_stay[self.seg[who] * S + self.stage[who]]
-            nxt[who] = never
-            who, ls = who[ls < 0], ls[ls < 0]
-            u = keyed_uniforms(keys[who], _EXPOSE + c, drawn[who])
-            drawn[who] += 1
-            later = np.floor(np.log(u) / ls)  # P(later >= g) = (1 - p)^g
-            nxt[who] = np.minimum(first + later, never)
+    def _draw_touches(self, ch: np.ndarray, who: np.ndarray, day: int) -> None:
+        """The next touch of customers ``who`` by campaigns ``ch`` (pairs), on ``day`` or a
+        later day of the campaign."""
+        n = self.n
+        pair = ch * n + who
+        ls = self.log_stay[ch * self.cells + self.seg[who] * self.cm.n_stages + self.stage[who]]
+        self.next_touch[pair] = self.never
+        ok = ls < 0  # else out of the campaign's reach
+        ch, who, pair, ls = ch[ok], who[ok], pair[ok], ls[ok]
+        k = self.touch_draws[pair]
+        u = keyed_uniforms(self.keys_np[who], _EXPOSE + self.live[ch], k)
+        self.touch_draws[pair] = k + 1
+        later = np.floor(np.log(u) / ls)  # P(later >= g) = (1 - p)^g
+        trial = np.minimum(self.first_trial[ch, day] + later, self.n_trials[ch])
+        when = self.trial_day[self.trial_off[ch] + trial.astype(np.int64)]
+        self.next_touch[pair] = when
+        # into the calendar, by day
+        soon = when < self.never
+        when, pair = when[soon], pair[soon]
+        order = np.argsort(when, kind="stable")
+        when, pair = when[order], pair[order]
+        cuts = np.flatnonzero(when[1:] != when[:-1]) + 1
+        calendar = self.calendar
+        for a, b in zip([0, *cuts.tolist()], [*cuts.tolist(), when.size], strict=True):
+            if a < b:
+                calendar.setdefault(int(when[a]), []).append(pair[a:b])
 
-        cap = self.day_cap[c]
-        h0, h1 = cm.model.agents.touch_hours
-        lifted = self.lifts[c]
-        seen = 0  # how much of self.changed this campaign has drawn anew
-        for trial, day in enumerate(days):
-            t_day = day * self.step
-            if env.now < t_day:
-                yield env.timeout(t_day - env.now)
-            if trial == 0:
-                draw(np.arange(self.n), 0)
-            elif seen < len(self.changed):
-                moved, seen = self.changed[seen:], len(self.changed)
-                draw(np.unique(np.array(moved, np.int64)), trial)
-            hit = np.flatnonzero(nxt == trial)  # in customer order
-            if hit.size:
-                draw(hit, trial + 1)
-            if schedule is not None and schedule.frequency_cap is not None and hit.size:
-                week = int(t_day // 7)
-                stale = self.week_of[c, hit] != week
-                self.week_count[c, hit[stale]] = 0
-                self.week_of[c, hit] = week
-                ok = self.week_count[c, hit] < schedule.frequency_cap
-                self.capped_frequency += int((~ok).sum())
-                hit = hit[ok]
-            if cap is not None and hit.size > cap:
-                # the day's budget runs out: it serves a random few of those it would touch
-                self.capped_budget += hit.size - cap
-                self.capped_days[c] += 1
-                rank = keyed_uniforms(keys[hit], _RANK + c, day)
-                hit = np.sort(hit[np.argsort(rank, kind="stable")[:cap]])
-            if schedule is not None and schedule.frequency_cap is not None:
-                self.week_count[c, hit] += 1  # only touches delivered count towards the cap
-            if hit.size == 0:
-                continue
-            if cap is not None:
-                self.spend[c, day] = hit.size * self.cost[c] * cm.model.population / self.n
-            hours = h0 + (h1 - h0) * keyed_uniforms(keys[hit], _HOUR + c, day)
-            self.touch_parts.append((hit, t_day + hours / 24.0 * self.step, c))
-            if self.tracked[c]:
-                a = self.ad[c, hit] * np.power(self.alpha[c], day - self.aday[c, hit])
-                self.ad[c, hit] = a + self.incr[c]
-                self.aday[c, hit] = day
-            # customers whose hazards the touch lifts start over with the new ones, all at
-            # once after every campaign of the day has touched (_lift_day)
-            lift = hit[lifted[self.stage[hit]] & self.waiting[hit]]
-            if lift.size:
-                self._lift_later(lift)
+    def _campaigns(self, day: int) -> np.ndarray:
+        """The day's touches of every campaign, within the frequency caps and the daily
+        budgets; returns the waiting customers whose hazards they lift."""
+        running = self.running[day]
+        if not running:
+            return np.zeros(0, np.int64)
+        n, changed = self.n, len(self.changed)
+        anew: dict[int, list[int]] = {}  # campaigns by how much of self.changed they saw
+        for k in running:
+            if day == self.first_day[k]:  # everyone draws their first touch
+                self._draw_touches(np.full(n, k), np.arange(n), day)
+            elif self.seen[k] < changed:
+                anew.setdefault(self.seen[k], []).append(k)
+            self.seen[k] = changed
+        for seen, ks in anew.items():  # who changed stage since draws anew
+            moved = np.unique(np.array(self.changed[seen:], np.int64))
+            self._draw_touches(np.repeat(ks, moved.size), np.tile(moved, len(ks)), day)
+        due = self.calendar.pop(day, None)
+        if not due:
+            return np.zeros(0, np.int64)
+        pair = np.concatenate(due)
+        pair = pair[self.next_touch[pair] == day]  # not drawn anew since
+        # each pair once (one may be in the calendar twice): the last to write its slot
+        order = np.arange(pair.size)
+        self.slot[pair] = order
+        pair = pair[self.slot[pair] == order]
+        ch, hit = np.divmod(pair, n)
+        self._draw_touches(ch, hit, day + 1)
+        for k in self.capped:
+            rows = np.flatnonzero(ch == k)
+            if rows.size:
+                drop = rows[~self._caps(int(self.live[k]), hit[rows], day)]
+                if drop.size:
+                    ch, hit = np.delete(ch, drop), np.delete(hit, drop)
+        if hit.size == 0:
+            return np.zeros(0, np.int64)
+        c = self.live[ch]
+        counts = np.bincount(c, minlength=self.cm.n_channels)
+        for k in self.capped:
+            cc = int(self.live[k])
+            if self.day_cap[cc] is not None:
+                pop = self.cm.model.population
+                self.spend[cc, day] = counts[cc] * self.cost[cc] * pop / n
+        h0, h1 = self.cm.model.agents.touch_hours
+        hours = h0 + (h1 - h0) * keyed_uniforms(self.keys_np[hit], _HOUR + c, day)
+        self.touch_parts.append((hit, day * self.step + hours / 24.0 * self.step, c))
+        tracked = self.tracked_np[c]
+        if tracked.any():
+            tc, ti = c[tracked], hit[tracked]
+            a = self.ad[tc, ti] * np.power(self.alpha_np[tc], day - self.aday[tc, ti])
+            self.ad[tc, ti] = a + self.incr_np[tc]
+            self.aday[tc, ti] = day
+        lift = hit[self.lifts[c, self.stage[hit]] & self.waiting[hit]]
+        return np.unique(lift)
+
+    def _caps(self, c: int, hit: np.ndarray, day: int) -> np.ndarray:
+        """Which of a campaign's hits it delivers: at most ``frequency_cap`` touches per
+        customer and calendar week, then at most the day's budget (a random few)."""
+        keep = np.ones(hit.size, bool)
+        schedule, cap = self.schedules[c], self.day_cap[c]
+        fcap = schedule.frequency_cap if schedule is not None else None
+        if fcap is not None:
+            week = int(day * self.step // 7)
+            stale = self.week_of[c, hit] != week
+            self.week_count[c, hit[stale]] = 0
+            self.week_of[c, hit] = week
+            keep = self.week_count[c, hit] < fcap
+            self.capped_frequency += int((~keep).sum())
+        if cap is not None and keep.sum() > cap:
+            # the day's budget runs out: it serves a random few of those it would touch
+            rows = np.flatnonzero(keep)
+            self.capped_budget += rows.size - cap
+            self.capped_days[c] += 1
+            rank = keyed_uniforms(self.keys_np[hit[rows]], _RANK + c, day)
+            keep[rows[np.argsort(rank, kind="stable")[cap:]]] = False
+        if fcap is not None:
+            self.week_count[c, hit[keep]] += 1  # only touches delivered count towards the cap
+        return keep
 
     def enter(self, i: int, to: int) -> None:
         now = self.env.now
@@ -667,12 +750,14 @@ class _World:
         was = int(self.stage[i])
         self.stage[i] = to
         self.changed.append(i)
-        self.events.append((i, now, STAGE, -1, to, 0.0))
+        self.changed_t.append(now)
+        self.changed_to.append(to)
         if to == self.conversion:
             # the value is drawn at the end, for all conversions at once (arrays)
+            self.conv_i.append(i)
+            self.conv_t.append(now)
             self.conv_k.append(int(self.conversions[i]))
             self.conversions[i] += 1
-            self.events.append((i, now, CONVERSION, -1, -1, 0.0))
         if self.talks_from[to] != self.talks_from[was]:
             if self.talks_from[to]:
                 self._spell_start(i)
@@ -694,7 +779,9 @@ class _World:
                 a *= self.alpha[c] ** (day - int(self.aday[c, i]))
             self.ad[c, i] = a + self.incr[c]
             self.aday[c, i] = day
-        self.events.append((i, now, TOUCH, c, -1, 0.0))
+        self.touch_i.append(i)
+        self.touch_t.append(now)
+        self.touch_c.append(c)
         if self.waiting[i] and self.lifts[c, self.stage[i]]:
             self._lift_soon(i)
 
@@ -810,16 +897,28 @@ class _World:
             self.talk_next[talkers] = -np.log(u) / self.wom_rate
             self._talk_day()
 
-    def _daybreak(self) -> Generator[Any, Any, None]:
-        """At every day start, before the day's campaigns: the customers whose lifting
-        adstock decayed overnight carry on with their new hazards (all at once)."""
+    def _days(self) -> Generator[Any, Any, None]:
+        """Every day start, before anything else of the day: the customers whose lifting
+        adstock decayed overnight carry on with their new hazards; then the campaigns touch
+        and the customers whose hazards they lift carry on (all at once); then the
+        talkers' conversations of the day are drawn. On the first day, after the campaigns,
+        every customer's clock starts."""
         env = self.env
-        for day in range(1, math.ceil(self.horizon / self.step - 1e-9)):
-            yield env.timeout(day * self.step - env.now)
-            entries = self.due.pop(day, None)
-            if entries is not None:
-                ids = np.array(entries[0], dtype=np.int64)
-                self._carry_on(ids[self.version[ids] == entries[1]])  # not re-evaluated since
+        for day in range(len(self.running)):
+            t_day = day * self.step
+            if t_day >= self.horizon:
+                return
+            if day:
+                yield env.timeout(t_day - env.now)
+                entries = self.due.pop(day, None)
+                if entries is not None:
+                    ids = np.array(entries[0], dtype=np.int64)
+                    self._carry_on(ids[self.version[ids] == entries[1]])  # not evaluated since
+            lifted = self._campaigns(day)
+            if day == 0:
+                self._start_all()
+                continue
+            self._carry_on(lifted)
             if self.wom:
                 self._talk_day()
 
@@ -905,13 +1004,7 @@ class _World:
 
     def _run(self, progress: Callable[[int], None] | None) -> None:
         env = self.env
-        env.process(self._daybreak())  # first: at a day start it runs before the campaigns
-        for c in range(self.cm.n_channels):
-            if self.day_p[c].any():
-                env.process(self.campaign(c))
-        # after the campaigns' first day (their processes start first), every customer's
-        # clock starts, and the advocates start talking
-        env.timeout(0.0).callbacks.append(lambda _event: self._start_all())
+        env.process(self._days())
         days = math.ceil(self.horizon / self.step - 1e-9)
         for d in range(1, days + 1):  # a day at a time, to report progress
             env.run(until=min(d * self.step, self.horizon))
@@ -936,43 +1029,50 @@ class _World:
                 )  # fmt: skip
 
     def arrays(self) -> dict[str, np.ndarray]:
-        ev, n, n0 = self.events, len(self.events), self.n
-        parts = self.touch_parts
-        if parts:
-            tc = np.concatenate([p[0] for p in parts])
-            tt = np.concatenate([p[1] for p in parts])
-            tch = np.concatenate([np.full(p[0].size, p[2], np.int16) for p in parts])
-        else:
-            tc, tt, tch = np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int16)
-        m = tc.size
-        cust = np.concatenate([np.arange(n0), tc, np.fromiter((e[0] for e in ev), np.int64, n)])
-        t = np.concatenate([np.zeros(n0), tt, np.fromiter((e[1] for e in ev), np.float64, n)])
-        kind = np.concatenate(
-            [np.full(n0, STAGE, np.int8), np.full(m, TOUCH, np.int8),
-             np.fromiter((e[2] for e in ev), np.int8, n)]
+        """The event log as integer-coded arrays, by customer and time (stable: at equal
+        times, the order things happened)."""
+        n0 = self.n
+        parts = [(np.arange(n0), np.zeros(n0), np.full(n0, -1))]  # the starting stages
+        parts += self.touch_parts
+        parts.append((np.array(self.touch_i, np.int64), np.array(self.touch_t, np.float64),
+                      np.array(self.touch_c, np.int64)))  # fmt: skip
+        sizes = [p[0].size for p in parts]
+        touches = sum(sizes) - n0
+        changes, conversions = len(self.changed), len(self.conv_i)
+        cust = np.concatenate(
+            [*(p[0] for p in parts), np.array(self.changed, np.int64),
+             np.array(self.conv_i, np.int64)]
         )  # fmt: skip
-        channel = np.concatenate(
-            [np.full(n0, -1, np.int16), tch, np.fromiter((e[3] for e in ev), np.int16, n)]
+        t = np.concatenate(
+            [*(p[1] for p in parts), np.array(self.changed_t, np.float64),
+             np.array(self.conv_t, np.float64)]
+        )  # fmt: skip
+        kind = np.repeat(
+            np.array([STAGE, TOUCH, STAGE, CONVERSION], np.int8),
+            [n0, touches, changes, conversions],
         )
+        channel = np.concatenate(
+            [*(p[2] for p in parts), np.full(changes + conversions, -1)]
+        ).astype(np.int16)
         stage = np.concatenate(
-            [self.initial_stage, np.full(m, -1, np.int16),
-             np.fromiter((e[4] for e in ev), np.int16, n)]
+            [self.initial_stage, np.full(touches, -1, np.int16),
+             np.array(self.changed_to, np.int16), np.full(conversions, -1, np.int16)]
         )  # fmt: skip
-        value = np.concatenate([np.zeros(n0 + m), np.fromiter((e[5] for e in ev), np.float64, n)])
-        conv = np.flatnonzero(kind == CONVERSION)
-        if conv.size:  # the k-th conversion of a customer draws the k-th value
-            who = cust[conv]
+        value = np.zeros(t.size)
+        if conversions:  # the k-th conversion of a customer draws the k-th value
+            who = np.array(self.conv_i, np.int64)
             u = keyed_uniforms(self.keys_np[who], _VALUE, np.array(self.conv_k, np.int64))
-            value[conv] = self.plan.values(self.seg[who], u)
-        order = np.lexsort((t, cust))  # stable: at equal times, the order things happened
+            value[t.size - conversions :] = self.plan.values(self.seg[who], u)
+        order = _stable_order(cust, np.argsort(t, kind="stable"))
+        cust = cust[order]
         return {
-            "customer_id": cust[order],
+            "customer_id": cust,
             "time": t[order],
             "event": kind[order],
             "channel": channel[order],
             "stage": stage[order],
             "value": value[order],
-            "segment": self.seg[cust[order]].astype(np.int16),
+            "segment": self.seg[cust].astype(np.int16),
         }
 
     def stats(self, arrays: dict[str, np.ndarray]) -> AgentRunStats:
@@ -1059,8 +1159,9 @@ def simulate_agents(
     summary.reached = touched.sum(axis=1).astype(np.int64)
     summary.spend = world.spend.sum(axis=1) * customers / model.population
     stages = arrays["event"] == STAGE  # every customer's first stage is a row too
-    visits = np.unique(arrays["customer_id"][stages] * cm.n_stages + arrays["stage"][stages])
-    summary.stage_reach = np.bincount(visits % cm.n_stages, minlength=cm.n_stages).astype(np.int64)
+    visited = np.zeros((cm.n_stages, customers), bool)
+    visited[arrays["stage"][stages], arrays["customer_id"][stages]] = True
+    summary.stage_reach = visited.sum(axis=1).astype(np.int64)
     summary.segment_customers = np.bincount(world.seg, minlength=len(cm.segments)).astype(np.int64)
     summary.conversions = int(is_conv.sum())
     summary.converters = int(np.unique(arrays["customer_id"][is_conv]).size)
