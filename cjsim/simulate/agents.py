@@ -435,9 +435,11 @@ class _World:
         self.talk_k = np.zeros(self.n, np.int64)
         self.spell_end: list[float] = []  # per spell: when it ended (inf while it lasts)
         # the conversations drawn: (times, spells), counted at the end; and today's whose
-        # contact did not listen when they were drawn, by contact: [(time, talker, spell)]
+        # contact did not listen when they were drawn: (times, talkers, spells, contacts),
+        # and who such a contact is
         self.talk_log: list[tuple[np.ndarray, np.ndarray]] = []
-        self.unheard: dict[int, list[tuple[float, int, int]]] = {}
+        self.unheard: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.unheard_by = np.zeros(self.n, bool)
         if not self.wom:
             return
         degree = model.network.degree if model.network is not None else 8.0
@@ -481,13 +483,6 @@ class _World:
             return base, False
         return [b * m for b, m in zip(base, mult, strict=True)], True
 
-    def draw(self, i: int, purpose: int, k: int) -> float:
-        """:func:`uniform` for a customer's k-th transition; the first few of every
-        customer were drawn in bulk (the same numbers, computed vectorised)."""
-        if k < _BULK:
-            return self._bulk[purpose][k][i]
-        return self.uniform(i, purpose, k)
-
     def uniform(self, i: int, purpose: int, k: int) -> float:
         """:func:`uniform` from the customer's first scramble, kept (half the work)."""
         x = (self.keys[i] + purpose * _G2 + k * _G1) & _MASK
@@ -511,22 +506,26 @@ class _World:
         if plan is None:
             self.waiting[i] = False
             return  # absorbed
-        self.need[i] = -math.log(self.draw(i, _WAIT, self.moves[i]))
+        k = self.moves[i]  # the first few draws of every customer were made in bulk
+        need = -math.log(self._bulk[_WAIT][k][i] if k < _BULK else self.uniform(i, _WAIT, k))
+        self.need[i] = need
         self.used[i] = 0.0
-        self._schedule(i, plan)
+        self._schedule(i, plan, need)
 
-    def _schedule(self, i: int, plan: Any) -> None:
+    def _schedule(self, i: int, plan: Any, left: float | None = None) -> None:
         """Evaluate the hazards now and schedule the next wake-up: the transition, if the
         budget runs out before the hazards next change; else, while a lifting adstock
         decays, a re-evaluation at the next day start (done for all such customers at once,
-        :meth:`_days`); nothing if neither happens within the horizon."""
+        :meth:`_days`); nothing if neither happens within the horizon. ``left``: the
+        hazard budget left, if known."""
         t = self.env.now
         day = int(t / self.step + 1e-12)
         lam, decaying = self.hazards(i, plan, day)
         total = sum(lam)
         horizon = self.horizon
         span = (min(horizon, (day + 1) * self.step) if decaying else horizon) - t
-        left = float(self.need[i] - self.used[i])
+        if left is None:
+            left = float(self.need[i] - self.used[i])
         fire = total > 0 and left <= total * span
         self.t_eval[i] = t
         self.lam[i] = lam
@@ -548,8 +547,26 @@ class _World:
         if self.version[i] != version:
             return  # re-evaluated since (a touch): a newer wake-up is scheduled
         self.waiting[i] = False
-        self.version[i] += 1  # the clock has run out
-        self._transition(i)  # only transitions are wake-ups; day starts are _days'
+        self.version[i] = version + 1  # the clock has run out
+        # only transitions are wake-ups (day starts are _days'): pick the target in
+        # proportion to the hazards, and move
+        lam = self.lam[i]
+        k = self.moves[i]
+        u = self._bulk[_TARGET][k][i] if k < _BULK else self.uniform(i, _TARGET, k)
+        u *= float(self.total[i])
+        acc, col = 0.0, len(lam) - 1
+        for j, h in enumerate(lam):
+            acc += h
+            if u < acc:
+                col = j
+                break
+        to = self.targets[int(self.stage[i])][col]
+        self.moves[i] = k + 1
+        if to in self.resources:
+            _Visit(self, i, to, k)
+            return
+        self.enter(i, to)
+        self._start(i, to)
 
     def _lift_soon(self, i: int) -> None:
         """A touch lifts a waiting customer's hazards: re-evaluate the clock in an urgent
@@ -566,25 +583,6 @@ class _World:
         """A touch changed the hazards of a waiting customer: re-evaluate the clock."""
         self.used[i] += self.total[i] * (self.env.now - self.t_eval[i])
         self._schedule(i, self.by_stage[int(self.stage[i])])
-
-    def _transition(self, i: int) -> None:
-        """The clock ran out: pick the target in proportion to the hazards, and move."""
-        lam = self.lam[i]
-        k = self.moves[i]
-        u = self.draw(i, _TARGET, k) * float(self.total[i])
-        acc, col = 0.0, len(lam) - 1
-        for j, h in enumerate(lam):
-            acc += h
-            if u < acc:
-                col = j
-                break
-        to = self.targets[int(self.stage[i])][col]
-        self.moves[i] = k + 1
-        if to in self.resources:
-            _Visit(self, i, to, k)
-            return
-        self.enter(i, to)
-        self._start(i, to)
 
     # -- campaigns ----------------------------------------------------------------------------
     # Each of a campaign's days is a Bernoulli trial for every customer, with the daily touch
@@ -606,8 +604,6 @@ class _World:
                 [d for d in range(D) if d * self.step < self.horizon
                  and (sch is None or sch.active(int(d * self.step)))]
             )  # fmt: skip
-        self.running = [[ch for ch, ds in enumerate(days_of) if d in ds] for d in range(D)]
-        self.first_day = [ds[0] if ds else self.never for ds in days_of]
         # the index among a campaign's days of its first day on or after day d, and its days
         # in a row per campaign, each row ending with one that never comes
         self.first_trial = np.array(
@@ -628,7 +624,9 @@ class _World:
         # day -> the pairs whose touch was drawn for that day; an entry is stale if the
         # customer has drawn anew since
         self.calendar: dict[int, list[np.ndarray]] = {}
-        self.seen = [0] * L  # how much of self.changed each campaign has drawn anew for
+        self.seen = 0  # how much of self.changed the campaigns have drawn anew for
+        self.live_rows = np.arange(L)[:, None]
+        self.touched = np.zeros(0, np.int64)  # the pairs touched the day before
         fcaps = [None if sch is None else sch.frequency_cap for sch in self.schedules]
         self.capped = [
             k for k, c in enumerate(self.live.tolist())
@@ -667,31 +665,32 @@ class _World:
     def _campaigns(self, day: int) -> np.ndarray:
         """The day's touches of every campaign, within the frequency caps and the daily
         budgets; returns the waiting customers whose hazards they lift."""
-        running = self.running[day]
-        if not running:
+        n, L = self.n, self.live.size
+        if L == 0:
             return np.zeros(0, np.int64)
-        n, changed = self.n, len(self.changed)
-        anew: dict[int, list[int]] = {}  # campaigns by how much of self.changed they saw
-        for k in running:
-            if day == self.first_day[k]:  # everyone draws their first touch
-                self._draw_touches(np.full(n, k), np.arange(n), day)
-            elif self.seen[k] < changed:
-                anew.setdefault(self.seen[k], []).append(k)
-            self.seen[k] = changed
-        for seen, ks in anew.items():  # who changed stage since draws anew
-            moved = np.unique(np.array(self.changed[seen:], np.int64))
-            self._draw_touches(np.repeat(ks, moved.size), np.tile(moved, len(ks)), day)
+        # draws: on the first day, everyone's first touch by every campaign; since, the next
+        # touch of who was touched the day before and of who has changed stage since
+        if day == 0:
+            pair = np.arange(L * n)
+        else:
+            # (a pair twice draws the same twice: the counter moves on after both)
+            moved = np.array(self.changed[self.seen :], np.int64)
+            self.seen = len(self.changed)
+            pair = np.concatenate([(self.live_rows * n + moved).ravel(), self.touched])
+        if pair.size:
+            ch, who = np.divmod(pair, n)
+            self._draw_touches(ch, who, day)
         due = self.calendar.pop(day, None)
         if not due:
-            return np.zeros(0, np.int64)
+            self.touched = np.zeros(0, np.int64)
+            return self.touched
         pair = np.concatenate(due)
         pair = pair[self.next_touch[pair] == day]  # not drawn anew since
         # each pair once (one may be in the calendar twice): the last to write its slot
         order = np.arange(pair.size)
         self.slot[pair] = order
-        pair = pair[self.slot[pair] == order]
+        pair = self.touched = pair[self.slot[pair] == order]
         ch, hit = np.divmod(pair, n)
-        self._draw_touches(ch, hit, day + 1)
         for k in self.capped:
             rows = np.flatnonzero(ch == k)
             if rows.size:
@@ -765,7 +764,7 @@ class _World:
                 self.spell_end[self.spell[i]] = now  # the talking stops
                 self.spell[i] = -1
                 self.talk_next[i] = math.inf
-        if self.listens[to] and not self.listens[was] and i in self.unheard:
+        if self.listens[to] and not self.listens[was] and self.unheard_by[i]:
             self._listen(i)
 
     # -- touches ------------------------------------------------------------------------------
@@ -817,9 +816,12 @@ class _World:
     def _talk_day(self) -> None:
         """The day's conversations of every talker (all at once)."""
         now = self.env.now
-        if self.unheard:  # forget conversations past
-            kept = ((j, [e for e in v if e[0] >= now]) for j, v in self.unheard.items())
-            self.unheard = {j: v for j, v in kept if v}
+        parts, self.unheard = self.unheard, []
+        for part in parts:  # forget conversations past
+            self.unheard_by[part[3]] = False
+        for part in parts:  # but those a spell that started at this instant drew
+            if part[0].max() >= now:
+                self._unheard(*(x[(part[0] >= now) & (part[3] >= 0)] for x in part))
         end = min((int(now / self.step + 1e-12) + 1) * self.step, self.horizon)
         who = np.flatnonzero(self.talk_next < end)
         while who.size:
@@ -840,15 +842,9 @@ class _World:
                 strict=True,
             ):
                 timeout(tt - now, (i, s, j)).callbacks.append(talk)
-            unheard = self.unheard
-            for tt, i, s, j in zip(
-                t[~heard].tolist(),
-                who[~heard].tolist(),
-                sid[~heard].tolist(),
-                contact[~heard].tolist(),
-                strict=True,
-            ):
-                unheard.setdefault(j, []).append((tt, i, s))
+            if not heard.all():
+                unheard = ~heard
+                self._unheard(t[unheard], who[unheard], sid[unheard], contact[unheard])
             k = k + 1
             t = t - np.log(keyed_uniforms(keys, _TALK, k)) / self.wom_rate
             self.talk_next[who], self.talk_k[who] = t, k
@@ -859,14 +855,24 @@ class _World:
         if self.listens[self.stage[j]]:
             self.env.timeout(t - self.env.now, (i, sid, j)).callbacks.append(self._talk)
         else:
-            self.unheard.setdefault(j, []).append((t, i, sid))
+            self._unheard(np.array([t]), np.array([i]), np.array([sid]), np.array([j]))
+
+    def _unheard(self, t: np.ndarray, i: np.ndarray, sid: np.ndarray, j: np.ndarray) -> None:
+        """Conversations drawn for later today whose contacts do not listen now."""
+        if t.size:
+            self.unheard.append((t, i, sid, j))
+            self.unheard_by[j] = True
 
     def _listen(self, j: int) -> None:
         """A contact starts listening: today's conversations with them still to come happen."""
         now = self.env.now
-        for t, i, sid in self.unheard.pop(j):
-            if t > now:
-                self.env.timeout(t - now, (i, sid, j)).callbacks.append(self._talk)
+        self.unheard_by[j] = False
+        for t, talker, sid, contact in self.unheard:
+            for k in np.flatnonzero(contact == j).tolist():
+                contact[k] = -1  # happens (or not) from now on
+                if t[k] > now:
+                    event = self.env.timeout(float(t[k]) - now, (int(talker[k]), int(sid[k]), j))
+                    event.callbacks.append(self._talk)
 
     def _talk(self, event: simpy.Timeout) -> None:
         i, sid, j = event._value
@@ -898,26 +904,27 @@ class _World:
             self._talk_day()
 
     def _days(self) -> Generator[Any, Any, None]:
-        """Every day start, before anything else of the day: the customers whose lifting
-        adstock decayed overnight carry on with their new hazards; then the campaigns touch
-        and the customers whose hazards they lift carry on (all at once); then the
-        talkers' conversations of the day are drawn. On the first day, after the campaigns,
-        every customer's clock starts."""
+        """Every day start, before anything else of the day: the campaigns touch, and the
+        customers whose hazards changed carry on with the new ones, all at once: those the
+        touches lift and those whose lifting adstock decayed overnight; then the talkers'
+        conversations of the day are drawn. On the first day, after the campaigns, every
+        customer's clock starts."""
         env = self.env
-        for day in range(len(self.running)):
+        for day in range(self.spend.shape[1]):
             t_day = day * self.step
             if t_day >= self.horizon:
                 return
             if day:
                 yield env.timeout(t_day - env.now)
-                entries = self.due.pop(day, None)
-                if entries is not None:
-                    ids = np.array(entries[0], dtype=np.int64)
-                    self._carry_on(ids[self.version[ids] == entries[1]])  # not evaluated since
             lifted = self._campaigns(day)
             if day == 0:
                 self._start_all()
                 continue
+            entries = self.due.pop(day, None)
+            if entries is not None:
+                ids = np.array(entries[0], dtype=np.int64)
+                decayed = ids[self.version[ids] == entries[1]]  # not evaluated since
+                lifted = np.unique(np.concatenate([decayed, lifted]))
             self._carry_on(lifted)
             if self.wom:
                 self._talk_day()
@@ -940,20 +947,18 @@ class _World:
         horizon = self.horizon
         stage = self.stage[ids]
         lam = self.base_dense[self.seg[ids], stage]  # (m, T), zero beyond a stage's targets
-        live = self.eff_live[stage].T  # (C, m): the channel lifts the customer's stage
-        a = self.ad[:, ids]
-        on = live & (a != 0)
+        # the (channel, customer) pairs with an adstock that lifts the customer's stage
+        c, pos = np.nonzero(self.eff_live[stage].T & (self.ad[:, ids] != 0))
         decaying = np.zeros(ids.size, bool)
-        if on.any():
-            a = np.where(on, a * np.power(self.alpha_np[:, None], day - self.aday[:, ids]), 0.0)
-            small = on & (a < 1e-6)
+        if c.size:
+            who = ids[pos]
+            ao = self.ad[c, who] * np.power(self.alpha_np[c], day - self.aday[c, who])
+            small = ao < 1e-6
             if small.any():
-                c, pos = np.nonzero(small)
-                self.ad[c, ids[pos]] = 0.0
-            on &= a >= 1e-6
-            c, pos = np.nonzero(on)
+                self.ad[c[small], who[small]] = 0.0
+                big = ~small
+                c, pos, ao = c[big], pos[big], ao[big]
             if c.size:
-                ao = a[c, pos]
                 sl = self.eff_slope[stage[pos], c]
                 ec = self.eff_ec[stage[pos], c]
                 h = np.where(sl == 1.0, ao / (ao + ec), ao**sl / (ao**sl + ec**sl))
