@@ -411,6 +411,8 @@ class _World:
                 self.eff_lift[p.stage, c, cols] = lift
                 self.eff_ec[p.stage, c], self.eff_slope[p.stage, c] = ec, slope
         self.alpha_np = np.asarray(cm.alpha, np.float64)
+        # alpha ** days per channel, for the days a run has (the decay of adstock)
+        self.decay = np.power(self.alpha_np[:, None], np.arange(self.spend.shape[1] + 1))
         self.touch_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.capped_budget = 0
         self.capped_frequency = 0
@@ -712,7 +714,7 @@ class _World:
         tracked = self.tracked_np[c]
         if tracked.any():
             tc, ti = c[tracked], hit[tracked]
-            a = self.ad[tc, ti] * np.power(self.alpha_np[tc], day - self.aday[tc, ti])
+            a = self.ad[tc, ti] * self.decay[tc, day - self.aday[tc, ti]]
             self.ad[tc, ti] = a + self.incr_np[tc]
             self.aday[tc, ti] = day
         lift = hit[self.lifts[c, self.stage[hit]] & self.waiting[hit]]
@@ -892,7 +894,7 @@ class _World:
     def _start_all(self) -> None:
         """Every customer's first clock at time 0, evaluated for all customers at once."""
         assert self.env.now == 0.0
-        self.need = np.array([-math.log(u) for u in self._bulk[_WAIT][0]])  # math.log, as _start
+        self.need = -np.log(keyed_uniforms(self.keys_np, _WAIT, 0))
         active = np.flatnonzero(np.isin(self.stage, list(self.by_stage)))
         self._evaluate_many(active)
         if self.wom:
@@ -952,7 +954,7 @@ class _World:
         decaying = np.zeros(ids.size, bool)
         if c.size:
             who = ids[pos]
-            ao = self.ad[c, who] * np.power(self.alpha_np[c], day - self.aday[c, who])
+            ao = self.ad[c, who] * self.decay[c, day - self.aday[c, who]]
             small = ao < 1e-6
             if small.any():
                 self.ad[c[small], who[small]] = 0.0
