@@ -5,13 +5,13 @@ cannot hold lives here:
 
 * **Campaigns** decide at the start of each day whom they touch (each customer in a
   target stage with the daily probability of their cell, as the Markov engine does; drawn
-  as the geometric number of days to their next touch), only on the days of their
-  schedule (start/end, weekly flighting), never above their daily budget (a hard cap,
-  scaled to the simulated customers and rounded down, that serves a random few of those
-  it would touch; a warning says when the rounding loses more than 10% of a budget that
-  binds) nor above a per-customer ``frequency_cap`` per calendar week; each touch is
-  logged at a time
-  of day within ``[agents] touch_hours``. Adstock is a *daily pressure*: a day's touches
+  as the geometric number of campaign days to their next touch, again after a touch or a
+  stage change), only on the days of their schedule (start/end, weekly flighting), never
+  above their daily budget (a hard cap, scaled to the simulated customers and rounded
+  down, that serves a random few of those it would touch; a warning says when the
+  rounding loses more than 10% of a budget that binds) nor above a per-customer
+  ``frequency_cap`` per calendar week; each touch is logged at a time of day within
+  ``[agents] touch_hours``. Adstock is a *daily pressure*: a day's touches
   weigh on that whole day's hazards, and it decays at day starts. A continuous visit to a
   stage crosses fewer day starts than a discrete one lasts steps, so the daily touch
   probability is raised to keep the touches per visit equal to the Markov engine's.
@@ -33,8 +33,10 @@ cannot hold lives here:
   exponential time; a customer who waits longer than ``patience_days`` goes to
   ``on_timeout`` (lost) or stays where they were.
 * **Word of mouth** travels on a contact network (``[network] degree``): a customer in a
-  source stage talks to a random contact at ``contact_rate`` per day; a contact in a
-  target stage gets a ``word_of_mouth`` touch, which acts through that channel's effects.
+  source stage talks to a random contact at ``contact_rate`` per day (a Poisson process
+  while they are there, drawn a day at a time); a contact in a target stage gets a
+  ``word_of_mouth`` touch, which acts through that channel's effects. Only conversations
+  whose contact listens become simpy events.
 
 **Common random numbers.** Every draw is a counter-based hash of (seed, customer, purpose,
 counter), so a customer's draws do not depend on the order of events: switching a channel
@@ -442,6 +444,8 @@ class _World:
         self.talk_log: list[tuple[np.ndarray, np.ndarray]] = []
         self.unheard: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.unheard_by = np.zeros(self.n, bool)
+        # the same for spells that started during the day, by contact: [(time, talker, spell)]
+        self.unheard_one: dict[int, list[tuple[float, int, int]]] = {}
         if not self.wom:
             return
         degree = model.network.degree if model.network is not None else 8.0
@@ -766,7 +770,12 @@ class _World:
                 self.spell_end[self.spell[i]] = now  # the talking stops
                 self.spell[i] = -1
                 self.talk_next[i] = math.inf
-        if self.listens[to] and not self.listens[was] and self.unheard_by[i]:
+                self.talk_k[i] += 1  # the pending wait's draw is spent
+        if (
+            self.listens[to]
+            and not self.listens[was]
+            and (self.unheard_by[i] or i in self.unheard_one)
+        ):
             self._listen(i)
 
     # -- touches ------------------------------------------------------------------------------
@@ -818,12 +827,12 @@ class _World:
     def _talk_day(self) -> None:
         """The day's conversations of every talker (all at once)."""
         now = self.env.now
-        parts, self.unheard = self.unheard, []
-        for part in parts:  # forget conversations past
+        for part in self.unheard:  # forget conversations past (all of the day before)
             self.unheard_by[part[3]] = False
-        for part in parts:  # but those a spell that started at this instant drew
-            if part[0].max() >= now:
-                self._unheard(*(x[(part[0] >= now) & (part[3] >= 0)] for x in part))
+        self.unheard = []
+        if self.unheard_one:  # but those a spell that started at this instant drew
+            kept = ((j, [e for e in v if e[0] >= now]) for j, v in self.unheard_one.items())
+            self.unheard_one = {j: v for j, v in kept if v}
         end = min((int(now / self.step + 1e-12) + 1) * self.step, self.horizon)
         who = np.flatnonzero(self.talk_next < end)
         while who.size:
@@ -857,7 +866,7 @@ class _World:
         if self.listens[self.stage[j]]:
             self.env.timeout(t - self.env.now, (i, sid, j)).callbacks.append(self._talk)
         else:
-            self._unheard(np.array([t]), np.array([i]), np.array([sid]), np.array([j]))
+            self.unheard_one.setdefault(j, []).append((t, i, sid))
 
     def _unheard(self, t: np.ndarray, i: np.ndarray, sid: np.ndarray, j: np.ndarray) -> None:
         """Conversations drawn for later today whose contacts do not listen now."""
@@ -868,6 +877,11 @@ class _World:
     def _listen(self, j: int) -> None:
         """A contact starts listening: today's conversations with them still to come happen."""
         now = self.env.now
+        for t_, i, sid_ in self.unheard_one.pop(j, ()):
+            if t_ > now:
+                self.env.timeout(t_ - now, (i, sid_, j)).callbacks.append(self._talk)
+        if not self.unheard_by[j]:
+            return
         self.unheard_by[j] = False
         for t, talker, sid, contact in self.unheard:
             for k in np.flatnonzero(contact == j).tolist():

@@ -159,6 +159,35 @@ def test_conversations_are_poisson_at_the_contact_rate_while_in_a_source_stage()
     assert abs(world.wom_contacts - expected) < 4 * math.sqrt(expected)
 
 
+def test_conversations_keep_the_contact_rate_when_spells_start_and_end_often():
+    """Customers who talk in B move between A and B about three times a day: each new
+    talking spell starts with a fresh wait (reusing the wait a spell left behind, known to
+    outlast its day, cut the conversations to a quarter)."""
+    model = validate_model(
+        {
+            "name": "churn", "stages": ["A", "B", "buy"], "conversion": "buy",
+            "initial": {"A": 0.5, "B": 0.5}, "horizon_days": 20,
+            "transitions": {"A": {"A": 0.05, "B": 0.95},
+                            "B": {"B": 0.05, "A": 0.94, "buy": 0.01}},
+            "channels": {"wom": {"type": "organic", "adstock": 0.5}},
+            "word_of_mouth": {"channel": "wom", "contact_rate": 2.0, "sources": ["B"],
+                              "targets": ["A"]},
+            "network": {"degree": 4},
+        }
+    )  # fmt: skip
+    world = _World(compile_model(model), 600, 3)
+    world.run()
+    log = world.arrays()
+    stages = log["event"] == STAGE
+    who, t, stage = log["customer_id"][stages], log["time"][stages], log["stage"][stages]
+    until = np.append(t[1:], 0.0)
+    until[np.append(who[1:] != who[:-1], True)] = world.horizon
+    expected = 2.0 * float(((until - t) * ((stage == 1) & (world.degree[who] > 0))).sum())
+    assert expected > 5000
+    assert abs(world.wom_contacts - expected) < 4 * math.sqrt(expected)
+    assert world.wom_touches > 0
+
+
 def test_caps_are_never_exceeded():
     data = shipped("dentist").with_overrides(horizon_days=60).model_dump(mode="python")
     data["channels"]["social_ads"]["schedule"] = {"frequency_cap": 2}
