@@ -107,35 +107,35 @@ def uniforms(seed: int, customers: np.ndarray, purpose: int, k: int | np.ndarray
 
 def customer_keys(seed: int, customers: np.ndarray) -> np.ndarray:
     """The first scramble of :func:`uniform`, which depends on the seed and customer only."""
-    with np.errstate(over="ignore"):
-        return _mix_np(np.uint64(seed * _G1 & _MASK) + customers.astype(np.uint64))
+    return _mix_np(np.uint64(seed * _G1 & _MASK) + customers.astype(np.uint64))
 
 
 def keyed_uniforms(keys: np.ndarray, purpose: int | np.ndarray, k: int | np.ndarray) -> np.ndarray:
     """:func:`uniforms` from the customers' :func:`customer_keys`; ``purpose`` is one for
-    all or one per customer, as is ``k``."""
-    with np.errstate(over="ignore"):
-        if isinstance(purpose, np.ndarray):
-            x = _mix_np(
-                keys
-                + (
-                    purpose.astype(np.uint64) * np.uint64(_G2)
-                    + np.asarray(k).astype(np.uint64) * np.uint64(_G1)
-                )
-            )
-        elif isinstance(k, np.ndarray):
-            x = _mix_np(
-                keys + (np.uint64(purpose * _G2 & _MASK) + k.astype(np.uint64) * np.uint64(_G1))
-            )
-        else:
-            x = _mix_np(keys + np.uint64((purpose * _G2 + int(k) * _G1) & _MASK))
-    return ((x >> np.uint64(11)).astype(np.float64) + 0.5) / 9007199254740992.0
+    all or one per customer, as is ``k``. (numpy's uint64 arrays wrap around silently.)"""
+    if isinstance(purpose, np.ndarray):
+        x = keys + (purpose.astype(np.uint64) * _U2 + np.asarray(k).astype(np.uint64) * _U1)
+    elif isinstance(k, np.ndarray):
+        x = keys + (np.uint64(purpose * _G2 & _MASK) + k.astype(np.uint64) * _U1)
+    else:
+        x = keys + np.uint64((purpose * _G2 + int(k) * _G1) & _MASK)
+    x = _mix_np(x)
+    x >>= _S11
+    return (x.astype(np.float64) + 0.5) / 9007199254740992.0
+
+
+_U1, _U2, _U3 = np.uint64(_G1), np.uint64(_G2), np.uint64(_G3)
+_S11, _S27, _S30, _S31 = (np.uint64(v) for v in (11, 27, 30, 31))
 
 
 def _mix_np(x: np.ndarray) -> np.ndarray:
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(_G2)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(_G3)
-    return x ^ (x >> np.uint64(31))
+    """:func:`_mix` of a fresh uint64 array, in place."""
+    x ^= x >> _S30
+    x *= _U2
+    x ^= x >> _S27
+    x *= _U3
+    x ^= x >> _S31
+    return x
 
 
 def _stable_order(keys: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
