@@ -455,8 +455,7 @@ class _World:
         keep = a != b
         a, b = a[keep], b[keep]
         src, dst = np.concatenate([a, b]), np.concatenate([b, a])
-        # contacts grouped by customer, each group in drawing order: a stable sort by
-        # customer, as two 16-bit radix sorts (low half, then high half)
+        # contacts grouped by customer, each group in drawing order (a stable radix sort)
         self.nbr = dst[_stable_order(src)]
         self.degree = np.bincount(src, minlength=self.n)
         self.nbr_off = np.concatenate(([0], np.cumsum(self.degree)))
