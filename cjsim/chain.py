@@ -65,6 +65,7 @@ class CompiledModel:
     alpha: np.ndarray  # (C,) adstock retention per step
     normalize: np.ndarray  # bool (C,)
     daily_budget: np.ndarray  # (C,) 0 for organic channels
+    touch_cost: np.ndarray  # (C,) what one touch costs (see the cost model); 0 if organic
     effects: EffectArrays
     value_kind: tuple[str, ...]  # per segment: fixed | lognormal | gamma
     value_mean: np.ndarray  # (G,)
@@ -199,6 +200,20 @@ def lifted_moves(moves: np.ndarray, mult: np.ndarray) -> np.ndarray:
     return out
 
 
+def touch_frequency(per_capita: float, max_reach: float) -> float:
+    """Mean impressions of a customer a paid channel reaches in a step (at least 1).
+
+    ``per_capita`` impressions per audience member are placed at random (Poisson) over the
+    ``max_reach`` share of the audience that can be reached, so a reached person saw
+    :math:`\\lambda / (1 - e^{-\\lambda})` of them, :math:`\\lambda` = ``per_capita /
+    max_reach``: the impressions per capita over the reach. Tends to 1 for a small budget.
+    """
+    lam = per_capita / max_reach
+    if lam < 1e-8:
+        return 1.0 + lam / 2.0
+    return float(lam / -np.expm1(-lam))
+
+
 def compile_model(model: JourneyModel) -> CompiledModel:
     """Integer-code a validated model into the arrays the engines use."""
     stages = tuple(model.stages)
@@ -234,14 +249,19 @@ def compile_model(model: JourneyModel) -> CompiledModel:
     exposure = np.zeros((C, G, S))
     paid = np.zeros(C, dtype=bool)
     daily_budget = np.zeros(C)
+    touch_cost = np.zeros(C)
     default_targets = np.array([not absorbing[s] for s in range(S)])
     for c, ch in enumerate(model.channels.values()):
         if ch.type == "paid":
             paid[c] = True
             daily_budget[c] = ch.daily_budget or 0.0
             audience = ch.audience or model.population
-            impressions = (daily_budget[c] / (ch.cost_per_exposure or 1.0)) * model.step_days
-            reach = float(poisson_reach(impressions / audience, ch.max_reach))
+            cost = ch.cost_per_exposure or 1.0
+            per_capita = daily_budget[c] / cost * model.step_days / audience
+            reach = float(poisson_reach(per_capita, ch.max_reach))
+            # a touch is a customer reached in a step, who saw per_capita / reach >= 1 of
+            # the impressions on average (the Poisson placement's frequency)
+            touch_cost[c] = cost * touch_frequency(per_capita, ch.max_reach)
             if ch.targets is None:
                 mask = default_targets
             else:
@@ -303,6 +323,7 @@ def compile_model(model: JourneyModel) -> CompiledModel:
         alpha=np.array([ch.adstock for ch in model.channels.values()]),
         normalize=np.array([ch.normalize_adstock for ch in model.channels.values()], dtype=bool),
         daily_budget=daily_budget,
+        touch_cost=touch_cost,
         effects=effects,
         value_kind=tuple(v.distribution for v in values),
         value_mean=np.array([v.mean for v in values]),

@@ -7,27 +7,32 @@ cannot hold lives here:
   target stage with the daily probability of their cell, as the Markov engine does; drawn
   as the geometric number of campaign days to their next touch, again after a touch or a
   stage change), only on the days of their schedule (start/end, weekly flighting), never
-  above their daily budget (a hard cap, scaled to the simulated customers and rounded
-  down, that serves a random few of those it would touch; a warning says when the
-  rounding loses more than 10% of a budget that binds) nor above a per-customer
-  ``frequency_cap`` per calendar week; each touch is logged at a time of day within
-  ``[agents] touch_hours``. Adstock is a *daily pressure*: a day's touches
-  weigh on that whole day's hazards, and it decays at day starts. A continuous visit to a
-  stage crosses fewer day starts than a discrete one lasts steps, so the daily touch
-  probability is raised to keep the touches per visit equal to the Markov engine's.
+  above their daily budget (a hard cap, scaled to the simulated customers, that serves a
+  random few of those it would touch; the touches a day's budget pays for are rounded up
+  or down at random, in proportion, so a small sample loses no money to rounding on
+  average) nor above a per-customer ``frequency_cap`` per calendar week; each touch is
+  logged at a time of day within ``[agents] touch_hours`` and costs what the Markov
+  engine's does (:attr:`cjsim.chain.CompiledModel.touch_cost`). Adstock is a *daily
+  pressure*: a day's touches weigh on that whole day's hazards, and it decays at day
+  starts. ("Day" is the model's step, ``step_days`` long.)
 * **Stage transitions** follow the model's hazards, lifted by the customer's adstock
   exactly as in the Markov engine: a per-step stay probability ``p`` is the continuous
   hazard :math:`h = -\ln p / \Delta`, split over the targets, and each target's hazard is
   multiplied by :math:`1 + \sum_c \mathrm{lift}_c\,\mathrm{hill}(a_c)`. Hazards are piecewise
   constant, so the transition time is sampled **exactly** by the integrated hazard: draw
-  :math:`E \sim \mathrm{Exp}(1)` and move when :math:`\int_0^t \lambda(s)\,ds = E`. A touch
-  that changes the hazard re-evaluates the customer's clock, which carries on with the
-  hazard already used up. Customers are callback-driven clocks, not simpy processes: a
-  wake-up is a ``Timeout`` whose callback moves the customer on; a re-evaluation makes the
-  pending wake-up stale (a version number) instead of interrupting a generator, and a
-  clock that would not run out before the horizon schedules nothing at all.
-  With the same model, the two engines agree on stage reach and
-  conversion (a test); they differ where only agents can: queues, contacts, caps.
+  :math:`E \sim \mathrm{Exp}(1)` and move when :math:`\int_0^t \lambda(s)\,ds = E`. A
+  customer's clock in a new stage starts at the next step start, as in the discrete chain
+  (which moves a customer at most once a step): so a visit crosses as many step starts as
+  a Markov-engine visit lasts steps, and leaves within each of them with the same
+  probability; the engines share the chain's per-step transition probabilities (not only
+  its hazards), hence stage reach, conversions, touches, reach and spend (tests and
+  ``benchmarks/cross_engine.py``). Within a step, events happen at continuous times. A
+  touch that changes the hazard re-evaluates the customer's clock, which carries on with
+  the hazard already used up. Customers are callback-driven clocks, not simpy processes:
+  a wake-up is a ``Timeout`` whose callback moves the customer on; a re-evaluation makes
+  the pending wake-up stale (a version number) instead of interrupting a generator, and a
+  clock that would not run out before the horizon schedules nothing at all. The engines
+  differ where only agents can: queues, contacts on a network, frequency caps.
 * **Capacity**: entering a stage that needs a resource (``[capacity.NAME]``) means
   queueing for one of its servers (``simpy.Resource``) and being served for an
   exponential time; a customer who waits longer than ``patience_days`` goes to
@@ -78,7 +83,8 @@ log = logging.getLogger(__name__)
 
 # purposes of the counter-based draws
 _SEG, _INIT, _WAIT, _TARGET, _VALUE, _SERVICE, _TALK, _PICK = range(1, 9)
-_EXPOSE, _HOUR, _RANK = 1000, 2000, 3000  # + channel index
+_EXPOSE, _HOUR, _RANK, _BUDGET = 1000, 2000, 3000, 4000  # + channel index
+_MARKET_KEY = (1 << 63) + 17  # the "customer" of draws that belong to the whole market
 _BULK = 3  # transitions per customer whose draws are computed in bulk up front
 _MASK = (1 << 64) - 1
 _NONE: list[float] = []
@@ -281,7 +287,7 @@ class _World:
     def __init__(self, cm: CompiledModel, customers: int, seed: int) -> None:
         self.cm, self.n, self.seed = cm, customers, seed
         model = cm.model
-        self.plan = _Plan(cm, mean_field=False)
+        self.plan = _Plan(cm)
         self.env = simpy.Environment()
         self.horizon = cm.steps * cm.step_days
         self.step = cm.step_days
@@ -368,30 +374,26 @@ class _World:
         self.schedules = [model.channels[c].schedule for c in cm.channels]
         days = math.ceil(self.horizon / self.step)
         self.spend = np.zeros((C, days + 1))
-        self.cost = [cm.model.channels[c].cost_per_exposure or 0.0 for c in cm.channels]
+        # what a touch costs (the Markov engine's cost model, cjsim.chain.touch_frequency);
         # the daily budget is a hard cap on touches, scaled to the simulated customers and
         # rounded down (a day never spends more than its budget)
+        self.cost = cm.touch_cost.tolist()
         self.day_touches = [
             cm.daily_budget[c] * self.step / self.cost[c] * customers / model.population
             if cm.paid[c] and self.cost[c] > 0
             else None
             for c in range(C)
         ]
-        self.day_cap = [None if x is None else int(x) for x in self.day_touches]
+        self.day_cap = [None if x is None else x for x in self.day_touches]
         self.capped_days = [0] * C
+        self.undelivered = [0] * C  # touches the budget could not pay for, per channel
         # Who a campaign touches on a day is decided at the day's start, as in the Markov
         # engine, and the touch weighs on that whole day's hazards (adstock is a daily
-        # pressure; the time of day only places the touch in the log). A Markov-engine
-        # visit to a stage lasts 1/q steps (q: the chance of leaving per step), a
-        # continuous one 1/h days (h = -ln(1 - q)), so it crosses fewer day starts: the
-        # daily touch probability p becomes 1 - (1 - p)^(h/q), which keeps the touches per
-        # visit the same. Without this the two engines would not simulate the same model.
-        stay = np.einsum("gss->gs", cm.base)  # (G, S)
-        q = 1.0 - stay
-        h = -np.log(np.clip(stay, 1e-12, 1.0))
-        visit = np.where(q > 0, h / np.where(q > 0, q, 1.0), 1.0).reshape(-1)  # (G * S,)
-        p_step = self.plan.expo.astype(np.float64)
-        self.day_p = -np.expm1(np.log1p(-np.minimum(p_step, 1 - 1e-12)) * visit[None, :])
+        # pressure; the time of day only places the touch in the log). A visit to a stage
+        # crosses as many day starts as a Markov-engine visit lasts steps (a clock starts
+        # at the step start after the stage was entered), so the chance per step is the
+        # same in both engines.
+        self.day_p = np.minimum(self.plan.expo.astype(np.float64), 1.0)
         self.base_hazard = {
             p.stage: [list(map(float, p.hazard[g] / self.step)) for g in range(len(cm.segments))]
             for p in self.plan.plans
@@ -515,7 +517,23 @@ class _World:
         need = -math.log(self._bulk[_WAIT][k][i] if k < _BULK else self.uniform(i, _WAIT, k))
         self.need[i] = need
         self.used[i] = 0.0
-        self._schedule(i, plan, need)
+        t = self.env.now
+        day = int(t / self.step + 1e-12)
+        if t <= day * self.step + 1e-12:
+            self._schedule(i, plan, need)
+            return
+        # As in the discrete chain, a customer leaves a stage at the earliest in the step
+        # after the one they entered it in: the clock starts at the next step start (the
+        # day-start re-evaluation, _days), and until then nothing lifts it.
+        self.total[i] = 0.0
+        self.t_eval[i] = t
+        version = int(self.version[i]) + 1
+        self.version[i] = version
+        self.waiting[i] = False
+        if (day + 1) * self.step < self.horizon - 1e-12:
+            due = self.due.setdefault(day + 1, ([], []))
+            due[0].append(i)
+            due[1].append(version)
 
     def _schedule(self, i: int, plan: Any, left: float | None = None) -> None:
         """Evaluate the hazards now and schedule the next wake-up: the transition, if the
@@ -705,12 +723,11 @@ class _World:
         if hit.size == 0:
             return np.zeros(0, np.int64)
         c = self.live[ch]
-        counts = np.bincount(c, minlength=self.cm.n_channels)
-        for k in self.capped:
-            cc = int(self.live[k])
-            if self.day_cap[cc] is not None:
-                pop = self.cm.model.population
-                self.spend[cc, day] = counts[cc] * self.cost[cc] * pop / n
+        # the day's spend, scaled to the population
+        self.spend[:, day] = (
+            np.bincount(c, minlength=self.cm.n_channels) * self.cm.touch_cost
+            * (self.cm.model.population / n)
+        )  # fmt: skip
         h0, h1 = self.cm.model.agents.touch_hours
         hours = h0 + (h1 - h0) * keyed_uniforms(self.keys_np[hit], _HOUR + c, day)
         self.touch_parts.append((hit, day * self.step + hours / 24.0 * self.step, c))
@@ -723,11 +740,22 @@ class _World:
         lift = hit[self.lifts[c, self.stage[hit]] & self.waiting[hit]]
         return np.unique(lift)
 
+    def _affordable(self, c: int, day: int) -> int | None:
+        """The touches a channel's budget pays for on a day: the budget over a touch's cost,
+        rounded down or up at random in proportion (so that on average no money is lost to
+        rounding however few customers are simulated); None without a budget cap. The
+        draw is keyed by (seed, channel, day) only (common random numbers)."""
+        exact = self.day_cap[c]
+        if exact is None:
+            return None
+        whole = math.floor(exact)
+        return whole + int(uniform(self.seed, _MARKET_KEY, _BUDGET + c, day) < exact - whole)
+
     def _caps(self, c: int, hit: np.ndarray, day: int) -> np.ndarray:
         """Which of a campaign's hits it delivers: at most ``frequency_cap`` touches per
         customer and calendar week, then at most the day's budget (a random few)."""
         keep = np.ones(hit.size, bool)
-        schedule, cap = self.schedules[c], self.day_cap[c]
+        schedule, cap = self.schedules[c], self._affordable(c, day)
         fcap = schedule.frequency_cap if schedule is not None else None
         if fcap is not None:
             week = int(day * self.step // 7)
@@ -740,6 +768,7 @@ class _World:
             # the day's budget runs out: it serves a random few of those it would touch
             rows = np.flatnonzero(keep)
             self.capped_budget += rows.size - cap
+            self.undelivered[c] += rows.size - cap
             self.capped_days[c] += 1
             rank = keyed_uniforms(self.keys_np[hit[rows]], _RANK + c, day)
             keep[rows[np.argsort(rank, kind="stable")[cap:]]] = False
@@ -1033,20 +1062,6 @@ class _World:
         for res, _ in self.resources.values():
             res.mark()
         self._count_talks()
-        for c, (exact, cap) in enumerate(zip(self.day_touches, self.day_cap, strict=True)):
-            if (
-                self.capped_days[c]
-                and exact is not None
-                and cap is not None
-                and exact - cap > 0.1 * exact
-            ):
-                step = "day" if self.step == 1 else f"step of {self.step:g} days"
-                log.warning(
-                    "channel '%s': its budget buys %.2f touches a %s among %s customers, "
-                    "rounded down to %d, and the cap bound in %d steps; simulate more "
-                    "customers (up to the population) for a budget that scales exactly",
-                    self.cm.channels[c], exact, step, f"{self.n:,}", cap, self.capped_days[c],
-                )  # fmt: skip
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The event log as integer-coded arrays, by customer and time (stable: at equal
@@ -1177,7 +1192,8 @@ def simulate_agents(
     summary = SimulationSummary.start(model, cm, "agents", entropy, customers, out)
     summary.touches = np.bincount(ch, minlength=cm.n_channels).astype(np.int64)
     summary.reached = touched.sum(axis=1).astype(np.int64)
-    summary.spend = world.spend.sum(axis=1) * customers / model.population
+    summary.spend = summary.touches * cm.touch_cost  # delivered touches x their cost
+    summary.undelivered = np.asarray(world.undelivered, np.int64)
     stages = arrays["event"] == STAGE  # every customer's first stage is a row too
     visited = np.zeros((cm.n_stages, customers), bool)
     visited[arrays["stage"][stages], arrays["customer_id"][stages]] = True

@@ -4,13 +4,29 @@ Every step (``step_days`` days) each customer, in this order,
 
 1. meets touchpoints: on each channel a touch happens with the probability the model
    gives for the customer's segment and stage (paid: the Poisson reach of the budget;
-   organic: the stage's rate; word of mouth: the population share of advocates times the
-   contact rate, see :meth:`cjsim.chain.CompiledModel.mean_field_wom`);
+   organic: the stage's rate; word of mouth: ``1 - exp(-contact_rate * share)`` where
+   ``share`` is the share of the customer's market in a source stage at the step's
+   start, from the simulated customers themselves);
 2. carries the touches into each channel's adstock, :math:`a \\leftarrow \\alpha a + x`;
 3. moves stage (or stays) with the base probabilities, the hazards of targeted transitions
    lifted by :math:`1 + \\sum_c \\text{lift}_c\\, \\text{hill}(a_c)`
    (see :mod:`cjsim.chain`); entering the conversion stage is a conversion with a value
    drawn from the segment's distribution.
+
+What a touch costs
+------------------
+A paid touch costs ``cost_per_exposure`` times the mean impressions a reached customer saw
+(:attr:`cjsim.chain.CompiledModel.touch_cost`); spend is the sum over delivered touches. The
+budget is a hard cap: each step, a market may spend at most ``daily_budget * step_days *
+market customers / population``; when its touches would cost more, the earliest in the step
+are delivered until the money runs out and the rest are not (they leave no trace in the
+log, the adstock or the spend). See ``docs/reference/world.md``.
+
+Markets
+-------
+Customers are grouped in markets of :data:`MARKET` by id (the last one may be smaller).
+What customers share, a budget and the word-of-mouth pool, is shared within a market, so
+a market is simulated as a whole; chunks are whole markets.
 
 Random numbers and common random numbers
 ----------------------------------------
@@ -21,9 +37,10 @@ one per channel (touch), one for the transition, one for the time of day, one fo
 conversion value. Every channel has its column whether it is on or off, and the draws do
 not depend on the chunking, so
 
-* the same seed gives the same log, whatever the chunk size (chunks are whole blocks);
+* the same seed gives the same log, whatever the chunk size (chunks are whole markets);
 * switching a channel off changes no other draw: a customer it never touched keeps the
-  same journey (common random numbers), which is what counterfactual ground truth needs.
+  same journey unless the channel changed what they share with others (the market's
+  budget, its word of mouth): common random numbers, which counterfactual truth needs.
 
 A touch happens when ``u < p``; ``u / p`` is then uniform on [0, 1) and gives the touch's
 time within the first half of the step (stage events fall in the second half), so
@@ -53,8 +70,10 @@ log = logging.getLogger(__name__)
 
 #: Customers per random-number block; a chunk is a whole number of blocks.
 BLOCK = 1024
+#: Customers per market: they share a budget and word of mouth (a whole number of blocks).
+MARKET = 64 * BLOCK
 #: Default customers per chunk (fits the working arrays in cache; memory stays flat).
-DEFAULT_CHUNK = 65536
+DEFAULT_CHUNK = MARKET
 #: Sub-step time resolution: a step is cut in 65536 ticks.
 _TICKS = 65536
 _HALF = _TICKS // 2
@@ -102,7 +121,7 @@ class SimulationSummary:
     segments: tuple[str, ...]
     touches: np.ndarray
     reached: np.ndarray  # customers touched at least once, per channel
-    spend: np.ndarray
+    spend: np.ndarray  # delivered touches x their cost, per channel
     stage_reach: np.ndarray  # customers who ever entered each stage
     segment_customers: np.ndarray
     conversions: int = 0
@@ -111,6 +130,8 @@ class SimulationSummary:
     events: int = 0
     elapsed: float = 0.0
     output: str | None = None
+    #: touches the budget could not pay for (not delivered), per channel
+    undelivered: np.ndarray | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -139,21 +160,30 @@ class SimulationSummary:
             segments=cm.segments,
             touches=np.zeros(C, np.int64),
             reached=np.zeros(C, np.int64),
-            spend=cm.daily_budget * cm.step_days * cm.steps * customers / model.population,
+            spend=np.zeros(C),
             stage_reach=np.zeros(S, np.int64),
             segment_customers=np.zeros(len(cm.segments), np.int64),
             output=str(out) if out is not None else None,
+            undelivered=np.zeros(C, np.int64),
         )
+
+    def budget(self, cm: CompiledModel, population: int) -> np.ndarray:
+        """What the budgets allowed over the run for these customers, per channel."""
+        return cm.daily_budget * cm.step_days * self.steps * self.customers / population
 
     @property
     def customer_steps_per_second(self) -> float:
         return self.customers * self.steps / self.elapsed if self.elapsed > 0 else math.inf
 
     def channel_table(self) -> pd.DataFrame:
-        """Per channel: type, touches, customers reached, spend, cost per touch."""
+        """Per channel: type, touches, customers reached, spend, cost per touch, and the
+        touches the budget could not pay for."""
         spend = self.spend
         with np.errstate(divide="ignore", invalid="ignore"):
             cpt = np.where(self.touches > 0, spend / np.maximum(self.touches, 1), np.nan)
+        undelivered = (
+            self.undelivered if self.undelivered is not None else np.zeros(len(self.channels))
+        )
         return pd.DataFrame(
             {
                 "channel": list(self.channels),
@@ -162,6 +192,7 @@ class SimulationSummary:
                 "customers_reached": self.reached.astype(np.int64),
                 "spend": spend,
                 "cost_per_touch": np.where(self.paid, cpt, np.nan),
+                "over_budget": np.asarray(undelivered, np.int64),
             }
         )
 
@@ -236,30 +267,30 @@ class _StagePlan:
 class _Plan:
     """Everything the step loop needs, precomputed once per model."""
 
-    def __init__(self, cm: CompiledModel, *, mean_field: bool = True):
-        """``mean_field=False``: no word-of-mouth tables (the agent engine lets people talk)."""
+    def __init__(self, cm: CompiledModel):
         self.cm = cm
         S, G, C = cm.n_stages, len(cm.segments), cm.n_channels
         self.S, self.G, self.C = S, G, C
         self.slots = C + 3
         self.TR, self.TIME, self.VALUE = C, C + 1, C + 2
-        talking = cm.wom_channel >= 0 and cm.wom_rate > 0
-        wom = cm.mean_field_wom() if mean_field else np.full(cm.steps, float(talking))
-        self.wom = wom
+        # people can talk: the word-of-mouth channel's touch probability follows the share
+        # of the market in a source stage (see _wom_probability)
+        self.talking = bool(cm.wom_channel >= 0 and cm.wom_rate > 0 and cm.wom_sources.any())
         # Touch probability tables indexed by segment * S + stage (float32, like the draws).
         self.expo = cm.exposure.reshape(C, G * S).astype(np.float32)
-        self.wom_tables: np.ndarray | None = None
-        if cm.wom_channel >= 0 and wom.any() and mean_field:
-            self.wom_tables = np.stack(
-                [cm.exposure_with_wom(float(w))[cm.wom_channel].reshape(G * S) for w in wom]
-            ).astype(np.float32)
+        if self.talking:
+            w = cm.wom_channel
+            self.wom_affinity = cm.affinity[w].astype(np.float64)  # (G,)
+            self.wom_listens = cm.wom_targets.copy()  # (S,)
         self.channel_live = np.array(
-            [
-                bool(self.expo[c].any()) or (c == cm.wom_channel and bool(wom.any()))
-                for c in range(C)
-            ],
+            [bool(self.expo[c].any()) or (c == cm.wom_channel and self.talking) for c in range(C)],
             dtype=bool,
         )
+        # the budget per step and customer of the population (0: not paid, no cap), and
+        # what a touch costs
+        self.step_budget = np.where(cm.paid, cm.daily_budget * cm.step_days, 0.0)
+        self.population = cm.model.population
+        self.capped = [c for c in range(C) if cm.paid[c] and self.channel_live[c]]
         # campaign schedules: a channel delivers no touches on its off days (its draws are
         # still made, so the other channels' randomness does not move)
         self.on_step = np.ones((C, cm.steps), dtype=bool)
@@ -410,8 +441,10 @@ def _chunk_stats(
     is_conv = kind == CONVERSION
     converted = np.zeros(n, dtype=bool)
     converted[local[is_conv]] = True
+    touches = np.bincount(ch, minlength=C).astype(np.int64)
     return {
-        "touches": np.bincount(ch, minlength=C).astype(np.int64),
+        "touches": touches,
+        "spend": touches * plan.cm.touch_cost,
         "reached": touched.sum(axis=1).astype(np.int64),
         "stage_reach": np.array(
             [int(((visited >> np.uint32(s)) & 1).sum()) for s in range(S)], np.int64
@@ -426,10 +459,11 @@ def _chunk_stats(
 def _run_chunk(
     plan: _Plan, entropy: int, start: int, n: int
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Simulate customers ``start .. start + n - 1`` (``start`` is a multiple of BLOCK).
+    """Simulate customers ``start .. start + n - 1`` (``start`` is a multiple of MARKET).
 
     The chunk is padded to whole blocks: padding customers are simulated (so every
-    block's stream is consumed the same way whatever ``n`` is) and dropped at the end.
+    block's stream is consumed the same way whatever ``n`` is) and dropped at the end;
+    they spend no budget and do not talk.
     """
     cm = plan.cm
     S, C = plan.S, plan.C
@@ -459,6 +493,24 @@ def _run_chunk(
     # Block-major draws: U[b, slot] is block b's row of uniforms for one purpose, so each
     # purpose is read as contiguous runs of BLOCK numbers.
     U = np.empty((nb, plan.slots, BLOCK), dtype=np.float32)
+    # markets: the chunk's customers in groups of MARKET (padding joins the last one)
+    market = np.arange(n_pad, dtype=np.int32) // np.int32(MARKET)
+    size = np.bincount(market[:n]).astype(np.float64)
+    # the touches each market's budget pays for in a step, per paid channel: the budget
+    # over a touch's cost, rounded up or down at random in proportion (no money is lost to
+    # rounding on average, however small the sample); the draws are the market's own
+    # (keyed by its index, a column per channel whether it is on or not)
+    affordable = {c: plan.step_budget[c] * size / plan.population / cm.touch_cost[c]
+                  for c in plan.capped}  # fmt: skip
+    if affordable:
+        first_market = start // MARKET
+        rounding = np.stack([
+            np.random.Generator(
+                np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=(first_market + k, 1)))
+            ).random((cm.steps, C))
+            for k in range(size.size)
+        ])  # (markets, steps, channels)  # fmt: skip
+    undelivered = np.zeros(C, np.int64)
     events = _Chunk()
     events.add(
         np.arange(n_pad, dtype=np.int32), 0, np.zeros(n_pad, np.int32), STAGE, -1, stage, 0.0
@@ -479,17 +531,22 @@ def _run_chunk(
                 a *= alpha[c]
             if not plan.channel_live[c] or not plan.on_step[c, t]:
                 continue
-            table = (
-                plan.wom_tables[t]
-                if (c == cm.wom_channel and plan.wom_tables is not None)
-                else plan.expo[c]
-            )
-            p = table[gs]
+            if c == cm.wom_channel and plan.talking:
+                p = _wom_probability(plan, stage, seg, gs, market, size, n)
+            else:
+                p = plan.expo[c][gs]
             uc = U[:, c, :].reshape(n_pad)
             ids = np.flatnonzero(uc < p)
             if ids.size == 0:
                 continue
             frac = uc[ids] / p[ids]
+            if c in affordable:
+                paid_for = _within_budget(
+                    ids, frac, market, np.floor(affordable[c] + rounding[:, t, c]), n
+                )
+                if paid_for is not None:
+                    undelivered[c] += ids.size - paid_for.size
+                    ids, frac = ids[paid_for], frac[paid_for]
             t_ids.append(ids)
             t_ticks.append(np.minimum(frac * _HALF, _HALF - 1).astype(np.int32))
             t_ch.append(np.full(ids.size, c, np.int16))
@@ -548,7 +605,58 @@ def _run_chunk(
                 events.add(cids, t, ticks[conv], CONVERSION, -1, -1, vals)
 
     arrays = events.arrays(start, n, seg, cm.step_days)
-    return arrays, _chunk_stats(plan, arrays, start, n, visited[:n], seg[:n])
+    stats = _chunk_stats(plan, arrays, start, n, visited[:n], seg[:n])
+    stats["undelivered"] = undelivered
+    return arrays, stats
+
+
+def _wom_probability(
+    plan: _Plan,
+    stage: np.ndarray,
+    seg: np.ndarray,
+    gs: np.ndarray,
+    market: np.ndarray,
+    size: np.ndarray,
+    n: int,
+) -> np.ndarray:
+    """Per customer, this step's chance of a word-of-mouth touch.
+
+    Every customer of a market in a source stage at the step's start makes
+    ``contact_rate`` contacts a day with customers of the market picked at random, so a
+    listener meets at least one with probability :math:`1 - e^{-r\\, n_s / n}` (``r`` the
+    contacts per step, :math:`n_s / n` the market's share in source stages), times the
+    segment's affinity; the channel's own organic rate applies where it is larger.
+    """
+    cm = plan.cm
+    talkers = cm.wom_sources[stage[:n]]
+    share = np.bincount(market[:n], weights=talkers, minlength=size.size) / size
+    contact = -np.expm1(-cm.wom_rate * share)
+    p = np.minimum(contact[market] * plan.wom_affinity[seg], 1.0) * plan.wom_listens[stage]
+    return np.maximum(p.astype(np.float32), plan.expo[cm.wom_channel][gs])
+
+
+def _within_budget(
+    ids: np.ndarray, frac: np.ndarray, market: np.ndarray, affordable: np.ndarray, n: int
+) -> np.ndarray | None:
+    """Which of a paid channel's touches its budget pays for; None if all of them.
+
+    In a market whose touches cost more than its step's budget, the earliest in the step
+    (smallest ``frac``, the time within the step) are delivered until the money runs
+    out. Padding customers (``>= n``) cost nothing and are always delivered.
+    """
+    real = ids < n
+    counts = np.bincount(market[ids[real]], minlength=affordable.size)
+    if (counts <= affordable).all():
+        return None
+    # rank the real customers' touches within their market by time; padding ranks last
+    mk = np.where(real, market[ids], affordable.size)
+    order = np.lexsort((frac, mk))
+    first = np.searchsorted(mk[order], mk[order])  # each market's first place in the order
+    rank = np.empty(ids.size, np.int64)
+    rank[order] = np.arange(ids.size) - first
+    keep = ~real
+    keep[real] = rank[real] < affordable[mk[real]]
+    return np.flatnonzero(keep)
 
 
 def iter_event_chunks(
@@ -571,9 +679,10 @@ def iter_event_chunks(
 
 
 def _chunk_size(chunk_size: int) -> int:
+    """Customers per chunk: ``chunk_size`` rounded up to whole markets."""
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    return -(-chunk_size // BLOCK) * BLOCK
+    return -(-chunk_size // MARKET) * MARKET
 
 
 def simulate(
@@ -600,7 +709,7 @@ def simulate(
     out : path, optional
         Write the event log here (``.parquet`` or ``.csv``), atomically.
     chunk_size : int
-        Customers simulated at a time (rounded up to whole blocks of 1024).
+        Customers simulated at a time (rounded up to whole markets of 65,536).
     progress : callable, optional
         Called with the number of customers finished after each chunk.
     sink : callable, optional
@@ -656,6 +765,9 @@ def simulate(
 
 def _accumulate(summary: SimulationSummary, stats: dict[str, Any], rows: int) -> None:
     summary.touches += stats["touches"]
+    summary.spend += stats["spend"]
+    assert summary.undelivered is not None
+    summary.undelivered += stats["undelivered"]
     summary.reached += stats["reached"]
     summary.stage_reach += stats["stage_reach"]
     summary.segment_customers += stats["segments"]

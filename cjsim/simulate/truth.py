@@ -15,15 +15,22 @@ otherwise by sampled channel orders (antithetic pairs), with a standard error. T
 :math:`v(N) - v(\emptyset)`, the conversions marketing caused; unlike the increments, which
 miss or double count what channels do together, they share interactions out.
 
-**Marginal ROAS** of each paid channel: extra value per extra unit of spend when its
-budget rises by a small fraction, paired with the all-on run.
+**Incremental ROAS** of each paid channel: its incremental value over what it spent in
+the all-on world, :math:`\\Delta^{value}_c / \\text{spend}_c`; **marginal ROAS**: the
+extra value over the extra spend when its budget rises by a small fraction, paired with
+the all-on run. Spend is measured in every run as the delivered touches times their cost
+(the cost model of :mod:`cjsim.simulate.markov`), not read off the budget: a budget that
+finds nobody to touch is not spent.
 
 Y counts converting customers (a customer's first conversion, the journey that attribution
 credits by default) or every conversion with ``multi_conversion=True``. Customers are
 simulated in blocks of 1,024 with a random stream each; a paired difference is summed over
-blocks and its standard error is :math:`\sqrt{B \,\mathrm{Var}(d_b)}`. The standard error
-two *independent* runs would have, :math:`\sqrt{B(\mathrm{Var}(y^{on}_b) +
-\mathrm{Var}(y^{off}_b))}`, is reported beside it: their ratio is what CRN buys.
+blocks and its standard error is :math:`\sqrt{N \hat\sigma^2}` with the per-customer
+variance :math:`\hat\sigma^2 = \sum_b (d_b - n_b \bar d)^2 / n_b / (B - 1)` (``n_b``
+customers in block b; for equal blocks this is :math:`\sqrt{B\,\mathrm{Var}(d_b)}`, and a
+short last block gets its due weight). The standard error two *independent* runs would
+have is reported beside it: their ratio is what CRN buys. Ratios (ROAS, shares) get the
+standard error of a ratio estimator, from the same per-block residuals.
 
 References
 ----------
@@ -47,7 +54,8 @@ import pandas as pd
 
 from cjsim._pool import pool_map
 from cjsim.errors import OptionError
-from cjsim.events import CONVERSION
+from cjsim.chain import compile_model
+from cjsim.events import CONVERSION, TOUCH
 from cjsim.model import JourneyModel
 from cjsim.simulate.markov import BLOCK, iter_event_chunks, resolve_entropy
 
@@ -80,13 +88,20 @@ def _outcome(
     multi: bool,
     engine: str = "markov",
 ) -> np.ndarray:
-    """Per block of customers: (conversions, value), shape (B, 2)."""
+    """Per block of customers: conversions, value and each channel's spend, shape (B, 2 + C)."""
     off, budgets = scenario
     scaled = {c: (model.channels[c].daily_budget or 0.0) * f for c, f in budgets}
     world = model.with_overrides(channels_off=sorted(off), budgets=scaled)
+    cost = compile_model(world).touch_cost
+    C = cost.size
     n_blocks = -(-customers // BLOCK)
-    out = np.zeros((n_blocks, 2))
+    out = np.zeros((n_blocks, 2 + C))
     for arrays in _event_chunks(world, customers, entropy, engine):
+        touch = arrays["event"] == TOUCH
+        tb = arrays["customer_id"][touch].astype(np.int64) // BLOCK
+        tc = arrays["channel"][touch].astype(np.int64)
+        counts = np.bincount(tb * C + tc, minlength=n_blocks * C).reshape(n_blocks, C)
+        out[:, 2:] += counts * cost
         conv = arrays["event"] == CONVERSION
         cid = arrays["customer_id"][conv].astype(np.int64)
         val = arrays["value"][conv].astype(np.float64)
@@ -126,12 +141,42 @@ def _run_all(
     return dict(zip(todo, results, strict=True))
 
 
-def _paired(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _block_sizes(customers: int) -> np.ndarray:
+    """Customers per block of :data:`BLOCK` (the last one may be short)."""
+    sizes = np.full(-(-customers // BLOCK), BLOCK, np.float64)
+    sizes[-1] = customers - BLOCK * (sizes.size - 1)
+    return sizes
+
+
+def _total_se(d: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Standard error of the sum over blocks of ``d`` (rows: blocks), blocks of ``sizes``
+    customers: :math:`\\sqrt{N \\hat\\sigma^2}` with the per-customer variance."""
+    B = len(d)
+    if B < 2:
+        return np.full(d.shape[1:], np.nan)
+    w = sizes.reshape((B,) + (1,) * (d.ndim - 1))
+    mean = d.sum(axis=0) / sizes.sum()
+    sigma2 = ((d - w * mean) ** 2 / w).sum(axis=0) / (B - 1)
+    return np.sqrt(sigma2 * sizes.sum())
+
+
+def _ratio(num: np.ndarray, den: np.ndarray, sizes: np.ndarray) -> tuple[float, float]:
+    """Ratio of two block sums and its standard error (a ratio estimator: the residuals
+    ``num_b - r den_b`` carry the noise of both)."""
+    total = float(den.sum())
+    if total == 0:
+        return float("nan"), float("nan")
+    r = float(num.sum()) / total
+    return r, float(_total_se((num - r * den)[:, None], sizes)[0]) / abs(total)
+
+
+def _paired(
+    a: np.ndarray, b: np.ndarray, sizes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sum of a - b over blocks, its CRN standard error, and the independent-runs one."""
-    B = len(a)
     diff = (a - b).sum(axis=0)
-    se = np.sqrt(B * (a - b).var(axis=0, ddof=1)) if B > 1 else np.full(2, np.nan)
-    indep = np.sqrt(B * (a.var(axis=0, ddof=1) + b.var(axis=0, ddof=1))) if B > 1 else se
+    se = _total_se(a - b, sizes)
+    indep = np.sqrt(_total_se(a, sizes) ** 2 + _total_se(b, sizes) ** 2)
     return diff, se, indep
 
 
@@ -143,15 +188,23 @@ class GroundTruth:
     ----------
     incremental : DataFrame
         Per channel: ``conversions, conversions_se, conversions_se_independent, value,
-        value_se`` (all on minus channel off, CRN).
+        value_se, share, share_se`` (all on minus channel off, CRN; the share is of the
+        increments' sum).
     shapley : DataFrame
-        Per channel: ``conversions, conversions_se, value, value_se`` of the counterfactual
-        game. The standard error covers the simulation noise (over blocks of customers)
-        and, when orders are sampled, the sampling of orders.
+        Per channel: ``conversions, conversions_se, value, value_se, share, share_se`` of
+        the counterfactual game (the share is of what marketing caused, v(N) - v({})). The
+        standard errors cover the simulation noise (over blocks of customers) and, when
+        orders are sampled, the sampling of orders.
     marginal_roas : DataFrame
-        Per paid channel: ``spend_step, value_gain, roas, roas_se``.
+        Per paid channel: ``spend_step`` (the extra spend of the budget step, measured),
+        ``value_gain``, ``roas`` (their ratio), ``roas_se``.
+    spend : DataFrame
+        Per channel: ``spend, spend_se`` in the all-on world (delivered touches times their
+        cost; 0 for organic channels) and the incremental ROAS ``roas, roas_se``
+        (incremental value over that spend; NaN without spend).
     totals : dict
-        Conversions and value with all channels on and with all off (baseline).
+        Conversions, value and spend with all channels on, conversions and value with all
+        off (baseline).
     """
 
     model_name: str
@@ -163,12 +216,24 @@ class GroundTruth:
     marginal_roas: pd.DataFrame
     totals: dict[str, float]
     settings: dict[str, Any] = field(default_factory=dict)
+    spend: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def shares(self, kind: str = "shapley") -> pd.Series:
-        """Each channel's share of the conversions marketing caused (sums to 1)."""
+        """Each channel's share of the conversions marketing caused (sums to 1).
+
+        A channel that costs conversions has a negative share, kept as it is: the others'
+        shares then add up to more than 1. All zeros when marketing caused nothing.
+        """
         frame = self.shapley if kind == "shapley" else self.incremental
-        c = frame["conversions"].clip(lower=0)
+        c = frame["conversions"]
         return c / c.sum() if c.sum() > 0 else c * 0
+
+    def share_se(self, kind: str = "shapley") -> pd.Series:
+        """Standard errors of :meth:`shares` (simulation noise and, when sampled, orders)."""
+        frame = self.shapley if kind == "shapley" else self.incremental
+        if "share_se" not in frame:
+            return frame["conversions"] * np.nan
+        return frame["share_se"]
 
     def to_frame(self) -> pd.DataFrame:
         """One row per channel: increments, Shapley values, their shares and marginal ROAS."""
@@ -177,6 +242,9 @@ class GroundTruth:
         frame = pd.concat([inc, shp], axis=1)
         frame["shapley_share"] = self.shares("shapley")
         frame["incremental_share"] = self.shares("incremental")
+        if not self.spend.empty:
+            frame = frame.join(self.spend[["spend", "spend_se"]])
+            frame = frame.join(self.spend[["roas", "roas_se"]].add_prefix("incremental_"))
         frame = frame.join(self.marginal_roas[["roas", "roas_se"]].add_prefix("marginal_"))
         return frame.rename_axis("channel").reset_index()
 
@@ -282,9 +350,11 @@ def ground_truth(
     log.info("ground truth of %s: %d runs of %d customers", model.name, len(runs), customers)
 
     on = runs[all_on]
-    inc_rows = []
+    sizes = _block_sizes(customers)
+    chan = {c: i for i, c in enumerate(model.channels)}
+    inc_rows, share_rows = [], []
     for c in players:
-        d, se, indep = _paired(on, runs[(frozenset([c]), ())])
+        d, se, indep = _paired(on[:, :2], runs[(frozenset([c]), ())][:, :2], sizes)
         inc_rows.append((d[0], se[0], indep[0], d[1], se[1]))
     incremental = pd.DataFrame(
         inc_rows,
@@ -292,9 +362,10 @@ def ground_truth(
         columns=["conversions", "conversions_se", "conversions_se_independent", "value",
                  "value_se"],
     )  # fmt: skip
+    inc_b = np.stack([on[:, :2] - runs[(frozenset([c]), ())][:, :2] for c in players])
 
     # per block of customers, so the simulation noise of the values can be measured too
-    value = {s: runs[only(s)] for s in coalitions}
+    value = {s: runs[only(s)][:, :2] for s in coalitions}
     B = len(on)
     if not shapley:
         phi_b, perm_var = np.full((K, B, 2), np.nan), np.full((K, 2), np.nan)
@@ -322,38 +393,58 @@ def ground_truth(
         perm_var = pairs.var(axis=0, ddof=1) / half if half > 1 else np.full((K, 2), np.nan)
         phi_b = credits.mean(axis=0)
     phi = phi_b.sum(axis=1)
-    sim_var = B * phi_b.var(axis=1, ddof=1) if B > 1 else np.zeros((K, 2))
+    sim_var = _total_se(np.moveaxis(phi_b, 1, 0), sizes) ** 2 if B > 1 else np.zeros((K, 2))
     se = np.sqrt(sim_var + perm_var)
     shapley_table = pd.DataFrame(
         {"conversions": phi[:, 0], "conversions_se": se[:, 0], "value": phi[:, 1],
          "value_se": se[:, 1]},
         index=pd.Index(players, name="channel"),
     )  # fmt: skip
+    # shares of what the channels caused, and their standard errors (ratio estimators;
+    # a harmful channel's share is negative and stays so)
+    for frame, per_block in ((incremental, inc_b), (shapley_table, phi_b)):
+        whole = per_block[:, :, 0].sum(axis=0)  # (B,)
+        ratio = [_ratio(per_block[i, :, 0], whole, sizes) for i in range(K)]
+        frame["share"] = [r for r, _ in ratio]
+        frame["share_se"] = [e for _, e in ratio]
+    if not exact and shapley:
+        # the orders' noise too (the shares' denominator is exact: efficiency)
+        total = float(phi[:, 0].sum())
+        if total:
+            shapley_table["share_se"] = np.sqrt(
+                shapley_table["share_se"] ** 2 + perm_var[:, 0] / total**2
+            )
 
-    roas_rows = []
-    steps = model.steps
+    # what each paid channel spent, and the value it returned per unit of spend
+    spend_rows, roas_rows = [], []
+    for c in players:
+        s_b = on[:, 2 + chan[c]]
+        spend_se = float(_total_se(s_b[:, None], sizes)[0])
+        roas, roas_se = _ratio(inc_b[players.index(c), :, 1], s_b, sizes)
+        spend_rows.append((c, float(s_b.sum()), spend_se, roas, roas_se))
+    spend_table = pd.DataFrame(
+        spend_rows, columns=["channel", "spend", "spend_se", "roas", "roas_se"]
+    ).set_index("channel")
     for c in paid:
-        budget = model.channels[c].daily_budget or 0.0
-        spend = budget * model.step_days * steps * customers
-        spend_step = spend * budget_step / model.population
-        d, se, _ = _paired(runs[(frozenset(), ((c, 1.0 + budget_step),))], on)
-        roas_rows.append(
-            (c, spend_step, d[1], d[1] / spend_step if spend_step > 0 else np.nan,
-             se[1] / spend_step if spend_step > 0 else np.nan)
-        )  # fmt: skip
+        more = runs[(frozenset(), ((c, 1.0 + budget_step),))]
+        d_value = more[:, 1] - on[:, 1]
+        d_spend = more[:, 2 + chan[c]] - on[:, 2 + chan[c]]
+        roas, roas_se = _ratio(d_value, d_spend, sizes)
+        roas_rows.append((c, float(d_spend.sum()), float(d_value.sum()), roas, roas_se))
     marginal = pd.DataFrame(
         roas_rows, columns=["channel", "spend_step", "value_gain", "roas", "roas_se"]
     ).set_index("channel")
     off = runs[only(())].sum(axis=0)
     # what the increments count twice (complements) or miss (substitutes): their sum minus
     # what all channels together caused, per block for its standard error
-    gap_b = sum(on - runs[(frozenset([c]), ())] for c in players) - (on - runs[only(())])
-    gap_se = float(np.sqrt(B * gap_b[:, 0].var(ddof=1))) if B > 1 else float("nan")
+    gap_b = inc_b.sum(axis=0) - (on[:, :2] - runs[only(())][:, :2])
+    gap_se = float(_total_se(gap_b[:, :1], sizes)[0]) if B > 1 else float("nan")
     totals = {
         "increments_minus_caused": float(gap_b[:, 0].sum()),
         "increments_minus_caused_se": gap_se,
         "conversions_all_on": float(on[:, 0].sum()),
         "value_all_on": float(on[:, 1].sum()),
+        "spend_all_on": float(on[:, 2:].sum()),
         "conversions_all_off": float(off[0]),
         "value_all_off": float(off[1]),
     }
@@ -369,6 +460,5 @@ def ground_truth(
     }
     return GroundTruth(
         model.name, customers, int(entropy), players, incremental, shapley_table, marginal,
-        totals,
-        settings,
+        totals, settings, spend_table,
     )  # fmt: skip

@@ -200,7 +200,8 @@ def test_caps_are_never_exceeded():
     per_week = social.groupby([social.customer_id, (social.time // 7).astype(int)]).size()
     assert per_week.max() <= 2 and stats.capped_by_frequency > 0
     search = touches[touches.channel == "search_ads"]
-    cap = int(10.0 / 2.0 * n / model.population)
+    # a day's budget pays for 10 / cost touches of the population, rounded at random
+    cap = math.ceil(10.0 / compile_model(model).touch_cost[0] * n / model.population)
     assert search.groupby(search.time.astype(int)).size().max() <= cap
     # ads on weekdays only: no search ad on days 5 and 6 of each week
     assert not (search.time.astype(int) % 7 >= 5).any()
@@ -209,10 +210,14 @@ def test_caps_are_never_exceeded():
 def test_common_random_numbers():
     """Without word of mouth, queues and binding budget caps (which connect customers),
     switching a channel off changes exactly the journeys of the customers it reached."""
-    model = without_word_of_mouth(no_agent_sections(shipped("dentist"))).with_overrides(
+    data = without_word_of_mouth(no_agent_sections(shipped("dentist"))).with_overrides(
         horizon_days=90, budgets={"search_ads": 6000.0}
-    )
-    on, _, _ = simulate_agents_frame(model, 4000, rng=9)
+    ).model_dump(mode="python")
+    data["channels"]["search_ads"]["audience"] = None  # the whole town: the budget never binds
+    data["channels"]["social_ads"]["daily_budget"] *= 50  # saturated: its budget is ample
+    model = validate_model(data)
+    on, summary, _ = simulate_agents_frame(model, 4000, rng=9)
+    assert not summary.undelivered.any()
     off, _, _ = simulate_agents_frame(model.with_overrides(channels_off=["reviews"]), 4000, rng=9)
     assert not (off.channel == "reviews").any()
     reached = set(on.loc[on.channel == "reviews", "customer_id"])
@@ -251,23 +256,17 @@ def test_bad_agent_section_on_the_command_line(tmp_path):
     assert not (tmp_path / "e.parquet").exists()
 
 
-def test_word_of_mouth_acts_in_agents_whenever_people_can_talk():
-    """The Markov engine's mean-field contact rate can be zero over a short horizon (no one
-    starts in a source stage); agents can reach one within a day, talk, and their touches
-    act through the channel's effects."""
-    model = shipped("trap_word_of_mouth").with_overrides(horizon_days=3)
-    cm = compile_model(model)
-    assert not cm.mean_field_wom().any()
-    assert not _Plan(cm).channel_live[cm.wom_channel]
-    assert _Plan(cm, mean_field=False).channel_live[cm.wom_channel]
-
-
-def test_a_budget_cap_rounded_down_by_scaling_is_reported(caplog):
-    """2,000 customers of 200,000: the SDRs' budget buys 4.67 touches a (weekly) step, which
-    a hard cap rounds down to 4 (14% less); the run says so once the cap binds."""
-    with caplog.at_level(logging.WARNING, logger="cjsim.simulate.agents"):
-        simulate_agents(shipped("b2b_saas").with_overrides(horizon_days=60), 2000, rng=1)
-    assert "'sdr_outbound'" in caplog.text and "rounded down to 4" in caplog.text
+def test_a_budget_that_buys_a_fraction_of_a_touch_a_day_is_spent_on_average():
+    """2,000 customers of 200,000: the SDRs' budget buys 4.67 touches a (weekly) step; the
+    cap is rounded up or down at random in proportion, so over the weeks it binds the
+    touches delivered average 4.67, not 4."""
+    model = shipped("b2b_saas").with_overrides(horizon_days=364)
+    world = _World(compile_model(model), 2000, 1)
+    c = world.cm.channels.index("sdr_outbound")
+    exact = world.day_cap[c]
+    caps = [world._affordable(c, day) for day in range(52)]
+    assert set(caps) == {math.floor(exact), math.ceil(exact)}
+    assert abs(np.mean(caps) - exact) < 4 * 0.5 / math.sqrt(52)
 
 
 def test_only_delivered_touches_count_towards_the_frequency_cap():

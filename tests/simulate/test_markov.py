@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 from cjsim.events import COLUMNS, read_events, validate_events
-from cjsim.simulate.markov import BLOCK, simulate, simulate_frame
+from cjsim.model import validate_model
+from cjsim.chain import compile_model
+from cjsim.simulate.markov import BLOCK, MARKET, simulate, simulate_frame
 from tests.conftest import without_word_of_mouth
 
 
@@ -31,10 +33,19 @@ def test_chunk_size_does_not_change_the_log(ecommerce):
 
 
 def test_more_customers_keep_the_first_customers_journeys(ecommerce):
-    few, _ = simulate_frame(ecommerce, 500, rng=11)
-    many, _ = simulate_frame(ecommerce, 2 * BLOCK + 5, rng=11)
+    """Without word of mouth and binding budgets (what a market's customers share), a
+    customer's journey is theirs alone; with them, a whole market keeps its journeys when
+    another market is added."""
+    paid = [c for c, ch in ecommerce.channels.items() if ch.type == "paid"]
+    model = without_word_of_mouth(ecommerce).with_overrides(channels_off=paid)
+    few, _ = simulate_frame(model, 500, rng=11)
+    many, _ = simulate_frame(model, 2 * BLOCK + 5, rng=11)
     head = many[many.customer_id < 500].reset_index(drop=True)
     pd.testing.assert_frame_equal(few, head)
+    short = ecommerce.with_overrides(horizon_days=4)
+    one, _ = simulate_frame(short, MARKET, rng=11)
+    two, _ = simulate_frame(short, MARKET + 700, rng=11)
+    pd.testing.assert_frame_equal(one, two[two.customer_id < MARKET].reset_index(drop=True))
 
 
 def test_generator_and_int_seeds(ecommerce):
@@ -89,10 +100,11 @@ def test_summary_matches_the_log(ecommerce):
     entered = frame[frame.event == "stage"].groupby("stage", observed=True).customer_id.nunique()
     for st, n in zip(s.stages, s.stage_reach, strict=True):
         assert entered.get(st, 0) == n
-    # spend is the sample's share of the market's budget over the horizon
-    ch = ecommerce.channels["video"]
-    i = s.channels.index("video")
-    assert s.spend[i] == pytest.approx(ch.daily_budget * 90 * 3000 / ecommerce.population)
+    # spend is the delivered touches times their cost, within the sample's share of the
+    # budgets over the horizon
+    cm = compile_model(ecommerce)
+    np.testing.assert_allclose(s.spend, s.touches * cm.touch_cost)
+    assert (s.spend <= s.budget(cm, ecommerce.population) * (1 + 1e-9)).all()
 
 
 def test_segments_follow_their_shares(ecommerce):
@@ -152,7 +164,9 @@ def test_budget_override_buys_more_touches(ecommerce):
     _, boosted = simulate_frame(more, 5000, rng=9)
     i = base.channels.index("video")
     assert boosted.touches[i] > base.touches[i]
-    assert boosted.spend[i] == pytest.approx(3 * base.spend[i])
+    # spend grows in proportion to the budget (each eligible customer-step costs budget /
+    # audience), up to who is where: more video moves more people on
+    assert boosted.spend[i] == pytest.approx(3 * base.spend[i], rel=0.03)
     # saturation: three times the money buys less than three times the touches
     assert boosted.touches[i] < 3 * base.touches[i]
 
@@ -234,3 +248,65 @@ def test_chunks_larger_than_65536_customers_give_the_same_log():
     big, _ = simulate_frame(model, 70_000, rng=4, chunk_size=131_072)
     small, _ = simulate_frame(model, 70_000, rng=4, chunk_size=8192)
     pd.testing.assert_frame_equal(big, small)
+
+
+def _occupancy(frame: pd.DataFrame, stages: tuple[str, ...], steps: int, step_days: float):
+    """Customers in each stage at the start of each step, from a log: (S, steps)."""
+    st = frame[frame.event == "stage"]
+    cust = st.customer_id.to_numpy()
+    code = st.stage.cat.codes.to_numpy() if hasattr(st.stage, "cat") else None
+    names = list(st.stage.cat.categories) if code is not None else None
+    index = np.array([stages.index(n) for n in names])[code]
+    # a stage entered at time tau holds from step ceil(tau / step) until the next entry
+    first = np.ceil(st.time.to_numpy() / step_days - 1e-9).astype(np.int64)
+    last = np.r_[first[1:], steps]
+    last[np.r_[cust[1:] != cust[:-1], True]] = steps
+    occ = np.zeros((len(stages), steps + 1))
+    np.add.at(occ, (index, np.minimum(first, steps)), 1)
+    np.add.at(occ, (index, np.minimum(last, steps)), -1)
+    return np.cumsum(occ, axis=1)[:, :steps]
+
+
+def test_word_of_mouth_follows_the_simulated_advocates(ecommerce):
+    """Referrals per step match the contact rate times the market's own talkers: a listener
+    hears at least once with probability 1 - exp(-r n_s / n), n_s the customers in a source
+    stage at the step's start (from the simulated log, not a mean-field chain)."""
+    data = ecommerce.model_dump(mode="python")
+    for seg in data["segments"].values():
+        seg["affinity"] = {}
+    model = validate_model(data)
+    n = 20_000
+    frame, s = simulate_frame(model, n, rng=21)
+    cm = compile_model(model)
+    occ = _occupancy(frame, cm.stages, cm.steps, cm.step_days)
+    talkers = occ[cm.wom_sources].sum(axis=0)
+    listeners = occ[cm.wom_targets].sum(axis=0)
+    p = -np.expm1(-cm.wom_rate * talkers / n)
+    expected, var = float((listeners * p).sum()), float((listeners * p * (1 - p)).sum())
+    heard = int((frame.channel == "word_of_mouth").sum())
+    assert expected > 1000
+    assert abs(heard - expected) < 4 * np.sqrt(var)
+    # the old mean-field chain (which the Markov engine no longer uses) overstates them
+    mean_field = float((listeners * cm.mean_field_wom()).sum())
+    assert mean_field > heard + 6 * np.sqrt(var)
+
+
+def test_spend_is_capped_by_the_budget_and_the_first_touches_are_paid():
+    """A budget that cannot pay for every touch a step delivers the earliest ones: the
+    step's spend never passes its budget, and the cap does bind."""
+    from tests.conftest import shipped
+
+    model = shipped("refrigerator").with_overrides(horizon_days=20)
+    frame, s = simulate_frame(model, 30_000, rng=2)
+    cm = compile_model(model)
+    c = cm.channels.index("paid_search")
+    assert s.undelivered[c] > 0
+    t = frame[frame.channel == "paid_search"]
+    per_step = t.groupby((t.time // cm.step_days).astype(int)).size()
+    budget = cm.daily_budget[c] * cm.step_days * 30_000 / model.population
+    assert per_step.max() * cm.touch_cost[c] <= budget + cm.touch_cost[c]  # random rounding
+    assert s.spend[c] <= (budget + cm.touch_cost[c]) * cm.steps
+    # touches fall in the first half of a step, earliest paid first: the delivered ones
+    # of a binding step are the early ones
+    frac = (t.time / cm.step_days) % 1
+    assert frac.max() < 0.5
