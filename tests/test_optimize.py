@@ -85,22 +85,31 @@ def test_bad_allocation_input():
 
 
 def test_optimise_a_model_moves_money_from_a_useless_channel():
-    """trap_null_channel: banner has no effect, so its budget goes to video and search,
-    the unbounded channels end with equal marginal returns, and the validation (paired
-    replications) shows more conversions for the same spend."""
+    """trap_null_channel: banner has no effect, so its money goes to video and search,
+    the unbounded channels end with equal marginal returns per unit of spend, and the
+    validation (paired replications) shows more conversions for about the same spend."""
     from cjsim.experiment.optimize import optimise_model
     from tests.conftest import shipped
 
     opt = optimise_model(shipped("trap_null_channel"), 6000, replications=3, rng=2, workers=1)
     table = opt.table().set_index("channel")
     assert table.proposed_budget["banner"] == pytest.approx(0.0, abs=1e-6)
-    assert table.proposed_budget.sum() == pytest.approx(table.current_budget.sum())
-    free = table.drop(index="banner")
-    assert free.marginal_proposed.iloc[0] == pytest.approx(free.marginal_proposed.iloc[1],
-                                                           rel=1e-4)  # fmt: skip
+    # the money spent is split anew (a budget is set so that it spends its share)
+    assert table.proposed_spend.sum() == pytest.approx(table.current_spend.sum())
+    assert ((table.spent_share > 0.05) & (table.spent_share <= 1.0 + 1e-9)).all()
+    # KKT: the channels inside their bounds share one marginal return; one at its upper
+    # bound returns at least that, one at zero at most that
+    alloc = opt.allocation.table.set_index("channel")
+    inside = alloc[~alloc.at_bound]
+    assert len(inside) >= 1
+    lam = inside.marginal.iloc[0]
+    assert np.allclose(inside.marginal, lam, rtol=1e-4)
+    top = alloc[alloc.at_bound & (alloc.spend > 0)]
+    assert (top.marginal >= lam * (1 - 1e-4)).all()
+    assert alloc.marginal["banner"] <= lam
     v = opt.validation.set_index("metric")
     assert v.loc["conversions", "diff_low"] > 0
-    assert v.loc["spend", "diff"] == pytest.approx(0.0, abs=1e-6)
+    assert abs(v.loc["spend", "diff"]) < 0.05 * v.loc["spend", "current"]
 
 
 def test_cli_optimize(tmp_path):
@@ -127,7 +136,12 @@ def test_max_change_keeps_each_channel_near_its_budget():
     t = opt.table()
     assert (t.proposed_budget >= 0.75 * t.current_budget - 1e-6).all()
     assert (t.proposed_budget <= 1.25 * t.current_budget + 1e-6).all()
-    assert t.set_index("channel").proposed_budget["banner"] == pytest.approx(0.75 * 3000)
+    # banner gives what the others may take: they end at +25%, banner as low as it can go
+    t = t.set_index("channel")
+    assert t.proposed_budget["video"] == pytest.approx(1.25 * t.current_budget["video"])
+    assert t.proposed_budget["search"] == pytest.approx(1.25 * t.current_budget["search"])
+    assert t.proposed_spend.sum() == pytest.approx(t.current_spend.sum())
+    assert t.proposed_budget["banner"] < t.current_budget["banner"]
 
 
 def test_flexible_total_and_the_response_curve_figure(tmp_path):

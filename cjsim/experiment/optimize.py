@@ -288,13 +288,14 @@ def _allocation(names: list[str], cs: list[ResponseCurve], x: np.ndarray, lo: np
 class Optimisation:
     """Simulated response curves of a model's paid channels and the best budget split."""
 
-    curves: dict[str, ResponseCurve]
-    points: pd.DataFrame  # channel, scale, daily_budget, replication, gain
+    curves: dict[str, ResponseCurve]  # gain by daily spend (the population's)
+    points: pd.DataFrame  # channel, scale, daily_budget, replication, daily_spend, gain
     current: dict[str, float]  # daily budgets now
-    allocation: Allocation
+    allocation: Allocation  # of daily spend
     validation: pd.DataFrame  # metric, current, proposed, diff, diff_low, diff_high
     metric: str
-    spend_per_budget: float  # spend over the horizon per unit of daily budget
+    spend_per_budget: float  # the sample's spend over the horizon per unit of daily spend
+    spent: dict[str, float] = field(default_factory=dict)  # spend per unit of budget
 
     def _repr_html_(self) -> str:
         return (
@@ -305,13 +306,17 @@ class Optimisation:
         )
 
     def table(self) -> pd.DataFrame:
-        """Per channel: current and proposed daily budget, marginal ROAS at both."""
+        """Per channel: current and proposed daily budget and spend, marginal returns per
+        unit of spend at both (a marginal ROAS for revenue)."""
         rows = []
         for c, curve in self.curves.items():
-            now = self.current[c]
+            rho = self.spent.get(c, 1.0)
+            now = self.current[c] * rho
             new = float(self.allocation.table.set_index("channel").spend[c])
             rows.append({
-                "channel": c, "current_budget": now, "proposed_budget": new,
+                "channel": c, "current_budget": self.current[c],
+                "proposed_budget": new / rho if rho > 0 else 0.0,
+                "current_spend": now, "proposed_spend": new, "spent_share": rho,
                 "marginal_now": float(curve.marginal(now)) / self.spend_per_budget,
                 "marginal_proposed": float(curve.marginal(new)) / self.spend_per_budget,
                 "top": curve.top, "half": curve.half,
@@ -326,7 +331,7 @@ def _simulate_grid(
     from cjsim.experiment.runner import task_metrics
 
     keys = [(k, r) for k in jobs for r in range(len(seeds))]
-    args = [(jobs[k], customers, seeds[r], "markov") for k, r in keys]
+    args = [(jobs[k], customers, seeds[r], "markov", True) for k, r in keys]
     if workers <= 1:
         results = [task_metrics(*a) for a in args]
     else:
@@ -348,14 +353,19 @@ def optimise_model(
     workers: int | None = None,
     level: float = 0.95,
 ) -> Optimisation:
-    """Response curves by simulation, the best split of the daily budget, and a check.
+    """Response curves by simulation, the best split of the daily spend, and a check.
 
     For each paid channel, the model is simulated with its daily budget scaled by each of
     ``scales`` (the others as they are), on the same customers and random numbers
-    (paired replications); the gain over the channel switched off is fitted with a
-    Michaelis-Menten curve. :func:`allocate_budget` splits ``budget`` (default: the
-    current total) and the proposed mix is validated against the current one with
-    paired replications on fresh random numbers (not those the curves were fitted on).
+    (paired replications); the gain over the channel switched off is fitted against the
+    channel's measured spend (a day's, scaled to the population: delivered touches times
+    their cost, which may be less than the budget when the budget finds too few people to
+    touch) with a Michaelis-Menten curve. :func:`allocate_budget` splits ``budget``, the
+    daily money to spend (default: what the channels spend now), so that marginal returns
+    per unit of spend are equal; each channel's proposed budget is its share of the
+    spend over the share of its budget it spends (measured). The proposed mix is validated
+    against the current one with paired replications on fresh random numbers (not those
+    the curves were fitted on).
     ``max_change`` (e.g. 0.5) keeps every channel within that fraction of its current daily
     budget, as a planner's mandate usually does. No channel
     is given more than its largest simulated budget (``max(scales)`` x current): beyond
@@ -390,13 +400,6 @@ def optimise_model(
             + (f" and within +-{max_change:.0%}" if max_change is not None else "")
             + f", {ceiling:,.2f} in all; simulate larger scales or give a smaller budget"
         )
-    if budget is not None and max_change is not None:
-        floor = sum(current.values()) * max(0.0, 1 - max_change)
-        if budget < floor - 1e-9:
-            raise OptionError(
-                f"budget {budget:,.2f} a day is less than the channels must keep within "
-                f"+-{max_change:.0%} of their budgets ({floor:,.2f} in all)"
-            )
     workers = workers or os.cpu_count() or 1
     seeds = np.random.SeedSequence(rng).spawn(replications)
     jobs: dict[Any, JourneyModel] = {}
@@ -404,31 +407,54 @@ def optimise_model(
         for s in scales:
             jobs[(c, s)] = model.with_overrides(budgets={c: current[c] * s})
     runs = _simulate_grid(jobs, customers, seeds, workers)
+    # a day's spend of the population per unit of the sample's spend over the horizon
+    spend_per_budget = model.step_days * model.steps * customers / model.population
     rows = []
     for (c, s), _ in jobs.items():
         for r in range(replications):
             gain = runs[((c, s), r)][metric] - runs[((c, 0.0), r)][metric]
-            rows.append((c, s, current[c] * s, r, gain))
+            daily = runs[((c, s), r)][f"spend:{c}"] / spend_per_budget
+            rows.append((c, s, current[c] * s, r, daily, gain))
     points = pd.DataFrame(rows, columns=["channel", "scale", "daily_budget", "replication",
-                                         "gain"])  # fmt: skip
+                                         "daily_spend", "gain"])  # fmt: skip
     curves: dict[str, ResponseCurve] = {}
+    spent: dict[str, float] = {}
     for c in paid:
         g = points[points["channel"] == c]
-        curves[c] = fit_response(g["daily_budget"].to_numpy(), g["gain"].to_numpy())
-    total = sum(current.values()) if budget is None else budget
+        curves[c] = fit_response(g["daily_spend"].to_numpy(), g["gain"].to_numpy())
+        # the share of its budget a channel spends: the same at every budget (a touch
+        # costs in proportion), up to how the budget moves people between stages
+        spent[c] = float(g["daily_spend"].sum() / max(g["daily_budget"].sum(), 1e-300))
+    total = sum(current[c] * spent[c] for c in paid) if budget is None else budget
     # no channel goes past the largest budget simulated: the curves are not data beyond it
-    bounds = {c: (0.0, b * max(scales)) for c, b in current.items()}
+    bounds = {c: (0.0, b * spent[c] * max(scales)) for c, b in current.items()}
     if max_change is not None:
-        bounds = {c: (b * max(0.0, 1 - max_change), min(bounds[c][1], b * (1 + max_change)))
+        bounds = {c: (b * spent[c] * max(0.0, 1 - max_change),
+                      min(bounds[c][1], b * spent[c] * (1 + max_change)))
                   for c, b in current.items()}  # fmt: skip
-    spend_per_budget = model.step_days * model.steps * customers / model.population
     if target_marginal is not None:
-        # the curves are in daily budget; a unit of daily budget is spend_per_budget spent
-        per_budget = target_marginal * spend_per_budget
-        allocation = allocate_budget(curves, None, bounds, target_marginal=per_budget)
+        # the curves are in daily spend; a unit of it is spend_per_budget of the sample's
+        allocation = allocate_budget(
+            curves, None, bounds, target_marginal=target_marginal * spend_per_budget
+        )
     else:
+        floor = sum(lo for lo, _ in bounds.values())
+        if total < floor - 1e-9:
+            raise OptionError(
+                f"budget {total:,.2f} a day is less than the channels must spend within "
+                f"+-{max_change:.0%} of their budgets ({floor:,.2f} in all)"
+            )
+        if sum(hi for _, hi in bounds.values()) < total - 1e-9:
+            raise OptionError(
+                f"budget {total:,.2f} a day is more than the channels can spend: each "
+                "spends at most what its largest simulated budget finds people to touch "
+                f"({sum(hi for _, hi in bounds.values()):,.2f} in all)"
+            )
         allocation = allocate_budget(curves, total, bounds)
-    proposed = dict(zip(allocation.table.channel, allocation.table.spend, strict=True))
+    proposed = {
+        c: x / spent[c] if spent[c] > 0 else 0.0
+        for c, x in zip(allocation.table.channel, allocation.table.spend, strict=True)
+    }
     # validated on fresh customers: the split was chosen on the curves' noise, and the same
     # draws would flatter it (the winner's curse); a stream apart from the fit's
     fresh = np.random.SeedSequence(rng, spawn_key=(VALIDATION_STREAM,)).spawn(replications)
@@ -445,4 +471,4 @@ def optimise_model(
     validation = pd.DataFrame(val, columns=["metric", "current", "proposed", "diff",
                                             "diff_low", "diff_high"])  # fmt: skip
     return Optimisation(curves, points, current, allocation, validation, metric,
-                        spend_per_budget)  # fmt: skip
+                        spend_per_budget, spent)  # fmt: skip
