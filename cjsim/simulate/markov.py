@@ -281,7 +281,8 @@ class _Plan:
         if self.talking:
             w = cm.wom_channel
             self.wom_affinity = cm.affinity[w].astype(np.float64)  # (G,)
-            self.wom_listens = cm.wom_targets.copy()  # (S,)
+            self.wom_listens = cm.wom_targets.astype(np.float64)  # (S,)
+            self.wom_talks = cm.wom_sources.copy()  # (S,)
         self.channel_live = np.array(
             [bool(self.expo[c].any()) or (c == cm.wom_channel and self.talking) for c in range(C)],
             dtype=bool,
@@ -532,7 +533,8 @@ def _run_chunk(
             if not plan.channel_live[c] or not plan.on_step[c, t]:
                 continue
             if c == cm.wom_channel and plan.talking:
-                p = _wom_probability(plan, stage, seg, gs, market, size, n)
+                table = _wom_tables(plan, stage, market, size, n)
+                p = table[0][gs] if size.size == 1 else table[market, gs]
             else:
                 p = plan.expo[c][gs]
             uc = U[:, c, :].reshape(n_pad)
@@ -610,16 +612,11 @@ def _run_chunk(
     return arrays, stats
 
 
-def _wom_probability(
-    plan: _Plan,
-    stage: np.ndarray,
-    seg: np.ndarray,
-    gs: np.ndarray,
-    market: np.ndarray,
-    size: np.ndarray,
-    n: int,
+def _wom_tables(
+    plan: _Plan, stage: np.ndarray, market: np.ndarray, size: np.ndarray, n: int
 ) -> np.ndarray:
-    """Per customer, this step's chance of a word-of-mouth touch.
+    """This step's chance of a word-of-mouth touch per market and (segment, stage) cell,
+    shape (markets, G * S), float32.
 
     Every customer of a market in a source stage at the step's start makes
     ``contact_rate`` contacts a day with customers of the market picked at random, so a
@@ -628,11 +625,15 @@ def _wom_probability(
     segment's affinity; the channel's own organic rate applies where it is larger.
     """
     cm = plan.cm
-    talkers = cm.wom_sources[stage[:n]]
-    share = np.bincount(market[:n], weights=talkers, minlength=size.size) / size
-    contact = -np.expm1(-cm.wom_rate * share)
-    p = np.minimum(contact[market] * plan.wom_affinity[seg], 1.0) * plan.wom_listens[stage]
-    return np.maximum(p.astype(np.float32), plan.expo[cm.wom_channel][gs])
+    talkers = plan.wom_talks[stage[:n]]
+    if size.size == 1:
+        share = np.array([np.count_nonzero(talkers) / size[0]])
+    else:
+        share = np.bincount(market[:n], weights=talkers, minlength=size.size) / size
+    contact = -np.expm1(-cm.wom_rate * share)  # (M,)
+    cell = np.minimum(contact[:, None] * plan.wom_affinity[None, :], 1.0)  # (M, G)
+    heard = (cell[:, :, None] * plan.wom_listens[None, None, :]).reshape(size.size, -1)
+    return np.maximum(heard.astype(np.float32), plan.expo[cm.wom_channel][None, :])
 
 
 def _within_budget(
