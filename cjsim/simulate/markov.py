@@ -132,6 +132,8 @@ class SimulationSummary:
     output: str | None = None
     #: touches the budget could not pay for (not delivered), per channel
     undelivered: np.ndarray | None = None
+    #: what the budgets allowed over the run for these customers, per channel
+    budgets: np.ndarray | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -165,19 +167,16 @@ class SimulationSummary:
             segment_customers=np.zeros(len(cm.segments), np.int64),
             output=str(out) if out is not None else None,
             undelivered=np.zeros(C, np.int64),
+            budgets=cm.daily_budget * cm.step_days * cm.steps * customers / model.population,
         )
-
-    def budget(self, cm: CompiledModel, population: int) -> np.ndarray:
-        """What the budgets allowed over the run for these customers, per channel."""
-        return cm.daily_budget * cm.step_days * self.steps * self.customers / population
 
     @property
     def customer_steps_per_second(self) -> float:
         return self.customers * self.steps / self.elapsed if self.elapsed > 0 else math.inf
 
     def channel_table(self) -> pd.DataFrame:
-        """Per channel: type, touches, customers reached, spend, cost per touch, and the
-        touches the budget could not pay for."""
+        """Per channel: type, touches, customers reached, spend, the budget over the run,
+        cost per touch, and the touches the budget could not pay for."""
         spend = self.spend
         with np.errstate(divide="ignore", invalid="ignore"):
             cpt = np.where(self.touches > 0, spend / np.maximum(self.touches, 1), np.nan)
@@ -191,6 +190,7 @@ class SimulationSummary:
                 "touches": self.touches.astype(np.int64),
                 "customers_reached": self.reached.astype(np.int64),
                 "spend": spend,
+                "budget": self.budgets if self.budgets is not None else np.nan,
                 "cost_per_touch": np.where(self.paid, cpt, np.nan),
                 "over_budget": np.asarray(undelivered, np.int64),
             }

@@ -104,7 +104,7 @@ def test_summary_matches_the_log(ecommerce):
     # budgets over the horizon
     cm = compile_model(ecommerce)
     np.testing.assert_allclose(s.spend, s.touches * cm.touch_cost)
-    assert (s.spend <= s.budget(cm, ecommerce.population) * (1 + 1e-9)).all()
+    assert (s.spend <= s.budgets * (1 + 1e-9)).all()
 
 
 def test_segments_follow_their_shares(ecommerce):
