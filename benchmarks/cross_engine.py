@@ -81,11 +81,18 @@ def main() -> None:
                 print(f"  {r['figure']:28s} markov {r['markov']:12.4f}  agents "
                       f"{r['agents']:12.4f}  z {r['z']:+.2f}")  # fmt: skip
         print(f"  largest |z|: {abs(worst['z']):.2f} ({worst['figure']})")
-    meta = {"customers": args.customers, "seeds": args.seeds, "machine": platform.machine(),
-            "python": platform.python_version(), "seconds": time.perf_counter() - started}  # fmt: skip
+    meta = {
+        "customers": args.customers,
+        "seeds": args.seeds,
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "seconds": time.perf_counter() - started,
+    }
     with open(args.out, "w") as f:
         json.dump({"settings": meta, "rows": rows}, f, indent=1)
-    print(f"{len(rows)} figures, largest |z| {max(abs(r['z']) for r in rows):.2f}; wrote {args.out}")
+    print(
+        f"{len(rows)} figures, largest |z| {max(abs(r['z']) for r in rows):.2f}; wrote {args.out}"
+    )
 
 
 if __name__ == "__main__":

@@ -53,8 +53,8 @@ import numpy as np
 import pandas as pd
 
 from cjsim._pool import pool_map
-from cjsim.errors import OptionError
 from cjsim.chain import compile_model
+from cjsim.errors import OptionError
 from cjsim.events import CONVERSION, TOUCH
 from cjsim.model import JourneyModel
 from cjsim.simulate.markov import BLOCK, iter_event_chunks, resolve_entropy
@@ -352,7 +352,7 @@ def ground_truth(
     on = runs[all_on]
     sizes = _block_sizes(customers)
     chan = {c: i for i, c in enumerate(model.channels)}
-    inc_rows, share_rows = [], []
+    inc_rows = []
     for c in players:
         d, se, indep = _paired(on[:, :2], runs[(frozenset([c]), ())][:, :2], sizes)
         inc_rows.append((d[0], se[0], indep[0], d[1], se[1]))
@@ -439,7 +439,11 @@ def ground_truth(
     # what all channels together caused, per block for its standard error
     gap_b = inc_b.sum(axis=0) - (on[:, :2] - runs[only(())][:, :2])
     gap_se = float(_total_se(gap_b[:, :1], sizes)[0]) if B > 1 else float("nan")
+    caused_b = on[:, :2] - runs[only(())][:, :2]  # what all channels together caused
+    caused_se = float(_total_se(caused_b[:, :1], sizes)[0]) if B > 1 else float("nan")
     totals = {
+        "caused": float(caused_b[:, 0].sum()),
+        "caused_se": caused_se,
         "increments_minus_caused": float(gap_b[:, 0].sum()),
         "increments_minus_caused_se": gap_se,
         "conversions_all_on": float(on[:, 0].sum()),

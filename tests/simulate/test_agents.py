@@ -3,7 +3,6 @@ theory, word of mouth, caps, common random numbers and its model-file sections."
 
 from __future__ import annotations
 
-import logging
 import math
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from cjsim.events import STAGE
 from cjsim.model import load_model, parse_model, validate_model
 from cjsim.simulate import simulate
 from cjsim.simulate.agents import _World, simulate_agents, simulate_agents_frame, uniform, uniforms
-from cjsim.simulate.markov import _Plan
 from tests.conftest import MODELS, shipped, without_word_of_mouth
 
 HERE = Path(__file__).parent / "models"
@@ -210,9 +208,11 @@ def test_caps_are_never_exceeded():
 def test_common_random_numbers():
     """Without word of mouth, queues and binding budget caps (which connect customers),
     switching a channel off changes exactly the journeys of the customers it reached."""
-    data = without_word_of_mouth(no_agent_sections(shipped("dentist"))).with_overrides(
-        horizon_days=90, budgets={"search_ads": 6000.0}
-    ).model_dump(mode="python")
+    data = (
+        without_word_of_mouth(no_agent_sections(shipped("dentist")))
+        .with_overrides(horizon_days=90, budgets={"search_ads": 6000.0})
+        .model_dump(mode="python")
+    )
     data["channels"]["search_ads"]["audience"] = None  # the whole town: the budget never binds
     data["channels"]["social_ads"]["daily_budget"] *= 50  # saturated: its budget is ample
     model = validate_model(data)

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cjsim.chain import compile_model
 from cjsim.events import COLUMNS, read_events, validate_events
 from cjsim.model import validate_model
-from cjsim.chain import compile_model
 from cjsim.simulate.markov import BLOCK, MARKET, simulate, simulate_frame
 from tests.conftest import without_word_of_mouth
 
@@ -276,7 +276,7 @@ def test_word_of_mouth_follows_the_simulated_advocates(ecommerce):
         seg["affinity"] = {}
     model = validate_model(data)
     n = 20_000
-    frame, s = simulate_frame(model, n, rng=21)
+    frame, _ = simulate_frame(model, n, rng=21)
     cm = compile_model(model)
     occ = _occupancy(frame, cm.stages, cm.steps, cm.step_days)
     talkers = occ[cm.wom_sources].sum(axis=0)
