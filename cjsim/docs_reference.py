@@ -1,7 +1,7 @@
 """Reference pages of the model and experiment files, generated from their schemas.
 
-``python docs/make_reference.py`` writes ``model-file.md`` and ``experiment-file.md``
-into ``docs/reference``; a test checks the committed pages equal what this module
+``python docs/make_reference.py`` writes ``model-file.md``, ``experiment-file.md`` and
+``limits.md`` into ``docs/reference``; a test checks the committed pages equal what this module
 generates, so the reference cannot drift from the validation that reads the files.
 """
 
@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from cjsim.experiment.config import BudgetShift, ExperimentFile, Scenario
+from cjsim.limits import MAX_CHANNELS, MAX_FILE_BYTES, MAX_STAGES
 from cjsim.model import (
     ChainSpec,
     Channel,
@@ -138,15 +139,22 @@ def section_markdown(title: str, cls: type[BaseModel]) -> str:
 
 
 def page(kind: str) -> str:
-    """The reference page of ``model`` or ``experiment`` files, as Markdown."""
+    """The reference page of ``model`` or ``experiment`` files, or of the ``limits``, as
+    Markdown."""
     if kind == "model":
         head = (
             "# Model file reference\n\nEvery key a model file (TOML) may hold, generated "
             "from the schema that validates it (`python docs/make_reference.py`). "
             "Unknown keys are errors. The shipped models "
-            "(`cjsim/models/*.toml`) show each section in use, with comments.\n"
+            "(`cjsim/models/*.toml`) show each section in use, with comments. Sizes are "
+            f"bounded (at most {MAX_STAGES} stages, {MAX_CHANNELS:,} channels, a "
+            f"{MAX_FILE_BYTES // 2**20} MiB file...): see [limits.md](limits.md).\n"
         )
         sections = MODEL_SECTIONS
+    elif kind == "limits":
+        from cjsim.limits import page as limits_page
+
+        return limits_page()
     elif kind == "experiment":
         head = (
             "# Experiment file reference\n\nEvery key an experiment file (TOML) may hold, "
@@ -155,11 +163,11 @@ def page(kind: str) -> str:
         )
         sections = EXPERIMENT_SECTIONS
     else:
-        raise ValueError(f"kind is {kind!r}; expected 'model' or 'experiment'")
+        raise ValueError(f"kind is {kind!r}; expected 'model', 'experiment' or 'limits'")
     return head + "".join("\n" + section_markdown(t, c) for t, c in sections)
 
 
-PAGES = {"model-file.md": "model", "experiment-file.md": "experiment"}
+PAGES = {"model-file.md": "model", "experiment-file.md": "experiment", "limits.md": "limits"}
 
 
 def write_pages(folder: str | Path) -> list[Path]:

@@ -33,6 +33,10 @@ class OptionError(CjsimError):
     """A command-line option or function argument outside its allowed values."""
 
 
+class OutputError(CjsimError):
+    """An output file that cannot be written (a read-only folder, a full disk)."""
+
+
 def show(value: Any) -> str:
     """A value as a person reads it in a message (``-1``, ``nan``, ``'abc'``; no numpy reprs)."""
     if hasattr(value, "item") and not isinstance(value, str | bytes):

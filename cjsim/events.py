@@ -228,7 +228,15 @@ def read_events(
     except UnicodeDecodeError as exc:
         raise not_utf8(exc, src) from None
     except (pa.ArrowInvalid, pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:
+        if fmt == "csv" and isinstance(exc, pd.errors.ParserError):
+            raise (too_many_fields(Path(path), ",", src, QUOTE_HINT) or EventLogError(
+                f"cannot be read as {fmt} ({exc})", source=src)) from None  # fmt: skip
         raise EventLogError(f"cannot be read as {fmt} ({exc})", source=src) from exc
+    if fmt == "csv" and not isinstance(frame.index, pd.RangeIndex):
+        # pandas takes leading fields as an index when rows have more fields than the header
+        raise too_many_fields(Path(path), ",", src, QUOTE_HINT) or EventLogError(
+            "rows have more fields than the header; expected one field per column", source=src
+        )
     if columns:
         frame = frame.rename(columns=dict(columns))
     frame = _parse_text_times(frame)
@@ -248,6 +256,39 @@ def _check_header(path: Path, source: str) -> None:
     except UnicodeDecodeError as exc:
         raise not_utf8(exc, source) from None
     check_header_names(names, source)
+
+
+#: What to do about a row with more fields than the header of an event log.
+QUOTE_HINT = "a channel name with ',' must be in double quotes (\"search, brand\")"
+
+
+def too_many_fields(
+    path: Path,
+    sep: str,
+    source: str | None,
+    hint: str,
+    error: type[EventLogError] = EventLogError,
+) -> EventLogError | None:
+    """The error naming the first row with more fields than the header (an unquoted
+    delimiter inside a value), or None. Rows are numbered from 1, blank lines skipped,
+    as pandas numbers them."""
+    import csv
+
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        rows = csv.reader(fh, delimiter=sep)
+        header = next(rows, [])
+        number = 0
+        for row in rows:
+            if not row:
+                continue
+            number += 1
+            if len(row) > len(header):
+                return error(
+                    f"{len(row)} fields where the header has {len(header)}; {hint}",
+                    source=source,
+                    key=f"row {number}",
+                )
+    return None
 
 
 def not_utf8(
@@ -339,7 +380,12 @@ def validate_events(frame: pd.DataFrame, *, source: str | None = None) -> None:
         source,
     )
     cust = frame["customer_id"]
-    _reject_rows(cust.isna().to_numpy(), lambda i: "customer_id is empty", source)
+    empty = cust.isna().to_numpy()
+    if pd.api.types.is_object_dtype(cust) or pd.api.types.is_string_dtype(cust):
+        # a CSV's empty field is read as text, not as a missing value
+        blank = (cust.astype("string").str.strip() == "").fillna(False).to_numpy(bool)
+        empty = empty | blank
+    _reject_rows(empty, lambda i: "customer_id is empty; expected who the event is of", source)
     codes = pd.factorize(cust)[0]
     order = np.argsort(codes, kind="stable")
     same = codes[order][1:] == codes[order][:-1]

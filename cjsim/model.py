@@ -25,14 +25,23 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import tomllib
+import string
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, Field, Strict, ValidationError
 
+from cjsim import _toml
 from cjsim.errors import ModelError, OptionError
+from cjsim.limits import (
+    MAX_CHANNELS,
+    MAX_HORIZON_DAYS,
+    MAX_SEGMENTS,
+    MAX_STAGES,
+    MAX_STEPS,
+)
 from cjsim.model_agents import AgentsConfig, Capacity, Network, Schedule, check_agent_sections
 from cjsim.model_types import Frozen, NonNegative, Positive, Probability
 
@@ -158,7 +167,9 @@ class JourneyModel(_Frozen):
     lost: str | None = None
     initial: str | dict[str, Probability] | None = None
     population: Annotated[int, Field(gt=0)] = 1_000_000
-    horizon_days: Positive = 90.0
+    horizon_days: Annotated[
+        float, Strict(), Field(gt=0.0, le=MAX_HORIZON_DAYS, allow_inf_nan=False)
+    ] = 90.0
     step_days: Positive = 1.0
     value: ValueDistribution = ValueDistribution(distribution="fixed", mean=1.0)
     transitions: dict[str, dict[str, Probability]]
@@ -279,7 +290,7 @@ class ChainSpec(_Frozen):
     conversion: str
     transitions: dict[str, dict[str, Probability]]
     initial: str | None = None
-    horizon_steps: Annotated[int, Field(gt=0)] = 1000
+    horizon_steps: Annotated[int, Field(gt=0, le=MAX_HORIZON_DAYS)] = 1000
     value: NonNegative = 1.0
 
 
@@ -313,12 +324,7 @@ def load_model(path: str | Path) -> JourneyModel:
         raise ModelError("file not found; expected a model file (TOML)", source=src)
     if p.is_dir():
         raise ModelError("is a folder; expected a model file (TOML)", source=src)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ModelError(
-            f"not UTF-8 text ({exc.reason}); expected a TOML file", source=src
-        ) from exc
+    text = _toml.read_text(p, src, ModelError, "a model file (TOML)")
     return parse_model(text, source=src, default_name=p.stem)
 
 
@@ -328,10 +334,7 @@ def parse_model(
     """Parse model-file text (TOML) into a validated :class:`JourneyModel`."""
     if not text.strip():
         raise ModelError("file is empty; expected a model in TOML", source=source)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ModelError(f"not valid TOML ({exc})", source=source) from exc
+    data = _toml.loads(text, source, ModelError)
     if "chain" in data:
         data.setdefault("name", default_name)
         chain = _validate(ChainFile, data, source)
@@ -370,8 +373,14 @@ def _pydantic_error(cls: type[BaseModel], exc: ValidationError, source: str | No
     if etype == "missing":
         return ModelError("required key is missing", source=source, key=key)
     msg = err["msg"].replace("Input should be", "expected")
-    value = err.get("input")
-    return ModelError(f"got {value!r}; {msg}", source=source, key=key)
+    return ModelError(f"got {shorten(err.get('input'))}; {msg}", source=source, key=key)
+
+
+def shorten(value: Any, width: int = 60) -> str:
+    """A value's repr for a message, cut to ``width`` characters (a value may be a whole
+    table, or a line of a file that is not a model at all)."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _allowed_keys(cls: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
@@ -459,6 +468,7 @@ def _check_conversion_reachable(m: JourneyModel, source: str | None) -> None:
 
 def _cross_check(m: JourneyModel, source: str | None) -> None:
     """Checks that span several keys: references, row sums, paid/organic consistency."""
+    _check_sizes(m, source)
     stages = m.stages
     if len(set(stages)) != len(stages):
         dup = next(s for s in stages if stages.count(s) > 1)
@@ -506,15 +516,7 @@ def _cross_check(m: JourneyModel, source: str | None) -> None:
             _need_channel(c, m.channels, f"segments.{g}.affinity.{c}", source)
     _check_conversion_reachable(m, source)
     if m.narrative.conversion is not None:
-        try:
-            m.narrative.conversion.format(value="1")
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ModelError(
-                f"{m.narrative.conversion!r} cannot be filled in ({exc!r}); expected text "
-                "with at most the placeholder {value}",
-                source=source,
-                key="narrative.conversion",
-            ) from None
+        check_placeholders(m.narrative.conversion, ("value",), "narrative.conversion", source)
     for s in m.narrative.stages:
         _need_stage(s, stages, f"narrative.stages.{s}", source)
     for c in m.narrative.touches:
@@ -546,6 +548,79 @@ def _cross_check(m: JourneyModel, source: str | None) -> None:
         for s in w.targets or []:
             _need_stage(s, stages, "word_of_mouth.targets", source)
     check_agent_sections(m, source)
+
+
+def _check_sizes(m: JourneyModel, source: str | None) -> None:
+    """Counts within :mod:`cjsim.limits` (integer codes and bitmasks of the engines)."""
+    for key, count, bound in (("stages", len(m.stages), MAX_STAGES),
+                              ("channels", len(m.channels), MAX_CHANNELS),
+                              ("segments", len(m.segments), MAX_SEGMENTS)):  # fmt: skip
+        if count > bound:
+            raise ModelError(
+                f"{count:,} {key}; expected at most {bound:,} (cjsim.limits.MAX_{key.upper()})",
+                source=source,
+                key=key,
+            )
+    steps = m.horizon_days / m.step_days
+    if steps > MAX_STEPS:
+        raise ModelError(
+            f"horizon_days / step_days is {steps:,.0f} steps; expected at most {MAX_STEPS:,} "
+            "(cjsim.limits.MAX_STEPS): longer steps or a shorter horizon",
+            source=source,
+            key="step_days",
+        )
+
+
+def check_placeholders(text: str, allowed: tuple[str, ...], key: str, source: str | None) -> None:
+    """Text to be filled in with :meth:`str.format` may hold only the ``allowed`` plain
+    placeholders (``{value}``): no positions, attributes (``{value.__class__}``), indexes,
+    conversions or format specs (``{value:>999999999}``), which would fail, print Python
+    internals or fill the memory."""
+    names = " or ".join(f"{{{a}}}" for a in allowed)
+    expected = (
+        f"expected text with at most the placeholder {names} (write {{{{ and }}}} for braces)"
+    )
+    try:
+        fields = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise ModelError(f"{shorten(text)} cannot be filled in ({exc}); {expected}",
+                         source=source, key=key) from None  # fmt: skip
+    for _, name, spec, conversion in fields:
+        if name is None:
+            continue
+        if name not in allowed or conversion is not None or spec:
+            shown = "{" + name + (f"!{conversion}" if conversion else "") + (
+                f":{spec}" if spec else "") + "}"  # fmt: skip
+            raise ModelError(f"placeholder {shorten(shown, 40)} is not allowed; {expected}",
+                             source=source, key=key)  # fmt: skip
+
+
+#: Adstock levels every Hill curve meets: none yet and traces decayed towards zero (float32,
+#: as the Markov engine keeps them); the largest level depends on the channel.
+_ADSTOCK_PROBES = (0.0, 1e-45, 1e-30, 1e-20, 1e-12, 1e-6, 1e-3, 0.01, 0.1, 0.5, 1.0, 2.0, 10.0)
+
+
+def _check_hill(ch: Channel, ec: float, slope: float, key: str, source: str | None) -> None:
+    """The response ``hill(adstock, ec, slope)`` must be a number at every adstock level a
+    customer can have (up to ten touches a step carried over, ``10 / (1 - adstock)``):
+    with an extreme slope, ``adstock**slope`` and ``ec**slope`` both overflow (or
+    underflow) and the response is 0/0 or inf/inf."""
+    from cjsim.effects import hill
+
+    top = 10.0 if ch.normalize_adstock else 10.0 / (1.0 - ch.adstock)
+    x = np.array([*_ADSTOCK_PROBES, top], dtype=np.float32)
+    with np.errstate(all="ignore"):
+        as64 = hill(x.astype(np.float64), ec, slope)
+        xs = x**slope  # the Markov engine's arithmetic, in float32
+        as32 = x / (x + np.float32(ec)) if slope == 1.0 else xs / (xs + ec**slope)
+    if not (np.isfinite(as64).all() and np.isfinite(as32).all()):
+        raise ModelError(
+            f"ec = {ec:g} with slope = {slope:g} gives no response (NaN) at some adstock "
+            f"level from 0 to {top:g} (the powers overflow or underflow); expected a "
+            "smaller slope (most are 0.5 to 5) or an ec nearer 1",
+            source=source,
+            key=key,
+        )
 
 
 def _check_channel(m: JourneyModel, c: str, ch: Channel, source: str | None) -> None:
@@ -582,6 +657,8 @@ def _check_channel(m: JourneyModel, c: str, ch: Channel, source: str | None) -> 
     for s, eff in ch.effects.items():
         ekey = f"{key}.effects.{s}"
         _need_stage(s, m.stages, ekey, source)
+        own = eff.ec is not None or eff.slope is not None
+        _check_hill(ch, eff.ec or ch.ec, eff.slope or ch.slope, ekey if own else key, source)
         if eff.to is not None:
             for t in eff.to:
                 _need_stage(t, m.stages, f"{ekey}.to", source)
@@ -663,13 +740,15 @@ def resolve_shipped(arg: str, folder: str = "models", kind: str = "model") -> Pa
     """A path as given, or the name of a file shipped in the package's ``folder``.
 
     A bare name that is neither raises an error listing the shipped ones; a path that
-    does not exist is returned as it is, for the loader to report.
+    does not exist is returned as it is, for the loader to report. A folder named like a
+    shipped file (``cjsim run budget_shift`` writes ``./budget_shift``) is not a file: the
+    shipped one is meant.
     """
     p = Path(arg)
-    if p.exists():
-        return p
     shipped = shipped_files(folder)
-    if arg in shipped:
+    if p.exists() and not (p.is_dir() and arg in shipped):
+        return p
+    if arg in shipped:  # also beside a folder of that name (the results of a run, say)
         return shipped[arg]
     if not p.suffix:
         names = ", ".join(sorted(shipped))

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import Field
+from pydantic import Field, Strict
 
 from cjsim.errors import ModelError
+from cjsim.limits import MAX_NETWORK_DEGREE
 from cjsim.model_types import Frozen, NonNegative, Positive
 
 if TYPE_CHECKING:
@@ -62,7 +63,9 @@ class Capacity(Frozen):
 class Network(Frozen):
     """The contact network word of mouth travels on."""
 
-    degree: Positive = 8.0
+    degree: Annotated[
+        float, Strict(), Field(gt=0.0, le=MAX_NETWORK_DEGREE, allow_inf_nan=False)
+    ] = 8.0
 
 
 class AgentsConfig(Frozen):

@@ -32,7 +32,7 @@ import pandas as pd
 
 from cjsim._io import write_text_atomic
 from cjsim.errors import EventLogError, show
-from cjsim.events import check_header_names, not_utf8, validate_events
+from cjsim.events import check_header_names, not_utf8, too_many_fields, validate_events
 
 #: Separator between channels in the ChannelAttribution path format.
 SEPARATOR = ">"
@@ -246,7 +246,8 @@ def paths_from_events(
     cust = pd.factorize(ev["customer_id"])[0]
     time = ev["time"]
     t = (
-        time.astype("int64").to_numpy(np.float64) / 86_400e9
+        # in nanoseconds whatever the column's unit (pandas 3 reads text as microseconds)
+        time.dt.as_unit("ns").astype("int64").to_numpy(np.float64) / 86_400e9
         if pd.api.types.is_datetime64_any_dtype(time)
         else pd.to_numeric(time).to_numpy(np.float64)
     )
@@ -351,12 +352,23 @@ def read_path_table(path: str | Path, *, delimiter: str | None = None) -> PathTa
     header = text.splitlines()[0]
     sep = delimiter or (";" if header.count(";") > header.count(",") else ",")
     check_header_names([n.strip() for n in header.split(sep)], src, PathTableError)
+    hint = f"a channel name with {sep!r} must be in double quotes" + (
+        " (\"search, brand > email\"), or write the table with ';' between the columns and "
+        "read it with --delimiter ';'" if sep == "," else "")  # fmt: skip
     try:
         frame = pd.read_csv(
             p, sep=sep, dtype={"path": "string"}, keep_default_na=False, encoding="utf-8-sig"
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        if isinstance(exc, pd.errors.ParserError):
+            raise (too_many_fields(p, sep, src, hint, PathTableError) or PathTableError(
+                f"cannot be read as CSV ({exc})", source=src)) from None  # fmt: skip
         raise PathTableError(f"cannot be read as CSV ({exc})", source=src) from exc
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas takes leading fields as an index when rows have more fields than the header
+        raise too_many_fields(p, sep, src, hint, PathTableError) or PathTableError(
+            "rows have more fields than the header; expected one field per column", source=src
+        )
     return path_table_from_frame(frame, source=src)
 
 

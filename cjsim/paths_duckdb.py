@@ -7,8 +7,14 @@ streams the Parquet or CSV file and spills to disk under its memory limit, so on
 distinct paths (usually a few hundred thousand rows) come back to Python, as Arrow lists
 that become the CSR arrays of a :class:`~cjsim.paths.PathTable` without a string in sight.
 
-The result equals :func:`cjsim.paths.paths_from_events` on the same log (a test checks it):
-same journeys, same channel codes (name order), same counts, value and mean touch ages.
+The log is checked first, in SQL, with the checks and messages of the in-memory reader
+(:mod:`cjsim.events_duckdb`): a file is refused or accepted alike whatever its size. The
+result then equals :func:`cjsim.paths.paths_from_events` on the same log (a test checks
+it): same journeys, same channel codes (name order), the paths in the same order (by
+length, then by codes), same counts, value and mean touch ages, so that a bootstrap over
+the paths draws the same resamples with the same seed. Within a customer, events keep
+their file order (which the check has found sorted by time), as the in-memory route keeps
+it for ties.
 """
 
 from __future__ import annotations
@@ -23,16 +29,10 @@ import pyarrow.compute
 
 from cjsim.errors import EventLogError
 from cjsim.events import event_format
+from cjsim.events_duckdb import open_events
 from cjsim.paths import JourneyStats, PathTable, PathTableError, _aggregate
 
 log = logging.getLogger(__name__)
-
-
-def _source_sql(path: Path) -> str:
-    quoted = str(path).replace("'", "''")
-    if event_format(path) == "parquet":
-        return f"read_parquet('{quoted}')"
-    return f"read_csv('{quoted}', header = true, all_varchar = false)"
 
 
 def paths_from_event_file(
@@ -64,6 +64,7 @@ def paths_from_event_file(
     import duckdb
 
     src = Path(path)
+    event_format(src)
     if not src.exists():
         raise EventLogError("file not found; expected an event log", source=str(src))
     if lookback_days is not None and not lookback_days > 0:
@@ -73,30 +74,18 @@ def paths_from_event_file(
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         if temp_directory:
-            con.execute(f"SET temp_directory = '{temp_directory}'")
-        con.execute("SET preserve_insertion_order = false")
+            quoted = str(temp_directory).replace("'", "''")
+            con.execute(f"SET temp_directory = '{quoted}'")
+        # rows are numbered in file order (the checks name them; ties keep that order)
+        con.execute("SET preserve_insertion_order = true")
         con.execute("SET enable_progress_bar = false")
-        try:
-            columns = {
-                r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {_source_sql(src)}").fetchall()
-            }
-        except duckdb.Error as exc:
-            raise EventLogError(f"cannot be read ({exc})", source=str(src)) from exc
-        missing = [c for c in ("customer_id", "time", "event", "channel") if c not in columns]
-        if missing:
-            raise EventLogError(
-                f"missing column(s) {', '.join(missing)}; expected customer_id, time, event, "
-                "channel and optionally value",
-                source=str(src),
-            )
+        con.execute("SET TimeZone = 'UTC'")  # timestamps without an offset are UTC, as in pandas
+        checked = open_events(con, src)
         if partitions is None:
-            rows = con.execute(f"SELECT count(*) FROM {_source_sql(src)}").fetchall()[0][0]
-            partitions = max(1, -(-int(rows) // ROWS_PER_PARTITION))
-        channels = _channel_codes(con, src)
+            partitions = max(1, -(-checked.rows // ROWS_PER_PARTITION))
+        channels = _channel_codes(con, checked.channels)
         parts = [
-            _aggregate_sql(
-                con, src, columns, multi_conversion, lookback_days, (i, partitions), channels
-            )
+            _aggregate_sql(con, multi_conversion, lookback_days, (i, partitions), channels)
             for i in range(partitions)
         ]
         log.info("aggregated %s in %d part(s)", src, partitions)
@@ -109,18 +98,16 @@ def paths_from_event_file(
 ROWS_PER_PARTITION = 8_000_000
 
 
-def _channel_codes(con: object, src: Path) -> list[str]:
+def _channel_codes(con: object, channels: list[str]) -> list[str]:
     """The channel dictionary (small): codes in name order."""
-    con.execute(  # type: ignore[attr-defined]
-        f"""
-        CREATE TEMP TABLE channels AS
-        SELECT channel, CAST(row_number() OVER (ORDER BY channel) - 1 AS INTEGER) AS code
-        FROM (SELECT DISTINCT CAST(channel AS VARCHAR) AS channel FROM {_source_sql(src)}
-              WHERE event = 'touch' AND channel IS NOT NULL AND CAST(channel AS VARCHAR) <> '')
-        """
-    )
-    rows = con.execute("SELECT channel FROM channels ORDER BY code").fetchall()  # type: ignore[attr-defined]
-    return [r[0] for r in rows]
+    names = pa.table(
+        {"channel": pa.array(channels, pa.string()),
+         "code": pa.array(range(len(channels)), pa.int32())}
+    )  # fmt: skip
+    con.register("channel_names", names)  # type: ignore[attr-defined]
+    con.execute("CREATE TEMP TABLE channels AS SELECT * FROM channel_names")  # type: ignore[attr-defined]
+    con.unregister("channel_names")  # type: ignore[attr-defined]
+    return channels
 
 
 def _merge(
@@ -155,37 +142,31 @@ def _merge(
 
 def _aggregate_sql(
     con: object,
-    src: Path,
-    columns: set[str],
     multi_conversion: bool,
     lookback_days: float | None,
     partition: tuple[int, int],
     channels: list[str],
 ) -> tuple[PathTable, JourneyStats]:
-    value = "CAST(value AS DOUBLE)" if "value" in columns else "0.0"
     keep_journey = "" if multi_conversion else "WHERE journey = 0"
     window = "true" if lookback_days is None else f"x >= end_t - {float(lookback_days)}"
     part, n_parts = partition
-    in_part = "true" if n_parts == 1 else f"hash(customer_id) % {n_parts} = {part}"
+    in_part = "true" if n_parts == 1 else f"hash(e.customer_id) % {n_parts} = {part}"
     journeys = f"""
         WITH ev AS (
-            SELECT customer_id,
-                   CASE WHEN typeof(time) LIKE 'TIMESTAMP%' OR typeof(time) = 'DATE'
-                        THEN epoch(CAST(time AS TIMESTAMP)) / 86400.0
-                        ELSE CAST(time AS DOUBLE) END AS time,
-                   event = 'conversion' AS is_conv, c.code, {value} AS value
-            FROM {_source_sql(src)} e LEFT JOIN channels c ON CAST(e.channel AS VARCHAR) = c.channel
-            WHERE event IN ('touch', 'conversion') AND {in_part}
+            SELECT e.rn, e.customer_id, e.time, e.event = 'conversion' AS is_conv, c.code,
+                   e.value
+            FROM events e LEFT JOIN channels c ON e.channel = c.channel
+            WHERE e.event IN ('touch', 'conversion') AND {in_part}
         ), numbered AS (
             SELECT *, CAST(sum(CAST(is_conv AS INTEGER)) OVER w AS INTEGER)
                       - CAST(is_conv AS INTEGER) AS journey
             FROM ev
-            WINDOW w AS (PARTITION BY customer_id ORDER BY time, is_conv
+            WINDOW w AS (PARTITION BY customer_id ORDER BY rn
                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-        ), raw AS (
-            SELECT list(code ORDER BY time) FILTER (WHERE NOT is_conv AND code IS NOT NULL)
+        ), journeys AS (
+            SELECT list(code ORDER BY rn) FILTER (WHERE NOT is_conv AND code IS NOT NULL)
                        AS codes,
-                   list(time ORDER BY time) FILTER (WHERE NOT is_conv AND code IS NOT NULL)
+                   list(time ORDER BY rn) FILTER (WHERE NOT is_conv AND code IS NOT NULL)
                        AS times,
                    max(time) AS end_t, bool_or(is_conv) AS conv,
                    coalesce(sum(value) FILTER (WHERE is_conv), 0.0) AS value
@@ -198,7 +179,7 @@ def _aggregate_sql(
                list_transform(list_where(coalesce(times, []),
                                          list_transform(coalesce(times, []), lambda x: {window})),
                               lambda x: end_t - x) AS ages
-        FROM raw
+        FROM journeys
     """
     # one pass: journeys without touches form the group of the empty path
     relation = con.sql(  # type: ignore[attr-defined]
@@ -211,7 +192,7 @@ def _aggregate_sql(
                -- ages of converting journeys only: time decay credits conversions
                coalesce(list(ages) FILTER (WHERE conv), []) AS age_lists
         FROM ({journeys})
-        GROUP BY path ORDER BY path
+        GROUP BY path ORDER BY len(path), path  -- the order of paths.py's _aggregate
         """
     )
     arrow = relation.arrow()  # a Table in DuckDB 1.x, a RecordBatchReader in 2.x

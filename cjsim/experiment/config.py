@@ -4,7 +4,7 @@ An experiment file (TOML) names a base model, the engine, customers, replication
 seed, and a set of scenarios, each a named set of overrides of the base model::
 
     name = "budget_shift"
-    model = "ecommerce"            # an embedded model, or a path next to this file
+    model = "ecommerce"            # an embedded model, or a .toml file next to this one
     customers = 50_000
     replications = 20
     seed = 7
@@ -43,26 +43,44 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
 
+from cjsim import _toml
 from cjsim.errors import ModelError, OptionError
+from cjsim.limits import MAX_CUSTOMERS, MAX_NAME_LENGTH, MAX_REPLICATIONS
 from cjsim.model import (
     JourneyModel,
     embedded_models,
     load_model,
     resolve_shipped,
     shipped_files,
+    shorten,
     validate_model,
 )
 from cjsim.model_agents import Schedule
 from cjsim.model_types import Frozen, NonNegative, Positive
 
 METRICS = ("conversions", "converters", "revenue", "spend", "cpa", "roas")
+#: Experiment and scenario names become folder names: plain ones only (no '/', no '..').
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+
+
+def check_plain_name(name: str, key: str, source: str | None) -> None:
+    """A name that becomes a folder: letters, digits, ``_`` and ``-`` (not first): no
+    ``/``, ``..`` or absolute path that would write outside ``--out``."""
+    if not (PLAIN_NAME.fullmatch(name) and len(name) <= MAX_NAME_LENGTH):
+        raise ModelError(
+            f"{shorten(name, 40)} is not a plain name; expected letters, digits, _ and - "
+            f"(starting with a letter, a digit or _; at most {MAX_NAME_LENGTH} characters), "
+            "as it names a folder of results",
+            source=source,
+            key=key,
+        )
 
 
 class BudgetShift(Frozen):
@@ -97,14 +115,14 @@ class ExperimentFile(Frozen):
     description: str = ""
     model: str
     engine: Literal["markov", "agents"] = "markov"
-    customers: Annotated[int, Field(gt=0)] = 50_000
-    replications: Annotated[int, Field(gt=0)] = 10
+    customers: Annotated[int, Field(gt=0, le=MAX_CUSTOMERS)] = 50_000
+    replications: Annotated[int, Field(gt=0, le=MAX_REPLICATIONS)] = 10
     seed: Annotated[int, Field(ge=0)] = 0
     baseline: str | None = None
     metrics: list[str] = Field(default_factory=lambda: list(METRICS))
     attribution: list[str] = Field(default_factory=list)
     truth: bool = False
-    truth_customers: Annotated[int, Field(gt=0)] | None = None
+    truth_customers: Annotated[int, Field(gt=0, le=MAX_CUSTOMERS)] | None = None
     scenarios: dict[str, Scenario] = Field(min_length=1)
 
     def check(self, source: str | None = None) -> None:
@@ -113,6 +131,9 @@ class ExperimentFile(Frozen):
         def fail(key: str, message: str) -> None:
             raise ModelError(message, source=source, key=key)
 
+        check_plain_name(self.name, "name", source)
+        for name in self.scenarios:
+            check_plain_name(name, f"scenarios.{_quoted(name)}", source)
         if self.baseline is not None and self.baseline not in self.scenarios:
             fail("baseline", f"'{self.baseline}' is not a scenario; expected one of "
                  f"{', '.join(self.scenarios)}")  # fmt: skip
@@ -307,20 +328,38 @@ def _budget_overrides(
         ) from exc
 
 
+def _quoted(name: str) -> str:
+    """A table name as TOML writes it in a dotted key: bare, or in quotes."""
+    return name if PLAIN_NAME.fullmatch(name) else json.dumps(name)
+
+
 def _model_path(arg: str, folder: Path) -> Path:
+    """The model an experiment names: a ``.toml`` file, relative to the experiment's
+    folder (a regular file: not a folder, a device or a pipe), or an embedded model."""
     local = folder / arg
-    if local.is_file():
-        return local
     shipped = embedded_models()
+    if local.is_file():
+        if local.suffix.lower() != ".toml":
+            raise ModelError(f"'{arg}' is not a .toml file; expected a model file (.toml) or "
+                             f"an embedded model ({', '.join(sorted(shipped))})")  # fmt: skip
+        return local
     if arg in shipped:
         return shipped[arg]
-    if Path(arg).is_file():
-        return Path(arg)
+    if local.exists():
+        raise ModelError(f"'{arg}' is not a regular file; expected a model file (.toml)")
     raise ModelError(
-        f"model '{arg}' is neither a file next to the experiment nor an embedded model "
-        f"({', '.join(sorted(shipped))})",
-        key="model",
+        f"model '{arg}' is neither a file next to the experiment ({local}) nor an embedded "
+        f"model ({', '.join(sorted(shipped))})"
     )
+
+
+def _load_named_model(arg: str, folder: Path, key: str, source: str) -> JourneyModel:
+    """A model an experiment names; its errors name the experiment, the key, and the
+    model file with its own key."""
+    try:
+        return load_model(_model_path(arg, folder))
+    except ModelError as exc:
+        raise ModelError(str(exc), source=source, key=key) from exc
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -332,29 +371,23 @@ def load_experiment(path: str | Path) -> Experiment:
     src = str(p)
     if not p.exists():
         raise ModelError("file not found; expected an experiment file (.toml)", source=src)
-    try:
-        data: dict[str, Any] = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ModelError(f"not valid TOML ({exc})", source=src) from exc
+    what = "an experiment file (TOML)"
+    data = _toml.loads(_toml.read_text(p, src, ModelError, what), src, ModelError)
     try:
         spec = ExperimentFile.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(x) for x in err["loc"])
-        raise ModelError(f"{err['msg']} (value: {err.get('input')!r})", source=src,
+        raise ModelError(f"{err['msg']} (value: {shorten(err.get('input'))})", source=src,
                          key=loc or None) from exc  # fmt: skip
-    try:
-        model_path = _model_path(spec.model, p.parent)
-    except ModelError as exc:
-        raise ModelError(exc.reason, source=src, key="model") from exc
+    spec.check(src)  # names (folders to be) and settings, before any model is read
+    base = _load_named_model(spec.model, p.parent, "model", src)
     worlds: dict[str, JourneyModel] = {}
     for name, sc in spec.scenarios.items():
         if sc.model is not None and sc.model not in worlds:
-            try:
-                worlds[sc.model] = load_model(_model_path(sc.model, p.parent))
-            except ModelError as exc:
-                raise ModelError(exc.reason, source=src, key=f"scenarios.{name}.model") from exc
-    return Experiment(spec, load_model(model_path), src, worlds)
+            key = f"scenarios.{_quoted(name)}.model"
+            worlds[sc.model] = _load_named_model(sc.model, p.parent, key, src)
+    return Experiment(spec, base, src, worlds)
 
 
 def embedded_experiments() -> dict[str, Path]:

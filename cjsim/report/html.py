@@ -48,9 +48,12 @@ footer { margin-top: 3rem; font-size: 0.8rem; color: #666; }
 
 
 def figure_png(fig: Figure, dpi: int = 110) -> bytes:
-    """A matplotlib figure as PNG bytes."""
+    """A matplotlib figure as PNG bytes, its texts drawn as written (no mathtext)."""
+    from cjsim.report.figures import literal_rc, literal_text
+
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    with literal_rc():
+        literal_text(fig).savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     return buf.getvalue()
 
 
