@@ -1,18 +1,25 @@
-"""Which attribution method recovers the truth? Simulate, attribute, score.
+r"""Which attribution method recovers the truth? Simulate, attribute, score.
 
 For a model, :func:`evaluate` computes the ground truth once (counterfactual runs with
-common random numbers, :mod:`cjsim.simulate.truth`), then for each replication simulates
-an event log with its own seed, builds the path table and attributes it with every method.
-Each method's credit share per channel is scored against the channel's true share of the
-conversions marketing caused (its Shapley value of the counterfactual game over their sum):
+common random numbers on ``truth_customers`` customers, :mod:`cjsim.simulate.truth`), then
+for each replication simulates an event log of ``customers`` customers with its own seed,
+builds the path table and attributes it with every method. Each method is scored three
+ways (formulas in :mod:`cjsim.scoring`):
 
-* ``error`` = credit share - true share, per replication, method and channel;
-* mean absolute error over channels, and Spearman rank correlation with the truth, per
-  replication and method; their means over replications with t-intervals (statsmodels);
-* ``bias`` = mean error per method and channel over replications, with its interval.
+* **shares**: credit share minus the channel's true share (its Shapley share of the
+  conversions marketing caused); mean absolute error over channels and Spearman rank
+  correlation per replication and method; ``bias`` per method and channel;
+* **absolute**: attributed conversions against what each channel caused, the truth
+  scaled by ``customers / truth_customers``; the over-credit ratio (everything a method
+  credits over what marketing caused, and per channel), and attributed ROAS (attributed
+  value over the replication's own spend) against the true incremental ROAS;
+* **decisions**: the budget move a method's ROAS ranking recommends (lowest to highest
+  ROAS paid channel), valued with the true marginal ROAS, against the truth's own move.
 
-The scoring functions (:func:`score`, :func:`summarise`) take attribution results and truth
-tables only; this module orchestrates, so attribution still never imports simulation code.
+Every interval includes the truth's own noise (it is one estimate shared by every
+replication), and each method is compared with the best one (``tied_with_best``).
+The scoring functions take attribution results and truth tables only; this module
+orchestrates, so attribution still never imports simulation code.
 """
 
 from __future__ import annotations
@@ -33,6 +40,14 @@ from cjsim.attribution import attribute
 from cjsim.errors import OptionError
 from cjsim.model import JourneyModel
 from cjsim.paths import paths_from_events
+from cjsim.scoring import (
+    TRUTH_DRAWS,
+    decide,
+    score,
+    score_absolute,
+    summarise,
+    summarise_absolute,
+)
 from cjsim.simulate.markov import SimulationSummary, simulate_frame
 from cjsim.simulate.truth import GroundTruth, ground_truth
 
@@ -44,85 +59,50 @@ EVALUATED_METHODS = (
     "markov", "markov_2", "markov_3", "shapley", "shapley_rate", "markov_shapley",
 )  # fmt: skip
 
+__all__ = [
+    "EVALUATED_METHODS", "TRUTH_DEFINITION", "Evaluation", "evaluate", "score",
+    "score_replications", "summarise", "truth_table",
+]  # fmt: skip
 
-def score(attributed: pd.DataFrame, truth_share: pd.Series) -> pd.DataFrame:
-    """Credit shares against true shares.
+#: How the truth is defined, for every table that shows it.
+TRUTH_DEFINITION = (
+    "truth: each channel's Shapley share of the conversions marketing caused "
+    "(counterfactual runs, CRN)"
+)
 
-    Parameters
-    ----------
-    attributed : DataFrame
-        Long attribution result (``method, channel, conversions``).
-    truth_share : Series
-        True share per channel (index: channel), summing to 1.
+
+def truth_table(truth: GroundTruth, customers: int) -> tuple[pd.DataFrame, float, float]:
+    """What each channel caused, scaled to a log of ``customers`` customers.
 
     Returns
     -------
-    DataFrame
-        ``method, channel, share, truth, error``; channels a method never saw get share 0.
+    table : DataFrame
+        Per channel (index): ``conversions, conversions_se, value, value_se`` (Shapley
+        values of the counterfactual game times ``customers / truth.customers``),
+        ``incremental`` (all on minus channel off, scaled alike) and the true incremental
+        ``roas, roas_se`` (not scaled: a ratio).
+    caused, caused_se : float
+        The conversions marketing caused, :math:`k (v(N) - v(\\emptyset))`, and its standard
+        error: the truth's ``caused_se`` when it reports one, else the sum of the channels'
+        standard errors (an upper bound, whatever their correlation).
     """
-    credit = attributed.pivot_table(
-        index="channel", columns="method", values="conversions", aggfunc="sum", sort=False
-    )
-    channels = list(dict.fromkeys([*truth_share.index, *credit.index]))
-    credit = credit.reindex(channels).fillna(0.0).clip(lower=0)
-    total = credit.sum(axis=0).replace(0, np.nan)
-    shares = (credit / total).fillna(0.0)
-    long = (
-        shares.rename_axis("channel")
-        .reset_index()
-        .melt(id_vars="channel", var_name="method", value_name="share")
-    )
-    long["truth"] = long["channel"].map(truth_share).fillna(0.0)
-    long["error"] = long["share"] - long["truth"]
-    return long[["method", "channel", "share", "truth", "error"]]
-
-
-def _interval(values: np.ndarray, level: float) -> tuple[float, float, float]:
-    """Mean and t-interval (statsmodels); NaN bounds with fewer than two values."""
-    from statsmodels.stats.weightstats import DescrStatsW
-
-    values = np.asarray(values, dtype=np.float64)
-    mean = float(values.mean())
-    if len(values) < 2 or np.allclose(values, values[0]):
-        same = mean if len(values) >= 2 else float("nan")
-        return mean, same, same
-    low, high = DescrStatsW(values).tconfint_mean(alpha=1 - level)
-    return mean, float(low), float(high)
-
-
-def summarise(scores: pd.DataFrame, level: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per method (MAE, rank correlation) and per method x channel (bias), with intervals.
-
-    ``scores`` has the columns of :func:`score` plus ``replication``.
-    """
-    from scipy.stats import spearmanr
-
-    per_rep = []
-    for (rep, method), g in scores.groupby(["replication", "method"], sort=False):
-        rho = spearmanr(g["share"], g["truth"]).statistic if g["truth"].nunique() > 1 else np.nan
-        per_rep.append((rep, method, g["error"].abs().mean(), rho))
-    reps = pd.DataFrame(per_rep, columns=["replication", "method", "mae", "rank_corr"])
-    rows = []
-    for method, g in reps.groupby("method", sort=False):
-        mae, mae_lo, mae_hi = _interval(g["mae"].to_numpy(), level)
-        rho = float(np.nanmean(g["rank_corr"])) if g["rank_corr"].notna().any() else np.nan
-        worst = (
-            scores[scores["method"] == method]
-            .groupby("channel")["error"].mean().abs().idxmax()
-        )  # fmt: skip
-        rows.append((method, mae, mae_lo, mae_hi, rho, worst))
-    summary = pd.DataFrame(
-        rows, columns=["method", "mae", "mae_low", "mae_high", "rank_corr", "worst_channel"]
-    ).sort_values("mae", kind="stable")
-    bias_rows = []
-    for (method, channel), g in scores.groupby(["method", "channel"], sort=False):
-        mean, lo, hi = _interval(g["error"].to_numpy(), level)
-        bias_rows.append((method, channel, g["share"].mean(), g["truth"].iloc[0], mean, lo, hi))
-    bias = pd.DataFrame(
-        bias_rows,
-        columns=["method", "channel", "share", "truth", "bias", "bias_low", "bias_high"],
-    )
-    return summary.reset_index(drop=True), bias
+    k = customers / truth.customers
+    shp = truth.shapley
+    table = pd.DataFrame(
+        {"conversions": k * shp["conversions"], "conversions_se": k * shp["conversions_se"],
+         "value": k * shp["value"], "value_se": k * shp["value_se"],
+         "incremental": k * truth.incremental["conversions"].reindex(shp.index)},
+        index=shp.index,
+    )  # fmt: skip
+    spend = truth.spend.reindex(shp.index) if not truth.spend.empty else None
+    table["roas"] = spend["roas"] if spend is not None else np.nan
+    table["roas_se"] = spend["roas_se"] if spend is not None else np.nan
+    caused = float(table["conversions"].sum())
+    if "caused_se" in truth.totals:
+        caused_se = k * float(truth.totals["caused_se"])
+    else:
+        caused_se = float(table["conversions_se"].fillna(0.0).sum())
+    return table, caused, caused_se
 
 
 def simulate_log(
@@ -158,9 +138,13 @@ def _replication(
     methods: tuple[str, ...],
     multi_conversion: bool,
     engine: str = "markov",
-) -> pd.DataFrame:
-    events, _ = simulate_log(model, customers, seed, engine)
-    return attribute_log(events, methods, np.random.default_rng(seed.spawn(1)[0]), multi_conversion)
+) -> tuple[pd.DataFrame, pd.Series]:
+    """One log's credits (``attribute_log``) and its spend per channel."""
+    events, summary = simulate_log(model, customers, seed, engine)
+    credit = attribute_log(
+        events, methods, np.random.default_rng(seed.spawn(1)[0]), multi_conversion
+    )
+    return credit, pd.Series(np.asarray(summary.spend, float), index=list(summary.channels))
 
 
 @dataclass
@@ -171,12 +155,27 @@ class Evaluation:
     ----------
     truth : GroundTruth
     scores : DataFrame
-        ``replication, method, channel, share, truth, error``.
+        Per replication, method and channel: the share scores ``share, truth, truth_se,
+        error`` and the absolute ones ``conversions, truth_conversions,
+        truth_conversions_se, excess, value, truth_value, spend, roas, truth_roas,
+        truth_roas_se, roas_error`` (see :mod:`cjsim.scoring`).
     summary : DataFrame
-        Per method: ``mae`` (mean absolute share error) with interval, ``rank_corr``,
-        ``worst_channel``; best first.
+        Per method, best (lowest share MAE) first: ``mae`` (mean absolute share error)
+        with interval, ``rank_corr``, ``worst_channel``, ``mae_vs_best`` with interval and
+        ``tied_with_best``; ``conversions`` credited, ``caused`` (what marketing caused),
+        ``over_credit`` (their ratio) and ``roas_mae`` (mean absolute ROAS error over the
+        paid channels) with intervals; the budget move's ``gain`` and ``regret``.
     bias : DataFrame
-        Per method and channel: mean share, true share, bias with interval.
+        Per method and channel: mean share, true share and its SE, bias with interval.
+    absolute : DataFrame
+        Per method and channel: credited against caused conversions (``excess``,
+        ``over_credit``) and attributed against true incremental ROAS (``roas_error``),
+        each with an interval.
+    decisions : DataFrame
+        The truth's best budget move, then each method's, with gain and regret
+        (:func:`cjsim.scoring.decide`); empty with fewer than two paid channels.
+
+    Every interval includes the truth's noise.
     """
 
     truth: GroundTruth
@@ -184,6 +183,8 @@ class Evaluation:
     summary: pd.DataFrame
     bias: pd.DataFrame
     settings: dict[str, Any] = field(default_factory=dict)
+    absolute: pd.DataFrame = field(default_factory=pd.DataFrame)
+    decisions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_frame(self) -> pd.DataFrame:
         return self.scores.copy()
@@ -204,9 +205,13 @@ class Evaluation:
             "summary.csv": self.summary,
             "bias.csv": self.bias,
             "truth.csv": self.truth.to_frame(),
+            "absolute.csv": self.absolute,
+            "decisions.csv": self.decisions,
         }
         written = []
         for name, frame in files.items():
+            if frame.columns.empty:  # an Evaluation built without absolute scores
+                continue
             write_text_atomic(out / name, frame.to_csv(index=False))
             written.append(out / name)
         meta = {"settings": self.settings, "truth_totals": self.truth.totals,
@@ -283,12 +288,9 @@ def evaluate(
         )
     else:
         results = [_replication(*a) for a in args]
-    truth_share = truth.shares("shapley")
-    scores = pd.concat(
-        [score(r, truth_share).assign(replication=i) for i, r in enumerate(results)],
-        ignore_index=True,
-    )[["replication", "method", "channel", "share", "truth", "error"]]
-    summary, bias = summarise(scores, level)
+    scores, summary, bias, absolute, decisions = score_replications(
+        truth, customers, results, level, rng=root.spawn(1)[0]
+    )
     settings = {
         "model": model.name,
         "model_hash": model.content_hash(),
@@ -300,5 +302,51 @@ def evaluate(
         "level": level,
         "multi_conversion": multi_conversion,
         "engine": engine,
+        "truth_draws": TRUTH_DRAWS,
     }
-    return Evaluation(truth, scores, summary, bias, settings)
+    return Evaluation(truth, scores, summary, bias, settings, absolute, decisions)
+
+
+def score_replications(
+    truth: GroundTruth,
+    customers: int,
+    results: list[tuple[pd.DataFrame, pd.Series]],
+    level: float = 0.95,
+    *,
+    rng: int | np.random.SeedSequence | None = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Score every replication's credits (and spend) against the truth.
+
+    Returns ``scores, summary, bias, absolute, decisions`` as in :class:`Evaluation`.
+    """
+    share, share_se = truth.shares("shapley"), truth.share_se("shapley")
+    table, caused, caused_se = truth_table(truth, customers)
+    keys = ["replication", "method", "channel"]
+    shares, absolute = [], []
+    for i, (credit, spend) in enumerate(results):
+        if credit.empty:  # a log without paths
+            log.warning("replication %d has no paths to attribute; it is left out", i)
+            continue
+        shares.append(score(credit, share, share_se).assign(replication=i))
+        absolute.append(score_absolute(credit, spend, table).assign(replication=i))
+    if not shares:
+        raise OptionError(
+            f"no replication of {customers:,} customers has a path to attribute; expected "
+            "more customers"
+        )
+    by_share = pd.concat(shares, ignore_index=True)
+    by_count = pd.concat(absolute, ignore_index=True)
+    scores = by_share.merge(by_count, on=keys, how="left")
+    scores = scores[keys + [c for c in scores.columns if c not in keys]]
+    root = rng if isinstance(rng, np.random.SeedSequence) else np.random.SeedSequence(rng)
+    seeds = root.spawn(3)  # truth draws of the shares, the ROAS, the marginal ROAS
+    summary, bias = summarise(by_share, level, rng=np.random.default_rng(seeds[0]))
+    per_method, per_channel = summarise_absolute(
+        by_count, caused, caused_se, level, rng=np.random.default_rng(seeds[1])
+    )
+    decisions = decide(by_count, truth.marginal_roas, level, rng=np.random.default_rng(seeds[2]))
+    summary = summary.merge(per_method, on="method", how="left")
+    moves = decisions[decisions["method"] != "truth"].set_index("method")
+    summary["gain"] = summary["method"].map(moves["gain"])
+    summary["regret"] = summary["method"].map(moves["regret"])
+    return scores, summary, bias, per_channel, decisions

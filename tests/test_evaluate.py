@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from cjsim.cli import app
-from cjsim.evaluate import evaluate, score, summarise
+from cjsim.evaluate import evaluate, score, summarise, truth_table
 from tests.conftest import shipped
 from tests.test_cli_errors import assert_one_line_error, cjsim
 
@@ -61,6 +63,78 @@ def test_evaluation_reproduces_the_brand_search_trap():
     )
 
 
+@pytest.fixture(scope="module")
+def null_channel():
+    """A small evaluation of the null-channel trap, its truth on more customers."""
+    return evaluate(shipped("trap_null_channel"), 4_000, replications=3, rng=0,
+                    truth_customers=20_000, methods=("last", "first", "markov"),
+                    workers=1)  # fmt: skip
+
+
+def test_methods_credit_many_times_what_marketing_caused(null_channel):
+    """Methods share out every conversion on a path; marketing caused about a tenth of them
+    (measured 8.5x at 20,000 customers, seed 0). The banner caused nothing at all."""
+    ev = null_channel
+    assert ev.truth.incremental.loc["banner", "conversions"] == 0.0
+    assert ev.truth.shapley.loc["banner", "conversions"] == 0.0
+    s = ev.summary.set_index("method")
+    assert (s["over_credit"] > 4).all() and (s["over_credit_low"] > 1).all()
+    ab = ev.absolute.set_index(["method", "channel"])
+    banner = ab.xs("banner", level="channel")
+    assert banner["over_credit"].isna().all()  # caused nothing: no ratio, only the excess
+    assert (banner["excess_low"] > 0.3 * s["conversions"].reindex(banner.index)).all()
+    assert ab.loc[("last", "banner"), "roas"] > 2  # a banner that returns nothing
+    assert ev.truth.spend.loc["banner", "roas"] == 0.0
+
+
+def test_truth_noise_widens_the_intervals(null_channel):
+    ev = null_channel
+    exact, exact_bias = summarise(ev.scores.assign(truth_se=0.0))
+    noisy = ev.bias.set_index(["method", "channel"])
+    exact_bias = exact_bias.set_index(["method", "channel"])
+    width = noisy["bias_high"] - noisy["bias_low"]
+    exact_width = exact_bias["bias_high"] - exact_bias["bias_low"]
+    se = noisy["truth_se"]
+    assert (width[se > 0] > exact_width[se > 0] * 1.01).all()
+    assert np.allclose(width[se == 0], exact_width[se == 0])  # the banner's truth is exact
+    m = ev.summary.set_index("method")
+    e = exact.set_index("method")
+    assert ((m["mae_high"] - m["mae_low"]) >= (e["mae_high"] - e["mae_low"]) - 1e-12).all()
+
+
+def test_ties_and_decisions_are_reported(null_channel):
+    ev = null_channel
+    s = ev.summary
+    assert s["tied_with_best"].iloc[0] == True  # noqa: E712 (the best is tied with itself)
+    assert s["tied_with_best"].dtype == "boolean"
+    assert (s["mae_vs_best"].iloc[1:] > 0).all()
+    d = ev.decisions.set_index("method")
+    assert list(d.index) == ["truth", "last", "first", "markov"]
+    # the truth's move goes to the channel with the highest marginal ROAS
+    mroas = ev.truth.marginal_roas["roas"]
+    assert d.loc["truth", "move_to"] == mroas.idxmax()
+    assert d.loc["truth", "gain"] == pytest.approx(mroas.max() - mroas.min())
+    assert (d.loc[["last", "first", "markov"], "regret"] >= -1e-12).all()
+
+
+def test_truth_table_scales_to_the_replication():
+    index = pd.Index(["a", "b"], name="channel")
+    shapley = pd.DataFrame(
+        {"conversions": [10.0, 5.0], "conversions_se": [1.0, 0.5], "value": [100.0, 50.0],
+         "value_se": [10.0, 5.0]}, index=index,
+    )  # fmt: skip
+    spend = pd.DataFrame({"spend": [66.7, 0.0], "spend_se": [1.0, 0.0], "roas": [1.5, np.nan],
+                          "roas_se": [0.2, np.nan]}, index=index)  # fmt: skip
+    truth = SimpleNamespace(customers=1_000, totals={}, shapley=shapley, incremental=shapley,
+                            spend=spend)  # fmt: skip
+    table, caused, caused_se = truth_table(truth, 2_000)  # type: ignore[arg-type]
+    assert table.loc["a", "conversions"] == 20.0 and table.loc["a", "conversions_se"] == 2.0
+    assert table.loc["a", "roas"] == 1.5  # a ratio: not scaled
+    assert caused == 30.0 and caused_se == pytest.approx(3.0)  # 2 + 1: an upper bound
+    truth.totals = {"caused_se": 0.9}  # a truth that measures it
+    assert truth_table(truth, 2_000)[2] == pytest.approx(1.8)  # type: ignore[arg-type]
+
+
 def test_cli_evaluate_writes_everything(tmp_path):
     out = tmp_path / "results"
     res = runner.invoke(
@@ -69,12 +143,24 @@ def test_cli_evaluate_writes_everything(tmp_path):
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     names = {p.name for p in out.iterdir()}
-    assert names == {"scores.csv", "summary.csv", "bias.csv", "truth.csv", "evaluation.json",
-                     "error_heatmap.png", "shares.png"}  # fmt: skip
+    assert names == {"scores.csv", "summary.csv", "bias.csv", "truth.csv", "absolute.csv",
+                     "decisions.csv", "evaluation.json", "error_heatmap.png",
+                     "shares.png"}  # fmt: skip
     scores = pd.read_csv(out / "scores.csv")
     assert set(scores.method) == {"last", "markov"}
     assert np.allclose(scores.groupby(["replication", "method"]).share.sum(), 1.0)
+    assert {"truth_se", "conversions", "truth_conversions", "roas", "truth_roas"} <= set(scores)
+    summary = pd.read_csv(out / "summary.csv")
+    assert {"tied_with_best", "over_credit", "over_credit_low", "roas_mae", "regret"} <= set(
+        summary
+    )
+    decisions = pd.read_csv(out / "decisions.csv")
+    assert list(decisions.method) == ["truth", "last", "markov"]
+    text = " ".join(res.output.split())  # the table's caption wraps
     assert "Methods against the truth" in res.output and "banner" in res.output
+    assert "truth: each channel's Shapley share of the conversions marketing caused" in text
+    assert "incl. the truth's noise" in text and "not distinguishable from the best" in text
+    assert "over-credit" in text and "ROAS error" in text and "caused (truth)" in text
 
 
 @pytest.mark.parametrize(
