@@ -11,6 +11,7 @@ import contextlib
 import functools
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -25,6 +26,13 @@ from rich.table import Table
 
 from cjsim import __version__
 from cjsim.errors import CjsimError, OptionError
+from cjsim.limits import (
+    MAX_CUSTOMERS,
+    MAX_HORIZON_DAYS,
+    MAX_REPLICATIONS,
+    MAX_RESAMPLES,
+    check_at_most,
+)
 from cjsim.model import JourneyModel, load_model, resolve_model
 
 app = typer.Typer(
@@ -50,13 +58,23 @@ def _user_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except CjsimError as exc:
-            err.print(f"error: {exc}", markup=False, soft_wrap=True)
+            err.print(f"error: {one_line(str(exc))}", markup=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err.print("interrupted; no output was written", markup=False)
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def one_line(text: str) -> str:
+    """A message as one line: control characters and line separators (a key name in a
+    file may hold any) are shown escaped, as in Python."""
+    import unicodedata
+
+    return "".join(
+        repr(c)[1:-1] if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text
+    )
 
 
 def _load(arg: str) -> JourneyModel:
@@ -100,6 +118,18 @@ def _main(
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s"
     )
+    _quiet_fonts(verbose)
+
+
+def _quiet_fonts(verbose: bool) -> None:
+    """Matplotlib's font complaints (a channel name in a script no font has, a missing
+    family) are not errors: off stderr, which is for one-line errors (shown with -v)."""
+    import warnings
+
+    if not verbose:
+        for pattern in (r"Glyph .* missing from", r".*findfont"):
+            warnings.filterwarnings("ignore", message=pattern, category=UserWarning)
+        logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
 
 # -- validate ------------------------------------------------------------------------
@@ -163,6 +193,9 @@ def simulate(
     _check_output_place(out_path)
     if engine not in ("markov", "agents"):
         raise OptionError(f"--engine '{engine}': expected 'markov' or 'agents'")
+    check_at_most("--customers", customers, MAX_CUSTOMERS)
+    check_at_most("--chunk-size", chunk_size, MAX_CUSTOMERS)
+    check_at_most("--days", days, MAX_HORIZON_DAYS)
     budgets = _parse_budgets(budget)
     both = sorted(set(budgets) & set(off or ()))
     if both:
@@ -300,16 +333,25 @@ def _print_summary(summary: Any) -> None:
             ("touches", "right"),
             ("customers reached", "right"),
             ("spend", "right"),
+            ("of budget", "right"),
+            ("over budget", "right"),
         ]:
             t.add_column(col, justify=just)  # type: ignore[arg-type]
         for r in ch.itertuples(index=False):
+            paid = r.type == "paid"
             t.add_row(
                 r.channel,
                 r.type,
                 f"{r.touches:,}",
                 f"{r.customers_reached:,}",
-                _money(r.spend) if r.type == "paid" else "-",
+                _money(r.spend) if paid else "-",
+                f"{r.spend / r.budget:.0%}" if paid and r.budget > 0 else "-",
+                f"{r.over_budget:,}" if paid else "-",
             )
+        t.caption = (
+            "spend: delivered touches x their cost; over budget: touches the budget could "
+            "not pay for (not delivered)"
+        )
         out.print(t)
 
 
@@ -385,6 +427,10 @@ def _check_output_folder(folder: Path) -> None:
         raise OptionError("the parent folder of --out does not exist", source=str(folder))
     if folder.exists() and not folder.is_dir():
         raise OptionError("--out must be a folder; a file of that name exists", source=str(folder))
+    from cjsim._io import check_writable
+
+    # files go into the folder, or the folder is made in its parent: that must be writable
+    check_writable(folder / "manifest.json" if folder.is_dir() else folder, folder)
 
 
 def _check_output_place(path: Path, inputs: tuple[Path | str, ...] = ()) -> None:
@@ -400,6 +446,9 @@ def _check_output_place(path: Path, inputs: tuple[Path | str, ...] = ()) -> None
                 "be overwritten)",
                 source=str(path),
             )
+    from cjsim._io import check_writable
+
+    check_writable(path)  # a read-only folder stops here, not after the work
 
 
 # -- paths -----------------------------------------------------------------------------
@@ -511,6 +560,7 @@ def attribute(
         raise OptionError(f"--ci {ci!r}: expected a level between 0 and 1, e.g. 0.95 (0: none)")
     if resamples < 2:
         raise OptionError(f"--resamples {resamples!r}: expected at least 2")
+    check_at_most("--resamples", resamples, MAX_RESAMPLES)
     if delimiter not in (None, ",", ";"):
         raise OptionError(f"--delimiter {delimiter!r}: expected ',' or ';'")
     table, stats = load_paths(
@@ -638,6 +688,9 @@ def evaluate(
                         ("--truth-customers", truth_customers)):  # fmt: skip
         if value is not None and value < 1:
             raise OptionError(f"{flag} {value}: expected at least 1")
+    check_at_most("--customers", customers, MAX_CUSTOMERS)
+    check_at_most("--truth-customers", truth_customers, MAX_CUSTOMERS)
+    check_at_most("--replications", replications, MAX_REPLICATIONS)
     if workers is not None and workers < 1:
         raise OptionError(f"--workers {workers}: expected at least 1")
     _check_output_folder(out_dir)
@@ -665,6 +718,8 @@ def evaluate(
 
 
 def _print_evaluation(result: Any) -> None:
+    from cjsim.evaluate import TRUTH_DEFINITION
+
     truth = result.truth
     tf = truth.to_frame().set_index("channel")
     t = Table(
@@ -675,19 +730,26 @@ def _print_evaluation(result: Any) -> None:
         + ")",
         title_justify="left",
     )  # fmt: skip
-    for col in ("channel", "incremental", "Shapley", "true share", "marginal ROAS"):
+    for col in ("channel", "incremental", "Shapley", "true share", "spend", "incremental ROAS",
+                "marginal ROAS"):  # fmt: skip
         t.add_column(col, justify="left" if col == "channel" else "right")
+
+    def pm(x: Any, se: Any, fmt: str = ",.2f") -> str:
+        if x is None or pd_isna(x):
+            return ""
+        return f"{x:{fmt}}" + ("" if se is None or pd_isna(se) else f" ± {1.96 * se:{fmt}}")
+
     for ch, r in tf.iterrows():
-        roas = r.get("marginal_roas")
         t.add_row(
             str(ch),
-            f"{r['incremental_conversions']:,.1f} ± {1.96 * r['incremental_conversions_se']:,.1f}",
-            f"{r['shapley_conversions']:,.1f} ± {1.96 * r['shapley_conversions_se']:,.1f}",
-            f"{r['shapley_share']:.1%}",
-            "" if roas is None or pd_isna(roas) else
-            f"{roas:,.2f} ± {1.96 * r['marginal_roas_se']:,.2f}",
-        )  # fmt: skip
-    _print_wide(t, 100)
+            pm(r["incremental_conversions"], r["incremental_conversions_se"], ",.1f"),
+            pm(r["shapley_conversions"], r["shapley_conversions_se"], ",.1f"),
+            pm(r["shapley_share"], r.get("shapley_share_se"), ".1%"),
+            pm(r.get("spend"), None, ",.0f"),
+            pm(r.get("incremental_roas"), r.get("incremental_roas_se")),
+            pm(r.get("marginal_roas"), r.get("marginal_roas_se")),
+        )
+    _print_wide(t, 120)
     tot = truth.totals
     out.print(
         f"conversions: {tot['conversions_all_on']:,.0f} with every channel on, "
@@ -695,24 +757,109 @@ def _print_evaluation(result: Any) -> None:
         f"{tot['increments_minus_caused']:+,.0f} ± {1.96 * tot['increments_minus_caused_se']:,.0f}"
         " more than all channels caused together"
     )
+    reps = result.settings["replications"]
+
+    def ci(x: Any, lo: Any, hi: Any, fmt: str) -> str:
+        if pd_isna(x):
+            return ""
+        return f"{x:{fmt}}" + ("" if pd_isna(lo) else f" ± {(hi - lo) / 2:{fmt.lstrip('+')}}")
+
     s = Table(
-        title=f"Methods against the truth over {result.settings['replications']} "
-        "replication(s), best first",
+        title=f"Methods against the truth over {reps} replication(s) of "
+        f"{result.settings['customers']:,} customers, best share error first",
         title_justify="left",
+        caption=f"{TRUTH_DEFINITION}; ± = 95% interval over replications incl. the truth's "
+        "noise; ≈ best: not distinguishable from the best at 95%. Over-credit: conversions "
+        "credited / conversions marketing caused. ROAS error: mean |attributed value / spend "
+        "- true incremental ROAS| over paid channels. Budget move: from the method's "
+        "lowest- to its highest-ROAS paid channel, gain per unit moved at the true marginal "
+        "ROAS.",
+        caption_justify="left",
     )
-    for col in ("method", "mean abs. share error", "95% interval", "rank corr.", "worst channel"):
-        s.add_column(col, justify="left" if col in ("method", "worst channel") else "right")
+    for col in ("method", "share MAE", "vs best", "over-credit", "ROAS error",
+                "budget move", "gain per unit", "worst channel"):  # fmt: skip
+        s.add_column(col, justify="left" if col in ("method", "worst channel",
+                                                    "budget move") else "right")  # fmt: skip
     bias = result.bias.set_index(["method", "channel"])
-    for _, r in result.summary.iterrows():
+    moves = result.decisions.set_index("method") if not result.decisions.empty else None
+    summary = result.summary
+    ties = summary["tied_with_best"].fillna(False).astype(bool) if "tied_with_best" in summary \
+        else summary["mae"] * 0 > 0  # fmt: skip
+    for i, r in summary.iterrows():
         b = bias.loc[(r["method"], r["worst_channel"])]
+        move, gain = "", ""
+        if moves is not None and r["method"] in moves.index:
+            d = moves.loc[r["method"]]
+            move = f"{d['move_from']} → {d['move_to']}" if isinstance(d["move_from"], str) \
+                else "no move"  # fmt: skip
+            gain = ci(d["gain"], d["gain_low"], d["gain_high"], "+.2f")
+            gain += f" ({d['verdict']})" if d["verdict"] in ("gains", "loses") else ""
+        over = ci(r.get("over_credit"), r.get("over_credit_low"), r.get("over_credit_high"),
+                  ".1f")  # fmt: skip
         s.add_row(
             r["method"],
-            f"{r['mae']:.3f}",
-            "" if pd_isna(r["mae_low"]) else f"[{r['mae_low']:.3f}, {r['mae_high']:.3f}]",
-            "" if pd_isna(r["rank_corr"]) else f"{r['rank_corr']:+.2f}",
+            ci(r["mae"], r["mae_low"], r["mae_high"], ".3f"),
+            "best" if i == 0 else "≈ best" if ties[i] else "",
+            over.replace(" ±", "× ±", 1) if "±" in over else over + ("×" if over else ""),
+            ci(r.get("roas_mae"), r.get("roas_mae_low"), r.get("roas_mae_high"), ".2f"),
+            move,
+            gain,
             f"{r['worst_channel']} {b['share']:.0%} vs {b['truth']:.0%}",
         )
-    _print_wide(s, 110)
+    _print_wide(s, 150)
+    top = result.summary.iloc[0]
+    if not pd_isna(top.get("caused")):
+        out.print(
+            f"the methods credit {result.summary['conversions'].mean():,.0f} conversions per "
+            f"replication; marketing caused {top['caused']:,.1f} ± {1.96 * top['caused_se']:,.1f}"
+            " of them (the truth's Shapley total, scaled"
+            + ("" if "caused_se" in result.truth.totals else
+               "; ± an upper bound: the sum of the channels' intervals")
+            + ")"
+        )  # fmt: skip
+    if moves is not None and isinstance(moves.loc["truth", "move_from"], str):
+        d = moves.loc["truth"]
+        out.print(
+            f"the truth's best move: {d['move_from']} → {d['move_to']}, "
+            f"{ci(d['gain'], d['gain_low'], d['gain_high'], '+.2f')} value per unit of spend "
+            f"({'significant' if d['verdict'] == 'gains' else 'not significant'} at 95%)"
+        )
+    _print_absolute(result)
+
+
+def _print_absolute(result: Any) -> None:
+    """Credited conversions per channel against what each channel caused."""
+    ab = result.absolute
+    if ab.empty:
+        return
+    channels = list(dict.fromkeys(ab["channel"]))
+    per = ab.set_index(["method", "channel"])
+    a = Table(
+        title="Credited conversions per channel against what each caused (truth scaled to "
+        f"{result.settings['customers']:,} customers), mean over replications",
+        title_justify="left",
+        caption="(n×): credited / caused; (+n): credited minus caused where the truth is "
+        "not clearly above 0. Intervals: absolute.csv.",
+        caption_justify="left",
+    )
+    a.add_column("method")
+    for ch in channels:
+        a.add_column(ch, justify="right")
+    first = per.xs(result.summary["method"].iloc[0], level="method").reindex(channels)
+    a.add_row(
+        "caused (truth)",
+        *(f"{x:,.1f} ± {1.96 * se:,.1f}" for x, se in
+          zip(first["truth_conversions"], first["truth_conversions_se"], strict=True)),
+        style="bold",
+    )  # fmt: skip
+    for method in result.summary["method"]:
+        rows = per.xs(method, level="method").reindex(channels)
+        a.add_row(method, *(
+            f"{c:,.0f} ({o:.1f}×)" if not pd_isna(o) else f"{c:,.0f} ({e:+,.0f})"
+            for c, o, e in zip(rows["conversions"], rows["over_credit"], rows["excess"],
+                               strict=True)
+        ))  # fmt: skip
+    _print_wide(a, 30 + 18 * len(channels))
 
 
 def pd_isna(x: Any) -> bool:
@@ -879,7 +1026,7 @@ def optimize(
         typer.Option(help="What to maximise: revenue or conversions (default: revenue)."),
     ] = None,
     budget: Annotated[
-        float | None, typer.Option(help="Total daily budget to split (default: current).")
+        float | None, typer.Option(help="Total daily spend to split (default: what is spent now).")
     ] = None,
     max_change: Annotated[
         float | None,
@@ -918,6 +1065,8 @@ def optimize(
         raise OptionError(f"--customers {customers}: expected at least 1")
     if replications < 2:
         raise OptionError(f"--replications {replications}: expected at least 2")
+    check_at_most("--customers", customers, MAX_CUSTOMERS)
+    check_at_most("--replications", replications, MAX_REPLICATIONS)
     if workers is not None and workers < 1:
         raise OptionError(f"--workers {workers}: expected at least 1")
     if metric is not None and metric not in ("revenue", "conversions"):
@@ -930,6 +1079,15 @@ def optimize(
     _check_output(out_path, (".csv",))
     _check_figure_path(figure)
     _check_output(report_path, (".html", ".htm"))
+    for flag, value in (("--budget", budget), ("--max-change", max_change),
+                        ("--target-roas", target_roas), ("--target-cpa", target_cpa)):  # fmt: skip
+        if value is not None and not math.isfinite(value):
+            raise OptionError(f"{flag} {value!r}: expected a finite number")
+    if max_change is not None and not max_change >= 0:
+        raise OptionError(
+            f"--max-change {max_change!r}: expected a fraction >= 0 of each channel's budget, "
+            "e.g. 0.5"
+        )
     if budget is not None and not budget >= 0:
         raise OptionError(f"--budget {budget!r}: expected an amount >= 0")
     given = [n for n, v in (("--budget", budget), ("--target-roas", target_roas),
@@ -954,14 +1112,17 @@ def optimize(
     per = "revenue" if metric == "revenue" else "conversions"
     t = Table(
         title=f"Daily budgets of {m.name}: current and proposed (maximising {metric}); "
-        f"marginal {per} per unit of spend",
+        f"spend = what the budget pays for (delivered touches x their cost); marginal "
+        f"{per} per unit of spend",
         title_justify="left",
     )
-    for col in ("channel", "current", "proposed", "marginal now", "marginal proposed"):
+    for col in ("channel", "budget now", "proposed", "spend now", "proposed",
+                "marginal now", "marginal proposed"):  # fmt: skip
         t.add_column(col, justify="left" if col == "channel" else "right")
     for r in opt.table().to_dict(orient="records"):
         t.add_row(
             str(r["channel"]), f"{r['current_budget']:,.0f}", f"{r['proposed_budget']:,.0f}",
+            f"{r['current_spend']:,.0f}", f"{r['proposed_spend']:,.0f}",
             f"{r['marginal_now']:.3f}", f"{r['marginal_proposed']:.3f}",
         )  # fmt: skip
     _print_wide(t, 100)
@@ -977,8 +1138,8 @@ def optimize(
     if target is not None:
         split = opt.table()
         out.print(
-            f"flexible total: {split['current_budget'].sum():,.0f} -> "
-            f"{split['proposed_budget'].sum():,.0f} a day (each channel spends until its "
+            f"flexible total: spend {split['current_spend'].sum():,.0f} -> "
+            f"{split['proposed_spend'].sum():,.0f} a day (each channel spends until its "
             + (f"marginal ROAS is {target_roas:g})" if target_roas is not None
                else f"marginal cost per conversion is {target_cpa:g})")
         )  # fmt: skip
@@ -1084,9 +1245,14 @@ def demo(
 ) -> None:
     """Quickstart: simulate the embedded ecommerce model, check attribution against the
     truth the simulator knows, try a what-if experiment, and write an HTML report."""
+    from cjsim.events import event_format
     from cjsim.report.html import Report
 
     _check_output(report_path, (".html", ".htm"))
+    if out_path is not None:
+        event_format(out_path)
+        _check_output_place(out_path)
+    check_at_most("--customers", customers, MAX_CUSTOMERS)
     m = _load(DEFAULT_MODEL)
     out.print(f"[bold]cjsim demo[/bold]: {m.description}")
     summary = _run_simulation(m, customers, seed, out_path, 65536)

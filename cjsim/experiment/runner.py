@@ -52,9 +52,14 @@ TRUTH_STREAM = 2**31
 
 
 def task_metrics(
-    model: JourneyModel, customers: int, seed: np.random.SeedSequence, engine: str
+    model: JourneyModel,
+    customers: int,
+    seed: np.random.SeedSequence,
+    engine: str,
+    channel_spend: bool = False,
 ) -> dict[str, float]:
-    """Simulate one replication of one scenario and measure it (no event log kept)."""
+    """Simulate one replication of one scenario and measure it (no event log kept);
+    ``channel_spend`` adds each channel's spend as ``spend:CHANNEL``."""
     if engine == "agents":
         from cjsim.simulate.agents import simulate_agents
 
@@ -63,7 +68,11 @@ def task_metrics(
         from cjsim.simulate.markov import simulate
 
         summary = simulate(model, customers, rng=seed)
-    return _metrics(summary)
+    metrics = _metrics(summary)
+    if channel_spend:
+        metrics.update({f"spend:{c}": float(x) for c, x in zip(summary.channels, summary.spend,
+                                                                 strict=True)})  # fmt: skip
+    return metrics
 
 
 def _metrics(summary: Any) -> dict[str, float]:
@@ -267,6 +276,25 @@ def _check_folder(folder: Path, exp: Experiment, force: bool) -> None:
     )  # fmt: skip
 
 
+def check_scheduler(scheduler: str) -> None:
+    """Dask is installed and a scheduler address answers (``local`` needs Dask only);
+    an :class:`~cjsim.errors.OptionError` naming ``--scheduler`` otherwise."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise OptionError("--scheduler needs Dask: pip install 'cjsim[distributed]'") from None
+    if scheduler == "local":
+        return
+    try:
+        with Client(scheduler, timeout="10s"):
+            pass
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise OptionError(
+            f"--scheduler {scheduler}: cannot connect ({exc}); expected the address of a "
+            "running Dask scheduler, or 'local'"
+        ) from None
+
+
 def _run_on_dask(
     scheduler: str,
     workers: int,
@@ -336,6 +364,8 @@ def run_experiment(
     folder = Path(folder)
     if not folder.parent.exists():
         raise OptionError("the parent folder does not exist", source=str(folder))
+    if scheduler is not None:
+        check_scheduler(scheduler)  # before the folder and its manifest are written
     _check_folder(folder, exp, force)
     spec = exp.spec
     seeds = np.random.SeedSequence(spec.seed).spawn(spec.replications)
@@ -475,8 +505,10 @@ def score_scenarios(
         if cr.empty:
             continue
         truth_share = tr.set_index("channel")["truth"]
+        # the truth's standard errors, when the truth tasks recorded them
+        truth_se = tr.set_index("channel")["truth_se"] if "truth_se" in tr else None
         scores = pd.concat(
-            [score(g, truth_share).assign(replication=rep)
+            [score(g, truth_share, truth_se).assign(replication=rep)
              for rep, g in cr.groupby("replication", sort=True)],
             ignore_index=True,
         )  # fmt: skip

@@ -141,6 +141,8 @@ def agent_sections(log_path: str | Path) -> list[Section]:
     try:
         stats = json.loads(p.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
+        stats = None
+    if not _agent_stats_shape(stats):
         return [Section("Capacity and word of mouth", notes=[f"{p.name} cannot be read."])]
     s = Section(
         "Capacity and word of mouth",
@@ -163,6 +165,22 @@ def agent_sections(log_path: str | Path) -> list[Section]:
     if any(any(v) for v in spend.values()):
         s.figures.append(("Spend per day and channel", F.spend_chart(spend)))
     return [s]
+
+
+def _agent_stats_shape(stats: Any) -> bool:
+    """Whether an agent run's statistics have the shape the engine writes."""
+    if not isinstance(stats, dict):
+        return False
+    resources = stats.get("resources") or []
+    counts = [stats.get("word_of_mouth") or {}, stats.get("caps") or {}]
+    spend = stats.get("spend_per_day") or {}
+    return (
+        isinstance(resources, list) and all(isinstance(r, dict) for r in resources)
+        and all(isinstance(c, dict) for c in counts)
+        and isinstance(spend, dict)
+        and all(isinstance(v, list) and all(isinstance(x, int | float) for x in v)
+                for v in spend.values())
+    )  # fmt: skip
 
 
 def path_sections(paths: Any, events: pd.DataFrame | None = None) -> list[Section]:
@@ -299,25 +317,9 @@ def attribution_report(path: str | Path, ci: float = 0.95, resamples: int = 100)
 
 
 def _read_result(p: Path) -> pd.DataFrame:
-    if p.suffix.lower() == ".json":
-        data = read_json_file(p, "an attribution result (cjsim attribute --out)")
-        if not isinstance(data, dict) or not isinstance(data.get("results"), list):
-            raise OptionError(
-                "expected an attribution result written by cjsim attribute --out (a "
-                "'results' list)",
-                source=str(p),
-            )
-        frame = pd.DataFrame(data["results"])
-    else:
-        frame = pd.read_csv(p)
-    missing = {"method", "channel", "conversions"} - set(frame.columns)
-    if missing:
-        raise OptionError(
-            f"not an attribution result: missing column(s) {', '.join(sorted(missing))}; "
-            "expected the output of cjsim attribute --out, an event log or a path table",
-            source=str(p),
-        )
-    return frame
+    from cjsim.report.inputs import read_result
+
+    return read_result(p)
 
 
 # -- experiments and evaluations -----------------------------------------------------------
@@ -336,9 +338,10 @@ def experiment_report(folder: str | Path) -> Report:
     from cjsim.experiment.stats import summarise_runs
 
     folder = Path(folder)
-    manifest = read_json_file(folder / "manifest.json", "an experiment folder's manifest")
-    if not isinstance(manifest, dict):
-        raise OptionError("expected an experiment folder's manifest", source=str(folder))
+    from cjsim.report.inputs import check_manifest, check_task_files
+
+    path = folder / "manifest.json"
+    manifest = check_manifest(read_json_file(path, "an experiment folder's manifest"), path)
     scenarios: list[str] = list(manifest.get("scenarios", []))
     reps = int(manifest.get("replications", 0))
     baseline = manifest.get("baseline") or (scenarios[0] if scenarios else "")
@@ -349,6 +352,7 @@ def experiment_report(folder: str | Path) -> Report:
                                        "customers", "replications", "seed") if k in manifest},
     )  # fmt: skip
     wanted = task_list(scenarios, reps, bool(manifest.get("truth")))
+    check_task_files(folder, wanted, TRUTH, list(manifest.get("metrics") or METRICS))
     found = read_tasks(folder, wanted)
 
     def name(task: tuple[str, int]) -> str:
@@ -447,27 +451,97 @@ def _experiment_table(summary: pd.DataFrame, baseline: str) -> pd.DataFrame:
 def evaluation_report(folder: str | Path) -> Report:
     """The report of a ``cjsim evaluate`` folder."""
     folder = Path(folder)
+    from cjsim.report.inputs import ReportInputError, check_unique, read_table
+
     meta = read_json_file(folder / "evaluation.json", "an evaluation's settings")
-    if not isinstance(meta, dict):
-        raise OptionError("expected an evaluation's settings", source=str(folder))
-    settings = meta.get("settings", {})
-    summary = pd.read_csv(folder / "summary.csv")
-    bias = pd.read_csv(folder / "bias.csv")
+    settings = meta.get("settings", {}) if isinstance(meta, dict) else None
+    if not isinstance(settings, dict):
+        raise ReportInputError("expected an evaluation's settings (a JSON object with "
+                               "'settings')", source=str(folder / "evaluation.json"))  # fmt: skip
+    what = "a file of a cjsim evaluate folder"
+    summary = read_table(folder / "summary.csv", what, text=["method"], optional_numbers=[
+        "mae", "mae_low", "mae_high", "rank_corr"])  # fmt: skip
+    bias = read_table(folder / "bias.csv", what, text=["method", "channel"], numbers=["bias"],
+                      optional_numbers=["share", "truth", "bias_low", "bias_high"])  # fmt: skip
+    check_unique(summary, ["method"], str(folder / "summary.csv"), "one row per method")
+    check_unique(bias, ["method", "channel"], str(folder / "bias.csv"),
+                 "one row per method and channel")  # fmt: skip
     report = Report(
         f"Which attribution method recovers the truth? {settings.get('model', '')}",
         meta={k: v for k, v in settings.items() if not isinstance(v, list)},
     )
+    shares = [c for c in ("method", "mae", "mae_low", "mae_high", "tied_with_best",
+                          "rank_corr", "worst_channel") if c in summary]  # fmt: skip
     s = Section(
         "Methods against the truth",
         text=[TRUTH_TEXT, "MAE is the mean absolute error of a method's credit shares over the "
-              "channels; rank correlation compares the order of the channels."],
-        tables=[("Methods, best first (95% intervals over replications)", summary)],
+              "channels; rank correlation compares the order of the channels.",
+              EVALUATION_NOISE_TEXT],
+        tables=[("Methods, best first (95% intervals over replications, incl. the truth's "
+                 "noise)", summary[shares])],
         figures=[("Credit share minus true share, per method and channel",
                   F.error_heatmap(bias, summary))],
     )  # fmt: skip
     s.text += [t for t in (method_text(m) for m in summary["method"]) if t]
     report.sections.append(s)
+    if (folder / "absolute.csv").exists():
+        report.sections.append(_absolute_section(folder, summary))
     return report
+
+
+#: How the evaluation's intervals treat the truth's own noise.
+EVALUATION_NOISE_TEXT = (
+    "The truth is itself an estimate, shared by every replication: every interval adds its "
+    "standard error to the spread over replications. 'tied_with_best' says whether a "
+    "method's MAE cannot be told apart from the best method's at 95% (paired over the "
+    "same replications and the same draws of the truth)."
+)
+
+
+def _absolute_section(folder: Path, summary: pd.DataFrame) -> Section:
+    """Credited conversions against what marketing caused, ROAS, and the budget move."""
+    absolute = pd.read_csv(folder / "absolute.csv")
+    cols = [c for c in ("method", "conversions", "caused", "over_credit", "over_credit_low",
+                        "over_credit_high", "roas_mae", "roas_mae_low", "roas_mae_high")
+            if c in summary]  # fmt: skip
+    per_channel = absolute.pivot(index="method", columns="channel", values="conversions")
+    truth = absolute.groupby("channel", sort=False)["truth_conversions"].first()
+    channels = list(truth.index)
+    per_channel = per_channel.reindex(index=list(summary["method"]), columns=channels)
+    per_channel = pd.concat([truth.to_frame("caused (truth)").T, per_channel])
+    per_channel = per_channel.rename_axis("method").rename_axis(columns=None).reset_index()
+    s = Section(
+        "Credit against what marketing caused",
+        text=[
+            "A method shares out every conversion that has a path; most of them would have "
+            "happened without marketing. Over-credit is the conversions a method credits "
+            "over the conversions marketing caused (the truth's Shapley total, scaled to a "
+            "replication's customers); per channel, absolute.csv gives the excess (credited "
+            "minus caused) and the ratio with intervals.",
+            "ROAS error is the attributed value over the channel's spend minus the true "
+            "incremental ROAS (what switching the channel off loses, per unit of its "
+            "spend), averaged in absolute value over the paid channels.",
+        ],
+        tables=[
+            ("Conversions credited and caused, over-credit and ROAS error per method",
+             summary[cols]),
+            ("Conversions credited per channel (mean over replications) and caused",
+             per_channel),
+        ],
+    )  # fmt: skip
+    decisions = folder / "decisions.csv"
+    if decisions.exists() and decisions.stat().st_size > 0:
+        moves = pd.read_csv(decisions)
+        if not moves.empty:
+            s.text.append(
+                "A budget move: each method's ROAS ranking moves a little spend from its "
+                "lowest- to its highest-ROAS paid channel; the gain per unit moved is the "
+                "true marginal ROAS of the receiving channel minus that of the giving one. "
+                "The first row is the truth's own best move; regret is what a method's move "
+                "gains less than it."
+            )
+            s.tables.append(("Budget moves by ROAS ranking, valued with the truth", moves))
+    return s
 
 
 def build_report(target: str | Path) -> Report:

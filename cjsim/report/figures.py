@@ -3,12 +3,19 @@
 Each function returns a :class:`matplotlib.figure.Figure`; :func:`save_figure` writes one
 atomically as PNG, SVG or PDF (by the file's suffix). Channels keep one colour from the
 colour-blind-safe Okabe-Ito palette across figures (:func:`channel_colors`).
+
+Names in a figure come from users' data, and a channel may be called ``$x^2$``: every
+text is drawn as written, never as mathtext or LaTeX (:func:`literal_text`; the figure
+functions are wrapped in :func:`literal`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -21,6 +28,46 @@ if TYPE_CHECKING:
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
              "#999999", "#000000")  # fmt: skip
 FIGURE_FORMATS = ("png", "svg", "pdf")
+#: matplotlib settings under which texts are drawn as written (no mathtext, no LaTeX).
+LITERAL_TEXT: dict[Any, Any] = {"text.parse_math": False, "text.usetex": False}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextlib.contextmanager
+def literal_rc() -> Iterator[None]:
+    """Texts made (or ticks added while drawing) in this block are drawn as written."""
+    import matplotlib
+
+    with matplotlib.rc_context(LITERAL_TEXT):
+        yield
+
+
+def literal_text(fig: Figure) -> Figure:
+    """Draw every text of ``fig`` as written: ``$x^2$`` stays those five characters.
+
+    matplotlib reads text between dollar signs as mathtext (and, with ``text.usetex``
+    in the user's matplotlibrc, everything as LaTeX); :meth:`Text.set_parse_math` and
+    :meth:`Text.set_usetex` turn both off for each text. Returns ``fig``.
+    """
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
+        text.set_usetex(False)
+    return fig
+
+
+def literal(fn: F) -> F:
+    """A figure function whose figure draws its texts as written (:func:`literal_text`)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with literal_rc():
+            return literal_text(fn(*args, **kwargs))
+
+    wrapper.literal_text = True  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
 
 
 def records(frame: pd.DataFrame) -> list[Any]:
@@ -46,8 +93,8 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 130) -> Path:
             + ", ".join(f".{f}" for f in FIGURE_FORMATS),
             source=str(p),
         )
-    with atomic_path(p) as tmp:
-        fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
+    with atomic_path(p) as tmp, literal_rc():
+        literal_text(fig).savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
     return p
 
 
@@ -61,6 +108,7 @@ def _figure(width: float, height: float) -> tuple[Figure, Any]:
     return fig, fig.add_subplot()
 
 
+@literal
 def error_heatmap(bias: pd.DataFrame, summary: pd.DataFrame) -> Figure:
     """Methods (rows, best first) x channels: mean error of the credit share."""
     order = list(summary["method"])
@@ -80,6 +128,7 @@ def error_heatmap(bias: pd.DataFrame, summary: pd.DataFrame) -> Figure:
     return fig
 
 
+@literal
 def share_bars(bias: pd.DataFrame, truth: Any, summary: pd.DataFrame, top: int = 5) -> Figure:
     """Per channel: the true share (with its interval) and the shares of the best and
     worst methods (with intervals over replications)."""
@@ -107,6 +156,7 @@ def share_bars(bias: pd.DataFrame, truth: Any, summary: pd.DataFrame, top: int =
     return fig
 
 
+@literal
 def scenario_differences(summary: pd.DataFrame, baseline: str) -> Figure:
     """Per metric, each scenario's paired difference to the baseline with its interval
     (a forest plot; a dotted line at zero)."""
@@ -143,6 +193,7 @@ def scenario_differences(summary: pd.DataFrame, baseline: str) -> Figure:
     return fig
 
 
+@literal
 def attribution_errors(attribution: pd.DataFrame) -> Figure:
     """Scenarios (columns) x methods (rows): mean absolute error of the credit shares
     against the true shares, with the best method of each scenario boxed."""
@@ -165,9 +216,11 @@ def attribution_errors(attribution: pd.DataFrame) -> Figure:
     return fig
 
 
+@literal
 def response_curves(opt: Any) -> Figure:
-    """Per paid channel: simulated gains (mean and interval per budget), the fitted curve
-    with its 95% band, and the current and proposed daily budgets."""
+    """Per paid channel: simulated gains (mean and interval per budget) against the daily
+    spend they measured, the fitted curve with its 95% band, and the current and proposed
+    daily spend."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -183,7 +236,8 @@ def response_curves(opt: Any) -> Figure:
     for ax, c in zip(axes, channels, strict=False):
         curve = opt.curves[c]
         pts = opt.points[opt.points["channel"] == c]
-        agg = pts.groupby("daily_budget")["gain"].agg(["mean", "std", "count"])
+        agg = pts.groupby("scale")["gain"].agg(["mean", "std", "count"])
+        agg.index = pts.groupby("scale")["daily_spend"].mean().to_numpy()
         half = 1.96 * agg["std"].fillna(0) / np.sqrt(agg["count"])
         top = max(float(agg.index.max()), float(proposed[c]), 1e-9) * 1.1
         x = np.linspace(0.0, top, 200)
@@ -192,7 +246,8 @@ def response_curves(opt: Any) -> Figure:
         ax.plot(x, curve(x), color=colors[c], label="fitted curve, 95% band")
         ax.errorbar(agg.index, agg["mean"], yerr=half, fmt="o", color="black", markersize=3,
                     capsize=2, label="simulated (mean, 95%)")  # fmt: skip
-        for spend, marker, label in ((opt.current[c], "s", "current"),
+        now = opt.current[c] * getattr(opt, "spent", {}).get(c, 1.0)
+        for spend, marker, label in ((now, "s", "current"),
                                      (float(proposed[c]), "*", "proposed")):  # fmt: skip
             face = "none" if marker == "s" else OKABE_ITO[5]
             ax.plot([spend], [float(curve(spend))], marker, color=OKABE_ITO[5], markersize=9,
@@ -200,7 +255,7 @@ def response_curves(opt: Any) -> Figure:
         if float(np.nanmax(np.abs(hi))) < 1e-6 * max(1.0, float(np.abs(agg["mean"]).max())):
             ax.set_ylim(-1.0, 1.0)  # no gain at all: no axis scaled to rounding noise
         ax.set_title(c, fontsize=9)
-        ax.set_xlabel("daily budget", fontsize=8)
+        ax.set_xlabel("daily spend", fontsize=8)
         ax.set_ylabel(f"gain in {opt.metric}", fontsize=8)
         ax.tick_params(labelsize=7)
     for ax in axes[len(channels) :]:
@@ -214,6 +269,7 @@ def response_curves(opt: Any) -> Figure:
 # -- the journey -------------------------------------------------------------------------
 
 
+@literal
 def funnel_chart(reach: pd.DataFrame, title: str = "Stage funnel") -> Figure:
     """Horizontal bars: share of customers who ever reach each stage, with the share of the
     previous stage's customers beside each bar (:func:`cjsim.report.data.stage_reach`)."""
@@ -234,6 +290,7 @@ def funnel_chart(reach: pd.DataFrame, title: str = "Stage funnel") -> Figure:
     return fig
 
 
+@literal
 def journey_flows(flows: pd.DataFrame, stages: list[str] | None = None) -> Figure:
     """An alluvial diagram: customers' first stages, step by step, as bands between stage
     boxes (:func:`cjsim.report.data.stage_flows`); band width is proportional to customers."""
@@ -299,6 +356,7 @@ def journey_flows(flows: pd.DataFrame, stages: list[str] | None = None) -> Figur
     return fig
 
 
+@literal
 def journey_map_figure(table: pd.DataFrame) -> Figure:
     """The customer journey map: for each stage (rows), each channel's share of the touches
     customers met while in it (:func:`cjsim.report.data.journey_map`)."""
@@ -317,6 +375,7 @@ def journey_map_figure(table: pd.DataFrame) -> Figure:
     return fig
 
 
+@literal
 def transition_heatmap(matrix: pd.DataFrame, top: int = 14) -> Figure:
     """The fitted first-order Markov chain: P(next state | state), states by traffic."""
     table = matrix.pivot_table(index="channel_from", columns="channel_to",
@@ -343,6 +402,7 @@ def transition_heatmap(matrix: pd.DataFrame, top: int = 14) -> Figure:
     return fig
 
 
+@literal
 def path_length_chart(lengths: pd.DataFrame) -> Figure:
     """Journeys by number of touches, converting and not, each as a share of its group."""
     fig, ax = _figure(7.0, 3.2)
@@ -360,6 +420,7 @@ def path_length_chart(lengths: pd.DataFrame) -> Figure:
     return fig
 
 
+@literal
 def time_to_conversion_chart(days: np.ndarray) -> Figure:
     """Histogram of days from the first touch to the conversion, with the median."""
     fig, ax = _figure(7.0, 3.2)
@@ -377,6 +438,7 @@ def time_to_conversion_chart(days: np.ndarray) -> Figure:
     return fig
 
 
+@literal
 def top_paths_chart(table: pd.DataFrame) -> Figure:
     """The most common paths (bars: journeys) with their conversion rates."""
     fig, ax = _figure(8.0, 0.9 + 0.36 * len(table))
@@ -397,6 +459,7 @@ def top_paths_chart(table: pd.DataFrame) -> Figure:
 # -- attribution ---------------------------------------------------------------------------
 
 
+@literal
 def attribution_chart(frame: pd.DataFrame, value: str = "conversions") -> Figure:
     """Credited conversions per channel, methods side by side, with their intervals
     (``ci_low``/``ci_high`` of an attribution result, when present)."""
@@ -430,6 +493,7 @@ def attribution_chart(frame: pd.DataFrame, value: str = "conversions") -> Figure
     return fig
 
 
+@literal
 def allocation_chart(table: pd.DataFrame) -> Figure:
     """Daily budget per channel now and as proposed (``channel, current_budget,
     proposed_budget``, as :meth:`cjsim.experiment.optimize.Optimisation.table` gives)."""
@@ -449,6 +513,7 @@ def allocation_chart(table: pd.DataFrame) -> Figure:
     return fig
 
 
+@literal
 def truth_chart(scores: pd.DataFrame) -> Figure:
     """Per channel: the true share (black) and each method's share of the credit
     (``method, channel, share, truth`` as :func:`cjsim.evaluate.score` gives)."""
@@ -471,6 +536,7 @@ def truth_chart(scores: pd.DataFrame) -> Figure:
     return fig
 
 
+@literal
 def spend_chart(spend_per_day: dict[str, list[float]]) -> Figure:
     """Spend per day and channel (an agent-engine run: schedules and budget caps show)."""
     channels = [c for c, v in spend_per_day.items() if any(v)]
