@@ -107,6 +107,7 @@ def run_task(
         table = gt.to_frame()
         return {
             "truth": {str(k): float(v) for k, v in gt.shares("shapley").items()},
+            "truth_se": {str(k): float(v) for k, v in gt.share_se("shapley").items()},
             "incremental": {
                 str(r["channel"]): float(r["incremental_conversions"])
                 for r in table.to_dict("records")
@@ -202,7 +203,7 @@ def read_tasks(folder: str | Path, tasks: list[tuple[str, int]]) -> TaskFiles:
     folder = Path(folder)
     rows: list[dict[str, Any]] = []
     credit: list[tuple[str, int, str, str, float]] = []
-    truth: list[tuple[str, str, float, float]] = []
+    truth: list[tuple[str, str, float, float, float]] = []
     missing: list[tuple[str, int]] = []
     broken: list[tuple[str, int]] = []
     for sc, rep in tasks:
@@ -217,7 +218,9 @@ def read_tasks(folder: str | Path, tasks: list[tuple[str, int]]) -> TaskFiles:
             continue
         if rep == TRUTH:
             incremental = record.get("incremental", {})
-            truth += [(sc, c, v, incremental.get(c, np.nan)) for c, v in record["truth"].items()]
+            se = record.get("truth_se", {})  # (task files of older versions have none)
+            truth += [(sc, c, v, incremental.get(c, np.nan), se.get(c, np.nan))
+                      for c, v in record["truth"].items()]  # fmt: skip
             continue
         credit += [(sc, rep, m, c, v) for m, c, v in record.pop("credit", [])]
         rows.append(record)
@@ -225,7 +228,7 @@ def read_tasks(folder: str | Path, tasks: list[tuple[str, int]]) -> TaskFiles:
         pd.DataFrame(rows),
         pd.DataFrame(credit, columns=["scenario", "replication", "method", "channel",
                                       "conversions"]),
-        pd.DataFrame(truth, columns=["scenario", "channel", "truth", "incremental"]),
+        pd.DataFrame(truth, columns=["scenario", "channel", "truth", "incremental", "truth_se"]),
         missing,
         broken,
     )  # fmt: skip

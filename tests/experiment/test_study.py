@@ -105,7 +105,7 @@ def test_attribution_study_scores_every_replication_against_its_world(tmp_path):
     per_rep = sums.groupby(level=["scenario", "replication"])
     np.testing.assert_allclose(per_rep.max(), per_rep.min())
     conv = full.runs.set_index(["scenario", "replication"])["converters"]
-    assert (per_rep.max() <= conv.reindex(per_rep.max().index)).all()
+    assert (per_rep.max() <= conv.reindex(per_rep.max().index) * (1 + 1e-12)).all()  # sums
     assert (per_rep.max() > 0.5 * conv.reindex(per_rep.max().index)).all()
     truth = full.truth.groupby("scenario")["truth"].sum()
     np.testing.assert_allclose(truth, 1.0)
