@@ -975,10 +975,15 @@ def _print_attribution_study(result: Any) -> None:
     if result.attribution is not None and not result.attribution.empty:
         a = result.attribution
         scenarios = list(dict.fromkeys(a["scenario"]))
+        from cjsim.evaluate import TRUTH_DEFINITION
+
         t = Table(
             title="Attribution against the truth: mean absolute error of credit shares "
-            "(95% interval over replications; best per scenario in bold)",
+            "(95% interval over replications, incl. the truth's noise where the truth "
+            "tasks give it; best per scenario in bold)",
             title_justify="left",
+            caption=TRUTH_DEFINITION,
+            caption_justify="left",
         )
         t.add_column("method")
         for sc in scenarios:
