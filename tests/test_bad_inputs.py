@@ -536,6 +536,7 @@ def test_an_unreachable_scheduler_leaves_no_manifest(tmp_path):
         [sys.executable, "-m", "cjsim", "run", "e.toml", "--out", "r", "--scheduler",
          "tcp://127.0.0.1:9"],
         cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120,
+        env={**os.environ, "CJSIM_SCHEDULER_TIMEOUT": "1"},
     )  # fmt: skip
     assert_one_line_error(res, "--scheduler")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e.toml"]

@@ -279,6 +279,16 @@ def _check_folder(folder: Path, exp: Experiment, force: bool) -> None:
     )  # fmt: skip
 
 
+def scheduler_timeout() -> float:
+    """Seconds to wait for a Dask scheduler to answer: 10, or ``CJSIM_SCHEDULER_TIMEOUT``."""
+    import os
+
+    try:
+        return max(0.1, float(os.environ.get("CJSIM_SCHEDULER_TIMEOUT", "10")))
+    except ValueError:
+        return 10.0
+
+
 def check_scheduler(scheduler: str) -> None:
     """Dask is installed and a scheduler address answers (``local`` needs Dask only);
     an :class:`~cjsim.errors.OptionError` naming ``--scheduler`` otherwise."""
@@ -289,7 +299,7 @@ def check_scheduler(scheduler: str) -> None:
     if scheduler == "local":
         return
     try:
-        with Client(scheduler, timeout="10s"):
+        with Client(scheduler, timeout=f"{scheduler_timeout()}s"):
             pass
     except (OSError, TimeoutError, ValueError) as exc:
         raise OptionError(
@@ -327,7 +337,7 @@ def _run_on_dask(
             connect = Client(cluster)
         else:
             try:
-                connect = Client(scheduler, timeout="10s")
+                connect = Client(scheduler, timeout=f"{scheduler_timeout()}s")
             except (OSError, TimeoutError) as exc:
                 raise OptionError(
                     f"--scheduler {scheduler}: cannot connect ({exc}); expected the address "
