@@ -13,8 +13,10 @@ The chain is absorbing, so the probability of conversion from every state solves
 
 with Q the transient-to-transient block and r the one-step probability of conversion.
 ChannelAttribution estimates P(conversion) and the removal effects by simulating walks;
-here they are solved exactly with a sparse LU factorisation. Removing a set of channels C
-sends every transition into a state that contains a channel of C to null:
+here they are solved exactly (LAPACK, or a sparse LU for large chains) as the expected
+visits of each state from start, :math:`(I - Q)^\top x = e_0`, then
+:math:`P = x \cdot r`. Removing a set of channels C sends every transition into a state
+that contains a channel of C to null:
 
 .. math:: \mathrm{RE}(C) = 1 - \frac{P_{-C}(\text{conversion})}{P(\text{conversion})}
 
@@ -23,6 +25,13 @@ and each channel's attributed conversions are the total times
 Schumann 2016). Value follows ChannelAttribution's definition, made exact: a conversion
 reached from state s is worth the mean value per conversion of the paths whose last state
 is s, and the removal effect on value is the relative loss of expected value.
+
+Bootstrap intervals (:meth:`MarkovAttribution.fit_counts`) refit the same states on every
+resample of the journeys. The B resamples' chains share one transition pattern, so they
+are solved together by an iterative method started from the fitted chain's visits, each
+P(conversion) to 1e-10 relative by an a-posteriori error bound, and directly where the
+bound fails (:mod:`cjsim.attribution.batched_chains`); the point estimate stays a direct
+solve.
 
 References
 ----------
@@ -33,6 +42,7 @@ Journal of Research in Marketing* 33(3), 457-474.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -42,8 +52,11 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from cjsim.attribution.base import Attribution
+from cjsim.attribution.batched_chains import absorb_batched
 from cjsim.errors import OptionError
 from cjsim.paths import PathTable
+
+logger = logging.getLogger(__name__)
 
 START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 #: Above this many states the solves use a sparse LU instead of dense LAPACK.
@@ -145,6 +158,7 @@ class MarkovAttribution(Attribution):
         self.self_loops = self_loops
         self.use_nulls = use_nulls
         self._cache: tuple[int, _Walks] | None = None
+        self._warm: tuple[_Walks, np.ndarray] | None = None
 
     # -- structure ---------------------------------------------------------------------------
     def _structure(self, paths: PathTable) -> _Walks:
@@ -167,19 +181,16 @@ class MarkovAttribution(Attribution):
         self.channels_ = paths.channels
         weights = self._edge_weights(walks, paths.conversions, paths.nulls)
         self._chain = _Chain.build(walks, weights, _value_per_conversion(walks, paths))
-        member = self._membership()
-        full = self._chain.solve(np.ones(walks.n_states + 1, bool))
-        self.p_conversion_, self.expected_value_ = full
-        K = len(paths.channels)
-        re, rev = np.zeros(K), np.zeros(K)
-        for c in range(K):
-            p, v = self._chain.solve(~np.r_[False, member[:, c]])
-            re[c] = _relative_loss(p, full[0])
-            rev[c] = _relative_loss(v, full[1])
-        self.removal_effects_, self.value_removal_effects_ = re, rev
-        self.conversions_ = _share(re, paths.conversions.sum())
-        self.value_ = _share(rev, paths.value.sum())
+        keep = self._variants()
+        visits = np.column_stack([self._chain.visits(keep[:, v]) for v in range(keep.shape[1])])
+        p, v = self._chain.absorbed(visits)
+        self.p_conversion_, self.expected_value_ = float(p[0]), float(v[0])
+        self.removal_effects_ = _relative_losses(p[1:], p[0])
+        self.value_removal_effects_ = _relative_losses(v[1:], v[0])
+        self.conversions_ = _share(self.removal_effects_, paths.conversions.sum())
+        self.value_ = _share(self.value_removal_effects_, paths.value.sum())
         self.states_ = self._state_names()
+        self._warm = (walks, visits)  # where the bootstrap's iterative solves start
         return self
 
     def _membership(self) -> np.ndarray:
@@ -191,6 +202,14 @@ class MarkovAttribution(Attribution):
             has = w[:, i] >= 0
             member[np.flatnonzero(has), w[has, i]] = True
         return member
+
+    def _variants(self) -> np.ndarray:
+        """(n + 1, K + 1) bool: the states (start first) of the full chain, then of the
+        chain without each channel."""
+        member = self._membership()
+        keep = np.ones((len(member) + 1, member.shape[1] + 1), bool)
+        keep[1:, 1:] = ~member
+        return keep
 
     def _state_names(self) -> list[str]:
         names = np.asarray(self.channels_, dtype=object)
@@ -278,26 +297,52 @@ class MarkovAttribution(Attribution):
     def fit_counts(
         self, paths: PathTable, conversions: np.ndarray, nulls: np.ndarray, value: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Refit on B resampled count vectors sharing this table's paths (columns)."""
+        """Refit on B resampled count vectors sharing this table's paths (columns).
+
+        Every resample's chain has this table's states and transitions, so the transition
+        counts of all B resamples are sparse products with the (P, B) counts, and their
+        removal solves run together (:mod:`cjsim.attribution.batched_chains`): iterative,
+        warm-started from this estimator's fit, each P(conversion) to a relative error
+        below ``RTOL`` (1e-10) by an a-posteriori bound; a resample whose bound does not
+        hold is solved directly like :meth:`fit`.
+        """
         walks = self._structure(paths)
-        K, B = len(paths.channels), conversions.shape[1]
-        conv_out, val_out = np.zeros((K, B)), np.zeros((K, B))
-        member = None
-        for b in range(B):
-            table = paths.with_counts(conversions[:, b], nulls[:, b], value[:, b])
-            weights = self._edge_weights(walks, table.conversions, table.nulls)
-            chain = _Chain.build(walks, weights, _value_per_conversion(walks, table))
-            if member is None:
-                self._walks, self.channels_ = walks, paths.channels
-                member = self._membership()
-            p0, v0 = chain.solve(np.ones(walks.n_states + 1, bool))
-            re, rev = np.zeros(K), np.zeros(K)
-            for c in range(K):
-                p, v = chain.solve(~np.r_[False, member[:, c]])
-                re[c], rev[c] = _relative_loss(p, p0), _relative_loss(v, v0)
-            conv_out[:, b] = _share(re, table.conversions.sum())
-            val_out[:, b] = _share(rev, table.value.sum())
+        self._walks, self.channels_ = walks, paths.channels
+        keep = self._variants()
+        n, N = walks.n_states, walks.n_states + 1
+        frm, to = walks.edge_from, walks.edge_to
+        weights = self._batched_edge_weights(walks, conversions, nulls)
+        out = sp.csr_matrix((np.ones(len(frm)), (frm, np.arange(len(frm)))), shape=(N, len(frm)))
+        total = np.asarray(out @ weights)
+        prob = weights / np.where(total > 0, total, 1.0)[frm]
+        ends = sp.csr_matrix(
+            (np.ones(paths.n_paths), (walks.last_state, np.arange(paths.n_paths))),
+            shape=(N, paths.n_paths),
+        )
+        conv_at, value_at = np.asarray(ends @ conversions), np.asarray(ends @ value)
+        conv_value = np.divide(value_at, conv_at, out=np.zeros_like(value_at), where=conv_at > 0)
+        warm = self._warm[1] if self._warm is not None and self._warm[0] is walks else None
+        p, v, ok = absorb_batched(frm, to, prob, conv_value, keep, warm)
+        for i, b in np.argwhere(~ok):  # rare: where the iteration's error bound fails
+            chain = _Chain(frm, to, prob[:, b], n, conv_value[:, b])
+            p[i, b], v[i, b] = chain.solve(keep[:, i])
+        if (~ok).any():
+            logger.debug("bootstrap: %d of %d chain solves done directly", (~ok).sum(), ok.size)
+        conv_out = _share(_relative_losses(p[1:], p[0]), conversions.sum(axis=0))
+        val_out = _share(_relative_losses(v[1:], v[0]), value.sum(axis=0))
         return conv_out, val_out
+
+    def _batched_edge_weights(
+        self, walks: _Walks, conversions: np.ndarray, nulls: np.ndarray
+    ) -> np.ndarray:
+        """(E, B) transition counts of B resamples, without stacking (3P, B) counts."""
+        P = conversions.shape[0]
+        inc = walks.incidence.tocsc()
+        journeys = inc[:, :P]
+        out = np.asarray((journeys + inc[:, P : 2 * P]).tocsr() @ conversions)
+        if self.use_nulls:
+            out += np.asarray((journeys + inc[:, 2 * P :]).tocsr() @ nulls)
+        return out
 
 
 def _dense_ids(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -332,35 +377,53 @@ class _Chain:
         prob = weights / np.where(out > 0, out, 1.0)[walks.edge_from]
         return cls(walks.edge_from, walks.edge_to, prob, n, conv_value)
 
-    def solve(self, keep: np.ndarray, cut_edges: np.ndarray | None = None) -> tuple[float, float]:
-        """P(conversion) and expected value from start, states outside ``keep`` removed.
+    def visits(self, keep: np.ndarray, cut_edges: np.ndarray | None = None) -> np.ndarray:
+        """Expected visits of every state from start, states outside ``keep`` removed.
 
-        ``keep`` has one entry per transient state including start (index 0). A transition
-        into a removed state, or a cut edge, goes to null.
+        ``keep`` has one entry per transient state including start (index 0, which must be
+        kept). A transition into a removed state, or a cut edge, goes to null. The visits
+        solve :math:`(I - Q)^\\top x = e_0` exactly (dense LAPACK, or a sparse LU above
+        :data:`DENSE_LIMIT` states); removed states get 0.
         """
         n = self.n
         frm, to, prob = self.frm, self.to, self.prob
         live = np.ones(len(prob), bool) if cut_edges is None else ~cut_edges
         idx = np.full(n + 1, -1)
-        idx[keep] = np.arange(int(keep.sum()))
         m = int(keep.sum())
+        idx[keep] = np.arange(m)
         inner = live & (to <= n) & keep[np.minimum(frm, n)] & keep[np.minimum(to, n)]
         inner &= frm <= n
-        to_conv = live & (to == n + 1) & keep[np.minimum(frm, n)]
-        r = np.zeros((m, 2))
-        np.add.at(r[:, 0], idx[frm[to_conv]], prob[to_conv])
-        np.add.at(r[:, 1], idx[frm[to_conv]], prob[to_conv] * self.conv_value[frm[to_conv]])
         rows, cols = idx[frm[inner]], idx[to[inner]]
+        e0 = np.zeros(m)
+        e0[0] = 1.0
         if m <= DENSE_LIMIT:
             a = np.eye(m)
             np.add.at(a, (rows, cols), -prob[inner])
-            h = np.linalg.solve(a, r)
+            x = np.linalg.solve(a.T, e0)
         else:
             a = sp.identity(m, format="csc") - sp.csc_matrix(
                 (prob[inner], (rows, cols)), shape=(m, m)
             )
-            h = spla.splu(a).solve(r)
-        return float(h[0, 0]), float(h[0, 1])
+            x = spla.splu(a).solve(e0, trans="T")
+        out = np.zeros(n + 1)
+        out[keep] = x
+        return out
+
+    def absorbed(
+        self, visits: np.ndarray, cut_edges: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """P(conversion) and expected value from start given visits, shape (n + 1, ...)."""
+        to_conv = self.to == self.n + 1
+        if cut_edges is not None:
+            to_conv &= ~cut_edges
+        s, prob = self.frm[to_conv], self.prob[to_conv]
+        return prob @ visits[s], (prob * self.conv_value[s]) @ visits[s]
+
+    def solve(self, keep: np.ndarray, cut_edges: np.ndarray | None = None) -> tuple[float, float]:
+        """P(conversion) and expected value from start, states outside ``keep`` removed
+        (see :meth:`visits`)."""
+        p, v = self.absorbed(self.visits(keep, cut_edges), cut_edges)
+        return float(p), float(v)
 
 
 def _value_per_conversion(walks: _Walks, paths: PathTable) -> np.ndarray:
@@ -372,14 +435,19 @@ def _value_per_conversion(walks: _Walks, paths: PathTable) -> np.ndarray:
 
 
 def _relative_loss(removed: float, full: float) -> float:
-    if full <= 0:
-        return 0.0
-    return float(min(max(1.0 - removed / full, 0.0), 1.0))
+    return float(_relative_losses(np.asarray(removed), np.asarray(full)))
 
 
-def _share(effects: np.ndarray, total: float) -> np.ndarray:
-    s = effects.sum()
-    return effects / s * total if s > 0 else np.zeros_like(effects)
+def _relative_losses(removed: np.ndarray, full: np.ndarray) -> np.ndarray:
+    """1 - removed / full clipped to [0, 1] (0 where full <= 0); full broadcasts by column."""
+    safe = np.where(full > 0, full, 1.0)
+    return np.where(full > 0, np.clip(1.0 - removed / safe, 0.0, 1.0), 0.0)
+
+
+def _share(effects: np.ndarray, total: float | np.ndarray) -> np.ndarray:
+    """``total`` shared in proportion to ``effects`` (per column when 2-D); 0 if none."""
+    s = effects.sum(axis=0)
+    return np.divide(effects, s, out=np.zeros_like(effects), where=s > 0) * total
 
 
 def choose_order(paths: PathTable, max_order: int = 5) -> pd.DataFrame:

@@ -9,7 +9,7 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from cjsim.attribution import MarkovAttribution, choose_order
+from cjsim.attribution import MarkovAttribution, choose_order, markov
 from cjsim.attribution.markov import weighted_auc
 from cjsim.errors import OptionError
 from tests.attribution.helpers import random_table, table
@@ -270,3 +270,35 @@ def test_an_order_beyond_integer_keys_gives_the_same_chain():
     assert forty.conversion_probability() == pytest.approx(six.conversion_probability())
     np.testing.assert_allclose(forty.removal_effects_, six.removal_effects_, rtol=1e-12)
     np.testing.assert_allclose(forty.conversions_, six.conversions_, rtol=1e-12)
+
+
+def test_sparse_and_dense_solves_agree(monkeypatch):
+    """Above DENSE_LIMIT states the visits come from a sparse LU, below from LAPACK: the
+    same chain through both gives the same numbers (order 3 here has ~150 states)."""
+    t = random_table(K=5, P=400, seed=9)
+    dense = MarkovAttribution(order=3).fit(t)
+    monkeypatch.setattr(markov, "DENSE_LIMIT", 0)
+    sparse = MarkovAttribution(order=3).fit(t)
+    assert len(dense.states_) > 100
+    assert sparse.p_conversion_ == pytest.approx(dense.p_conversion_, rel=1e-12)
+    np.testing.assert_allclose(sparse.removal_effects_, dense.removal_effects_, rtol=1e-10)
+    np.testing.assert_allclose(sparse.value_, dense.value_, rtol=1e-10)
+
+
+def test_visits_give_the_forward_absorption_probabilities():
+    """P(conversion) as visits x one-step conversion (the adjoint system) equals the
+    forward solve (I - Q) h = r read at start, with and without removed states."""
+    t = random_table(K=4, P=150, seed=2)
+    m = MarkovAttribution(order=2).fit(t)
+    c = m._chain
+    n = c.n
+    for keep in (np.ones(n + 1, bool), m._variants()[:, 2]):
+        inner = (c.frm <= n) & (c.to <= n) & keep[np.minimum(c.to, n)] & keep[c.frm]
+        Q = np.zeros((n + 1, n + 1))
+        np.add.at(Q, (c.frm[inner], c.to[inner]), c.prob[inner])
+        to_conv = (c.to == n + 1) & keep[np.minimum(c.frm, n)]
+        r = np.bincount(c.frm[to_conv], c.prob[to_conv], minlength=n + 1)
+        h = np.linalg.solve(np.eye(n + 1) - Q, r)
+        assert c.solve(keep)[0] == pytest.approx(h[0], rel=1e-12)
+        x = c.visits(keep)
+        assert (x[~keep] == 0).all() and x[0] >= 1
