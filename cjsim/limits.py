@@ -33,6 +33,9 @@ bound                        value         why
 ``MAX_FILE_BYTES``           4 MiB         size of a model or experiment file; at most this
                                            much (plus one byte) is read. The shipped models
                                            are under 10 kB
+``MAX_MARKOV_CELLS``         100,000,000   states x (channels + 1) of a Markov attribution:
+                                           one removal solve per channel over every state
+                                           (a 200,000-channel log asked for 37 GiB)
 ``MAX_NESTING``              32            tables and lists nested in a model or experiment
                                            file (the deepest real key has 6 levels)
 ``MAX_NAME_LENGTH``          100           characters of an experiment or scenario name
@@ -59,6 +62,7 @@ MAX_RESAMPLES = 100_000
 MAX_REPLICATIONS = 10_000
 MAX_FILE_BYTES = 4 * 2**20
 MAX_NESTING = 32
+MAX_MARKOV_CELLS = 100_000_000
 MAX_NAME_LENGTH = 100
 
 
@@ -99,6 +103,10 @@ LIMITS: tuple[Limit, ...] = (
     Limit("MAX_FILE_BYTES", MAX_FILE_BYTES,
           "size of a model or experiment file (at most this plus one byte is read)",
           "the shipped models are under 10 kB; a generated model with 1,000 channels fits"),
+    Limit("MAX_MARKOV_CELLS", MAX_MARKOV_CELLS,
+          "states x (channels + 1) of a Markov attribution (`--method markov`, `--order`)",
+          "one removal solve per channel over every state, kept in memory together (a "
+          "200,000-channel log asked for 37 GiB); fewer channels or a lower order fit"),
     Limit("MAX_NESTING", MAX_NESTING, "tables and lists nested in a model or experiment file",
           "the deepest real key has 6 levels; deeper nesting overflows parsers"),
     Limit("MAX_NAME_LENGTH", MAX_NAME_LENGTH, "characters of an experiment or scenario name",

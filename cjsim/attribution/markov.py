@@ -123,6 +123,20 @@ def _walks(paths: PathTable, order: int, self_loops: bool) -> _Walks:
     return _Walks(windows, uniq // (n + 3), uniq % (n + 3), incidence, last_state)
 
 
+def _check_size(states: int, channels: int, order: int) -> None:
+    """Refuse a chain whose removal solves would not fit: states x (channels + 1) cells."""
+    from cjsim.limits import MAX_MARKOV_CELLS
+
+    cells = (states + 1) * (channels + 1)
+    if cells > MAX_MARKOV_CELLS:
+        raise OptionError(
+            f"a Markov chain of order {order} over {channels:,} channels has {states:,} "
+            f"states: its {channels:,} removal solves need {cells:,} cells, more than "
+            f"{MAX_MARKOV_CELLS:,} (cjsim.limits); expected fewer channels (merge rare ones) "
+            "or a lower --order"
+        )
+
+
 class MarkovAttribution(Attribution):
     """k-order Markov attribution with exact removal effects.
 
@@ -177,6 +191,7 @@ class MarkovAttribution(Attribution):
     def fit(self, paths: PathTable) -> MarkovAttribution:
         """Fit the chain and solve P(conversion) and every channel's removal effect."""
         walks = self._structure(paths)
+        _check_size(walks.n_states, len(paths.channels), self.order)
         self._paths, self._walks = paths, walks
         self.channels_ = paths.channels
         weights = self._edge_weights(walks, paths.conversions, paths.nulls)

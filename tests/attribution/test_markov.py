@@ -302,3 +302,15 @@ def test_visits_give_the_forward_absorption_probabilities():
         assert c.solve(keep)[0] == pytest.approx(h[0], rel=1e-12)
         x = c.visits(keep)
         assert (x[~keep] == 0).all() and x[0] >= 1
+
+
+def test_a_chain_too_large_to_solve_is_refused_before_the_solves(monkeypatch):
+    """states x (channels + 1) above cjsim.limits.MAX_MARKOV_CELLS: one clear refusal that
+    names the order, the channels and the states (a 200,000-channel log asked for 37 GiB)."""
+    import cjsim.limits
+
+    wide = table([(" > ".join(f"c{i}" for i in range(300)), 1, 0, 1.0), ("c1 > c2", 0, 1, 0)])
+    MarkovAttribution(order=1).fit(wide)  # 301 x 301 cells: fine
+    monkeypatch.setattr(cjsim.limits, "MAX_MARKOV_CELLS", 50_000)
+    with pytest.raises(OptionError, match=r"order 1 over 300 channels has 300 states"):
+        MarkovAttribution(order=1).fit(wide)
