@@ -326,6 +326,8 @@ def _print_summary(summary: Any) -> None:
     out.print(stages)
     ch = summary.channel_table()
     if len(ch):
+        spent = float(ch["spend"].abs().max()) if len(ch) else 0.0
+        cents = spent < 10_000  # whole amounts where cents would be noise (and width)
         t = Table(title="touches per channel")
         for col, just in [
             ("channel", "left"),
@@ -344,7 +346,7 @@ def _print_summary(summary: Any) -> None:
                 r.type,
                 f"{r.touches:,}",
                 f"{r.customers_reached:,}",
-                _money(r.spend) if paid else "-",
+                (_money(r.spend) if cents else f"{r.spend:,.0f}") if paid else "-",
                 f"{r.spend / r.budget:.0%}" if paid and r.budget > 0 else "-",
                 f"{r.over_budget:,}" if paid else "-",
             )
@@ -352,7 +354,7 @@ def _print_summary(summary: Any) -> None:
             "spend: delivered touches x their cost; over budget: touches the budget could "
             "not pay for (not delivered)"
         )
-        out.print(t)
+        _print_wide(t, 96)
 
 
 # -- funnel ----------------------------------------------------------------------------
