@@ -731,6 +731,9 @@ def _print_evaluation(result: Any) -> None:
            f"Shapley from {truth.settings['n_permutations']} sampled orders")
         + ")",
         title_justify="left",
+        caption="± = 1.96 standard errors of the truth itself (paired runs, over blocks of "
+        "1,024 customers); spend: delivered touches x their cost, all channels on",
+        caption_justify="left",
     )  # fmt: skip
     for col in ("channel", "incremental", "Shapley", "true share", "spend", "incremental ROAS",
                 "marginal ROAS"):  # fmt: skip
@@ -752,6 +755,13 @@ def _print_evaluation(result: Any) -> None:
             pm(r.get("marginal_roas"), r.get("marginal_roas_se")),
         )
     _print_wide(t, 120)
+    harmful = [str(c) for c, x in truth.shares("shapley").items() if x < 0]
+    if harmful:
+        out.print(
+            f"note: {', '.join(harmful)} {'has' if len(harmful) == 1 else 'have'} a negative "
+            "true share: switching it on costs conversions (the other shares add up to more "
+            "than 100%)"
+        )
     tot = truth.totals
     out.print(
         f"conversions: {tot['conversions_all_on']:,.0f} with every channel on, "

@@ -175,3 +175,24 @@ def test_cli_evaluate_bad_options(tmp_path, args, needles):
     res = cjsim("evaluate", "textbook", "--out", "r", *args, cwd=tmp_path)
     assert_one_line_error(res, *needles)
     assert not (tmp_path / "r").exists()
+
+
+def test_a_harmful_channel_keeps_its_negative_true_share(tmp_path):
+    """A banner that puts people off buying: its true share is negative, kept so (not
+    clipped to 0) in the truth and the scores, and the CLI says so."""
+    from tests.conftest import MODELS
+
+    text = (MODELS / "trap_null_channel.toml").read_text(encoding="utf-8")
+    text = text.replace('description = "Impressions everywhere, no effect"',
+                        'description = "Impressions that put people off"\n'
+                        'effects.decision = { lift = -0.2, to = ["purchase"] }')  # fmt: skip
+    (tmp_path / "harm.toml").write_text(text, encoding="utf-8")
+    res = CliRunner().invoke(app, ["evaluate", str(tmp_path / "harm.toml"), "--customers",
+                                   "6000", "--replications", "2", "--out",
+                                   str(tmp_path / "ev")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "banner has a negative true share" in " ".join(res.output.split())
+    truth = pd.read_csv(tmp_path / "ev" / "truth.csv").set_index("channel")
+    assert truth.loc["banner", "shapley_share"] < 0
+    bias = pd.read_csv(tmp_path / "ev" / "bias.csv")
+    assert (bias[bias.channel == "banner"].truth < 0).all()
