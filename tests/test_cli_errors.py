@@ -3,6 +3,7 @@ no output file left behind (DESIGN.md, reliability contract)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,26 @@ TEXTBOOK = (MODELS / "textbook.toml").read_text(encoding="utf-8")
 
 
 def cjsim(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``cjsim ARGS`` in folder ``cwd``, run in this process (a new Python process per
+    call cost ~1 s of imports each, a minute of the suite); the result as a subprocess's.
+    An exception that escapes the command (a traceback a user would see) fails the test."""
+    from typer.testing import CliRunner
+
+    from cjsim.cli import app
+
+    old = Path.cwd()
+    os.chdir(cwd)
+    try:
+        res = CliRunner().invoke(app, list(args))
+    finally:
+        os.chdir(old)
+    if res.exception is not None and not isinstance(res.exception, SystemExit):
+        raise res.exception
+    return subprocess.CompletedProcess(["cjsim", *args], res.exit_code, res.stdout, res.stderr)
+
+
+def cjsim_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``cjsim ARGS`` as a process of its own (``python -m cjsim``)."""
     return subprocess.run(
         [sys.executable, "-m", "cjsim", *args], cwd=cwd, capture_output=True, text=True, check=False
     )
@@ -399,3 +420,12 @@ def test_sigterm_stops_like_ctrl_c_and_leaves_no_temporary_file(tmp_path):
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_real_process_gives_the_same_one_line_refusal(tmp_path):
+    """The tests above run the command line in-process; the console entry point as a
+    process of its own refuses bad input the same way (exit 2, one line on stderr)."""
+    (tmp_path / "bad.toml").write_text(edit("population = 1_000_000", "population = -5"))
+    in_process = assert_one_line_error(cjsim("validate", "bad.toml", cwd=tmp_path), "population")
+    alone = assert_one_line_error(cjsim_process("validate", "bad.toml", cwd=tmp_path))
+    assert alone == in_process
