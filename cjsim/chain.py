@@ -86,6 +86,15 @@ class CompiledModel:
     def n_channels(self) -> int:
         return len(self.channels)
 
+    def affordable_touches(self, customers: int) -> np.ndarray:
+        """Touches each channel's budget pays for in a step among ``customers`` customers
+        (their share of the population's budget over a touch's cost), shape (C,); NaN for
+        channels without a budget (organic). Fractional: the engines round it at random."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per = self.daily_budget * self.step_days / self.touch_cost
+        share = customers / self.model.population
+        return np.where(self.paid & (self.touch_cost > 0), per * share, np.nan)
+
     def effect_multipliers(self, exposure: np.ndarray) -> np.ndarray:
         """Hazard multipliers of a customer who keeps a steady exposure level.
 

@@ -374,18 +374,10 @@ class _World:
         self.schedules = [model.channels[c].schedule for c in cm.channels]
         days = math.ceil(self.horizon / self.step)
         self.spend = np.zeros((C, days + 1))
-        # what a touch costs (the Markov engine's cost model, cjsim.chain.touch_frequency);
-        # the daily budget is a hard cap on touches, scaled to the simulated customers and
-        # rounded down (a day never spends more than its budget)
-        self.cost = cm.touch_cost.tolist()
-        self.day_touches = [
-            cm.daily_budget[c] * self.step / self.cost[c] * customers / model.population
-            if cm.paid[c] and self.cost[c] > 0
-            else None
-            for c in range(C)
-        ]
-        self.day_cap = [None if x is None else x for x in self.day_touches]
-        self.capped_days = [0] * C
+        # a touch costs what it does in the Markov engine (CompiledModel.touch_cost); the
+        # daily budget is a hard cap on touches, scaled to the simulated customers and
+        # rounded at random each day (_affordable)
+        self.day_cap = [None if np.isnan(x) else float(x) for x in cm.affordable_touches(customers)]
         self.undelivered = [0] * C  # touches the budget could not pay for, per channel
         # Who a campaign touches on a day is decided at the day's start, as in the Markov
         # engine, and the touch weighs on that whole day's hazards (adstock is a daily
@@ -769,7 +761,6 @@ class _World:
             rows = np.flatnonzero(keep)
             self.capped_budget += rows.size - cap
             self.undelivered[c] += rows.size - cap
-            self.capped_days[c] += 1
             rank = keyed_uniforms(self.keys_np[hit[rows]], _RANK + c, day)
             keep[rows[np.argsort(rank, kind="stable")[cap:]]] = False
         if fcap is not None:

@@ -287,10 +287,7 @@ class _Plan:
             [bool(self.expo[c].any()) or (c == cm.wom_channel and self.talking) for c in range(C)],
             dtype=bool,
         )
-        # the budget per step and customer of the population (0: not paid, no cap), and
-        # what a touch costs
-        self.step_budget = np.where(cm.paid, cm.daily_budget * cm.step_days, 0.0)
-        self.population = cm.model.population
+        # the paid channels that can touch anyone: their budgets cap them
         self.capped = [c for c in range(C) if cm.paid[c] and self.channel_live[c]]
         # campaign schedules: a channel delivers no touches on its off days (its draws are
         # still made, so the other channels' randomness does not move)
@@ -501,8 +498,8 @@ def _run_chunk(
     # over a touch's cost, rounded up or down at random in proportion (no money is lost to
     # rounding on average, however small the sample); the draws are the market's own
     # (keyed by its index, a column per channel whether it is on or not)
-    affordable = {c: plan.step_budget[c] * size / plan.population / cm.touch_cost[c]
-                  for c in plan.capped}  # fmt: skip
+    per_customer = cm.affordable_touches(1)
+    affordable = {c: per_customer[c] * size for c in plan.capped}
     if affordable:
         first_market = start // MARKET
         rounding = np.stack([

@@ -306,7 +306,16 @@ def test_spend_is_capped_by_the_budget_and_the_first_touches_are_paid():
     budget = cm.daily_budget[c] * cm.step_days * 30_000 / model.population
     assert per_step.max() * cm.touch_cost[c] <= budget + cm.touch_cost[c]  # random rounding
     assert s.spend[c] <= (budget + cm.touch_cost[c]) * cm.steps
-    # touches fall in the first half of a step, earliest paid first: the delivered ones
-    # of a binding step are the early ones
-    frac = (t.time / cm.step_days) % 1
-    assert frac.max() < 0.5
+
+
+def test_a_binding_budget_pays_for_the_earliest_touches_of_each_market():
+    """Two markets (ids 0-4 and 5-9), padding from 9 on (n = 9): market 0 affords 2 of its
+    4 touches, market 1 all 3 of its own; the earliest are paid, padding costs nothing."""
+    from cjsim.simulate.markov import _within_budget
+
+    market = np.array([0] * 5 + [1] * 6)
+    ids = np.array([0, 1, 3, 4, 5, 7, 8, 9, 10])
+    frac = np.array([0.9, 0.1, 0.5, 0.3, 0.2, 0.8, 0.4, 0.0, 0.6], np.float32)
+    kept = _within_budget(ids, frac, market, np.array([2.0, 3.0]), 9)
+    np.testing.assert_array_equal(ids[kept], [1, 4, 5, 7, 8, 9, 10])
+    assert _within_budget(ids, frac, market, np.array([4.0, 3.0]), 9) is None
