@@ -153,8 +153,7 @@ def _aggregate(
             continue
         starts = offsets[rows]
         mat = codes[starts[:, None] + np.arange(L)[None, :]]
-        uniq, inverse = np.unique(mat, axis=0, return_inverse=True)
-        inverse = inverse.ravel()
+        uniq, inverse = _unique_rows(mat, len(channels))
         k = len(uniq)
         out_codes.append(uniq.ravel())
         out_len.append(np.full(k, L, np.int64))
@@ -178,6 +177,25 @@ def _aggregate(
         value=np.concatenate(out_val).astype(np.float64),
         touch_age=np.concatenate(out_age) if ages is not None else None,
     )
+
+
+def _unique_rows(mat: np.ndarray, base: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(mat, axis=0, return_inverse=True)`` for codes in ``[0, base)``.
+
+    Where a row fits one int64 as a base-``base`` number (first code most significant,
+    so numbers sort as the rows do), the distinct numbers are found instead of the
+    distinct rows: a sort of integers, not of row views.
+    """
+    L = mat.shape[1]
+    if L * np.log2(max(base, 2)) > 62:
+        uniq, inverse = np.unique(mat, axis=0, return_inverse=True)
+        return uniq, inverse.ravel()
+    key = mat[:, 0].astype(np.int64)
+    for j in range(1, L):
+        key *= base
+        key += mat[:, j]
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return mat[first], inverse.ravel()
 
 
 def _mean_ages(
@@ -405,24 +423,38 @@ def path_table_from_frame(frame: pd.DataFrame, *, source: str | None = None) -> 
                 key=col,
             )
         counts[col] = num
-    paths = frame["path"].astype("string").fillna("")
-    parts = paths.str.split(SEPARATOR)
-    lengths = parts.map(len).to_numpy(np.int64)
-    flat = parts.explode().str.strip()
-    empty = (flat == "").to_numpy()
+    paths = frame["path"].astype("string").fillna("").tolist()
+    lengths, codes, channels = _split_paths(paths)
+    empty = codes < 0
     if empty.any():
         i = int(np.repeat(np.arange(len(frame)), lengths)[np.flatnonzero(empty)[0]])
         raise PathTableError(
-            f"path {paths.iloc[i]!r} has an empty channel; expected 'a > b > c'",
+            f"path {paths[i]!r} has an empty channel; expected 'a > b > c'",
             source=source,
             key=f"row {i + 1}",
         )
-    codes, channels = pd.factorize(flat, sort=True)
     return _aggregate(
-        [str(c) for c in channels],
+        channels,
         lengths,
-        codes.astype(np.int32),
+        codes,
         counts["total_conversions"],
         counts["total_null"],
         counts["total_conversion_value"],
     )
+
+
+def _split_paths(paths: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Lengths, codes (-1 for an empty channel) and sorted channel names of ``a > b`` paths.
+
+    The string work is done once per distinct token, not per touch: all paths are joined
+    and split in one C call, the raw tokens are factorised by hashing, and only the
+    distinct tokens are stripped of surrounding blanks and sorted.
+    """
+    lengths = np.fromiter((p.count(SEPARATOR) for p in paths), np.int64, len(paths)) + 1
+    raw = np.array(SEPARATOR.join(paths).split(SEPARATOR), dtype=object)
+    raw_codes, raw_names = pd.factorize(raw)
+    names = [str(t).strip() for t in raw_names]
+    channels = sorted(set(names) - {""})
+    index = {c: i for i, c in enumerate(channels)}
+    lut = np.array([index.get(n, -1) for n in names], np.int32)
+    return lengths, lut[raw_codes], channels

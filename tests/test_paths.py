@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cjsim.paths import PathTableError, path_table_from_frame, paths_from_events, read_path_table
+from cjsim.paths import (
+    PathTableError,
+    _split_paths,
+    _unique_rows,
+    path_table_from_frame,
+    paths_from_events,
+    read_path_table,
+)
 
 
 def log() -> pd.DataFrame:
@@ -127,6 +134,33 @@ def test_fractional_counts_kept_and_duplicate_rows_merged():
         ]
     )
     assert as_dict(path_table_from_frame(split)) == as_dict(table)
+
+
+def test_fast_split_is_pandas_split_and_strip():
+    """Paths are split by one join/split and the distinct tokens stripped: the same
+    lengths, codes and sorted channel names as pandas' per-row split, strip and
+    factorize, on blanks around and inside names, unicode and empty channels."""
+    paths = [" b >a", "a > b", "a>b ", "c", "\tb > a > c > c", "é d >c", "a > > b", "", "x "]
+    lengths, codes, channels = _split_paths(paths)
+    flat = pd.Series(paths).str.split(">").explode().str.strip()
+    named = flat != ""
+    ref_codes, ref_names = pd.factorize(flat[named], sort=True)
+    assert channels == list(ref_names)
+    np.testing.assert_array_equal(lengths, pd.Series(paths).str.split(">").map(len))
+    np.testing.assert_array_equal(codes[named.to_numpy()], ref_codes)
+    assert (codes[~named.to_numpy()] == -1).all()
+
+
+@pytest.mark.parametrize(("base", "width"), [(1, 3), (3, 1), (12, 7), (12, 17), (300, 9)])
+def test_rows_keyed_as_integers_are_numpy_unique_rows(base, width):
+    """Rows that fit an int64 as base-``base`` numbers are deduplicated by their number
+    (12 ** 17 and 300 ** 9 do not fit: the fallback is np.unique itself)."""
+    mat = np.random.default_rng(width).integers(0, base, (2_000, width))
+    mat[1000:] = mat[:1000]  # duplicates
+    uniq, inverse = _unique_rows(mat, base)
+    ref, ref_inverse = np.unique(mat, axis=0, return_inverse=True)
+    np.testing.assert_array_equal(uniq, ref)
+    np.testing.assert_array_equal(inverse, ref_inverse.ravel())
 
 
 def test_optional_columns_default_to_zero():
