@@ -101,6 +101,28 @@ def absorb_batched(
     return p, val, ok
 
 
+def visits_variants(
+    frm: np.ndarray,
+    to: np.ndarray,
+    prob: np.ndarray,
+    keep: np.ndarray,
+    *,
+    rtol: float = RTOL,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Expected visits from start of one chain's V variants, solved together.
+
+    The single-chain case of :func:`absorb_batched` (same arguments with ``prob`` of shape
+    (E,)), returning the visits themselves: shape (n + 1, V), and per variant whether the
+    error bound holds.
+    """
+    N = keep.shape[0]
+    inner, to_conv = to < N, to == N
+    r = np.bincount(frm[to_conv], prob[to_conv], minlength=N)[None, :]
+    solver = _Batch(frm[inner], to[inner], prob[inner, None], keep)
+    x, ok = solver.solve(r, None, rtol)
+    return x[0], ok[:, 0]
+
+
 class _Batch:
     """The operator ``x -> x - mask * (Q_b^T x)`` on (B, N, V) arrays, and BiCGSTAB."""
 

@@ -272,17 +272,35 @@ def test_an_order_beyond_integer_keys_gives_the_same_chain():
     np.testing.assert_allclose(forty.conversions_, six.conversions_, rtol=1e-12)
 
 
-def test_sparse_and_dense_solves_agree(monkeypatch):
-    """Above DENSE_LIMIT states the visits come from a sparse LU, below from LAPACK: the
-    same chain through both gives the same numbers (order 3 here has ~150 states)."""
+def test_iterative_sparse_and_dense_solves_agree(monkeypatch):
+    """Up to DENSE_LIMIT states the visits come from LAPACK; above, every variant is
+    iterated together until the error bound puts P(conversion) within POINT_RTOL, and a
+    variant whose bound fails gets a sparse LU. The same chain through all three routes
+    gives the same numbers (order 3 here has ~150 states)."""
     t = random_table(K=5, P=400, seed=9)
     dense = MarkovAttribution(order=3).fit(t)
     monkeypatch.setattr(markov, "DENSE_LIMIT", 0)
+    iterative = MarkovAttribution(order=3).fit(t)
+    monkeypatch.setattr(markov, "POINT_RTOL", -1.0)  # no bound holds: every variant by LU
     sparse = MarkovAttribution(order=3).fit(t)
     assert len(dense.states_) > 100
-    assert sparse.p_conversion_ == pytest.approx(dense.p_conversion_, rel=1e-12)
-    np.testing.assert_allclose(sparse.removal_effects_, dense.removal_effects_, rtol=1e-10)
-    np.testing.assert_allclose(sparse.value_, dense.value_, rtol=1e-10)
+    for other in (iterative, sparse):
+        assert other.p_conversion_ == pytest.approx(dense.p_conversion_, rel=1e-12)
+        np.testing.assert_allclose(other.removal_effects_, dense.removal_effects_, rtol=1e-10)
+        np.testing.assert_allclose(other.value_, dense.value_, rtol=1e-10)
+
+
+def test_a_large_chain_matches_direct_solves_of_every_variant():
+    """An order-3 chain of ~2,000 states (above DENSE_LIMIT: solved by iteration) against
+    a sparse LU of each variant: P(conversion) and every removal effect to 1e-11."""
+    t = random_table(K=12, P=6_000, max_len=7, seed=4)
+    m = MarkovAttribution(order=3).fit(t)
+    assert len(m.states_) > markov.DENSE_LIMIT
+    keep = m._variants()
+    direct = np.column_stack([m._chain.visits(keep[:, v]) for v in range(keep.shape[1])])
+    p, _ = m._chain.absorbed(direct)
+    assert m.p_conversion_ == pytest.approx(p[0], rel=1e-12)
+    np.testing.assert_allclose(m.removal_effects_, 1 - p[1:] / p[0], rtol=0, atol=1e-11)
 
 
 def test_visits_give_the_forward_absorption_probabilities():
