@@ -17,7 +17,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -33,7 +33,9 @@ from cjsim.limits import (
     MAX_RESAMPLES,
     check_at_most,
 )
-from cjsim.model import JourneyModel, load_model, resolve_model
+
+if TYPE_CHECKING:
+    from cjsim.model import JourneyModel
 
 app = typer.Typer(
     name="cjsim",
@@ -78,6 +80,8 @@ def one_line(text: str) -> str:
 
 
 def _load(arg: str) -> JourneyModel:
+    from cjsim.model import load_model, resolve_model  # pydantic: only commands that need it
+
     return load_model(resolve_model(arg))
 
 

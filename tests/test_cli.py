@@ -122,6 +122,37 @@ def test_python_dash_m():
     assert json.loads(res.stdout)["p_conversion"] == pytest.approx(0.4)
 
 
+#: Modules a command that reads no model and draws nothing must not import (start-up time).
+HEAVY = ("matplotlib", "simpy", "duckdb", "statsmodels", "dask", "cjsim.report",
+         "cjsim.model", "cjsim.simulate")  # fmt: skip
+IMPORTED = """
+import sys
+from cjsim.cli import main
+sys.argv = ["cjsim", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print(" ".join(m for m in {heavy!r} if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["attribute", "PATHS"]])
+def test_help_and_attribute_import_no_heavy_module(tmp_path, args):
+    """``cjsim --help`` and ``cjsim attribute`` (every standard method, default intervals)
+    start without matplotlib, simpy, duckdb, statsmodels, the report, the model schema or
+    the engines (each costs start-up)."""
+    paths = tmp_path / "paths.csv"
+    paths.write_text("path,total_conversions,total_null\na > b,3,4\nb,1,5\na,2,2\n")
+    args = [str(paths) if a == "PATHS" else a for a in args]
+    res = subprocess.run(
+        [sys.executable, "-c", IMPORTED.format(heavy=HEAVY), *args],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines()[-1] == ""
+
+
 def test_paths_command(tmp_path):
     events = tmp_path / "e.csv"
     res = runner.invoke(app, ["simulate", "dentist", "--customers", "800", "--out", str(events)])
