@@ -328,6 +328,7 @@ class _Plan:
                     s, targets, np.cumsum(moves, axis=1), hazard, bool(on_stage.size), tuple(effs)
                 )
             )
+        self.move_bound = _move_bounds(self.plans, G, S)
         touchable = (cm.exposure > 0).any(axis=(0, 1)) | cm.wom_targets
         self.settled = cm.absorbing & ~touchable  # nothing more can happen to customers here
         self.cum_shares = np.cumsum(cm.segment_shares)
@@ -352,6 +353,59 @@ class _Plan:
                 shape = (mean / sd) ** 2
                 out[m] = special.gammaincinv(shape, u64[m]) * (sd**2 / mean)
         return out
+
+
+def _lifted_thresholds(sp: _StagePlan, g: np.ndarray, adstock: dict[int, np.ndarray]) -> np.ndarray:
+    """The cumulative chances of each move out of a lifted stage, ``(customers, K)``: a
+    customer whose transition draw ``u`` has ``k`` of them at or below it takes move ``k``
+    (stays if ``k = K``).
+
+    Each move's hazard is multiplied by :math:`1 + \\sum_c \\text{lift}_c\\,
+    \\text{hill}(a_c)` (as in :mod:`cjsim.chain`); the competing hazards give the chance
+    of leaving, :math:`1 - e^{-\\text{total}}`, shared in proportion. ``g`` holds the
+    customers' segments, ``adstock`` their float32 adstock on each channel of
+    ``sp.effects``.
+    """
+    mult = np.ones((g.size, sp.targets.size))
+    for c, cols, lift, ec, slope in sp.effects:
+        a = adstock[c]
+        h = a / (a + np.float32(ec)) if slope == 1.0 else a**slope / (a**slope + ec**slope)
+        mult[:, cols] += (lift * h)[:, None]
+    lam = sp.hazard[g] * mult
+    total = np.maximum(lam.sum(axis=1), 1e-300)
+    cum = np.cumsum(lam, axis=1)
+    cum *= (-np.expm1(-total) / total)[:, None]
+    return cum
+
+
+def _move_bounds(plans: list[_StagePlan], G: int, S: int) -> np.ndarray:
+    """Per (segment, stage) cell, a number no customer's chance of leaving the stage in a
+    step can reach, whatever their adstock: ``(G * S,)`` float32, 0 where no one leaves.
+
+    A customer whose transition draw ``u`` is at least the bound stays where they are, so
+    the engine computes the exact (lifted) chances of only the others. The chances the
+    step loop computes are thresholds ``cum`` with ``u >= cum[-1]`` meaning "stay": the
+    cumulative base move probabilities, or for a lifted stage the cumulative hazards
+    ``lam_k = hazard_k * (1 + sum_c lift_c * hill_c)`` times ``(1 - e^{-total}) / total``,
+    a factor of at most 1. A Hill response lies in [0, 1] (float32 rounding keeps it
+    there; :func:`cjsim.model` refuses curves that give NaN), so no threshold exceeds
+    ``sum_k hazard_k * (1 + sum_c max(lift_c, 0))`` with the lifts rounded to float32 as
+    the step loop rounds them. The bound adds a relative margin of 1e-9, far above the
+    rounding of the few operations behind a threshold, and is rounded up to float32.
+    """
+    bound = np.zeros((G, S))
+    for sp in plans:
+        if sp.lifted:
+            top = np.ones(sp.targets.size)
+            for _c, cols, lift, _ec, _slope in sp.effects:
+                top[cols] += max(float(np.float32(lift)), 0.0)
+            bound[:, sp.stage] = (sp.hazard * top).sum(axis=1) * (1.0 + 1e-9)
+        else:
+            bound[:, sp.stage] = sp.cum[:, -1] * (1.0 + 1e-9)
+    b32 = bound.reshape(G * S).astype(np.float32)
+    low = b32 < bound.reshape(G * S)
+    b32[low] = np.nextafter(b32[low], np.float32(np.inf))
+    return b32
 
 
 def _block_generators(entropy: int, first_block: int, n_blocks: int) -> list[np.random.Generator]:
@@ -537,12 +591,18 @@ def _run_chunk(
         np.arange(n_pad, dtype=np.int32), 0, np.zeros(n_pad, np.int32), STAGE, -1, stage, 0.0
     )
     check_settled = bool(plan.settled.any())
+    # Per customer, what depends only on their (segment, stage) cell, kept up to date as
+    # they move instead of looked up every step: each channel's touch probability (the
+    # word-of-mouth row is refilled every step) and the bound on their chance of moving
+    # (see _move_bounds). cell is kept for word of mouth, whose table changes every step.
+    cell = seg_off + stage
+    touch_p = plan.expo[:, cell]  # (C, n_pad) float32
+    move_bound = plan.move_bound[cell]
 
     for t in range(cm.steps):
         if check_settled and plan.settled[stage].all():
             break
         _draw_uniforms(bits, raw, U)
-        gs = seg_off + stage
         # 1. touches
         t_ids, t_ticks, t_ch = [], [], []
         for c in range(C):
@@ -551,11 +611,13 @@ def _run_chunk(
                 a *= alpha[c]
             if not plan.channel_live[c] or not plan.on_step[c, t]:
                 continue
+            p = touch_p[c]
             if c == cm.wom_channel and plan.talking:
                 table = _wom_tables(plan, stage, market, size, n)
-                p = table[0][gs] if size.size == 1 else table[market, gs]
-            else:
-                p = plan.expo[c][gs]
+                if size.size == 1:
+                    np.take(table[0], cell, out=p)
+                else:
+                    p[:] = table[market, cell]
             uc = U[c]
             ids = np.flatnonzero(uc < p)
             if ids.size == 0:
@@ -578,10 +640,13 @@ def _run_chunk(
             ticks = np.concatenate(t_ticks)
             order = np.argsort(ticks.astype(np.uint16), kind="stable")
             events.add(ids[order], t, ticks[order], TOUCH, np.concatenate(t_ch)[order], -1, 0.0)
-        # 2. transitions, customers grouped by stage (radix sort of 8-bit codes)
+        # 2. transitions: only a customer whose draw is below their cell's bound can move;
+        # those, grouped by stage (customer order kept), get their exact chances
         u_tr = U[plan.TR]
-        order = np.argsort(stage, kind="stable")
-        bounds = np.concatenate(([0], np.cumsum(np.bincount(stage, minlength=S))))
+        may_move = np.flatnonzero(u_tr < move_bound)
+        in_stage = stage[may_move]
+        order = may_move[np.argsort(in_stage, kind="stable")]
+        bounds = np.concatenate(([0], np.cumsum(np.bincount(in_stage, minlength=S))))
         mv_ids, mv_to = [], []
         for sp in plan.plans:
             b0, b1 = bounds[sp.stage], bounds[sp.stage + 1]
@@ -590,20 +655,7 @@ def _run_chunk(
             idx = order[b0:b1]
             g = seg[idx]
             if sp.lifted:
-                # hazard multiplier 1 + sum_c lift_c * hill(adstock_c), as in cjsim.chain
-                mult = np.ones((idx.size, sp.targets.size))
-                for c, cols, lift, ec, slope in sp.effects:
-                    a = adstock[c][idx]
-                    h = (
-                        a / (a + np.float32(ec))
-                        if slope == 1.0
-                        else a**slope / (a**slope + ec**slope)
-                    )
-                    mult[:, cols] += (lift * h)[:, None]
-                lam = sp.hazard[g] * mult
-                total = np.maximum(lam.sum(axis=1), 1e-300)
-                cum = np.cumsum(lam, axis=1)
-                cum *= (-np.expm1(-total) / total)[:, None]
+                cum = _lifted_thresholds(sp, g, {c: adstock[c][idx] for c, *_ in sp.effects})
             else:
                 cum = sp.cum[g]
             k = (u_tr[idx, None] >= cum).sum(axis=1)
@@ -616,6 +668,10 @@ def _run_chunk(
             to = np.concatenate(mv_to).astype(np.int8)
             stage[ids] = to
             visited[ids] |= np.uint32(1) << to.astype(np.uint32)
+            moved_to = seg_off[ids] + to
+            cell[ids] = moved_to
+            touch_p[:, ids] = plan.expo[:, moved_to]
+            move_bound[ids] = plan.move_bound[moved_to]
             u_time = U[plan.TIME]
             ticks = _HALF + np.minimum(u_time[ids] * _HALF, _HALF - 1).astype(np.int32)
             events.add(ids, t, ticks, STAGE, -1, to, 0.0)

@@ -319,3 +319,58 @@ def test_a_binding_budget_pays_for_the_earliest_touches_of_each_market():
     kept = _within_budget(ids, frac, market, np.array([2.0, 3.0]), 9)
     np.testing.assert_array_equal(ids[kept], [1, 4, 5, 7, 8, 9, 10])
     assert _within_budget(ids, frac, market, np.array([4.0, 3.0]), 9) is None
+
+
+_DAMPED = """
+name = "damped"
+stages = ["a", "b", "c", "lost"]
+conversion = "c"
+horizon_days = 5
+[transitions]
+a = { a = 0.6, b = 0.3, lost = 0.1 }
+b = { b = 0.5, c = 0.45, lost = 0.05 }
+[channels.x]
+type = "organic"
+rate = { a = 0.5, b = 0.5 }
+adstock = 0.9
+ec = 0.2
+slope = 3.0
+effects.a = { lift = 50.0 }
+effects.b = { lift = -0.9, to = ["c"] }
+[channels.y]
+type = "organic"
+rate = { a = 0.5, b = 0.5 }
+adstock = 0.3
+ec = 2.0
+slope = 0.5
+effects.a = { lift = -1.0, to = ["b"] }
+effects.b = { lift = -0.8 }
+"""
+
+
+@pytest.mark.parametrize("name", ["ecommerce", "b2b_saas", "trap_word_of_mouth", "damped"])
+def test_no_chance_of_moving_reaches_its_cells_bound(name):
+    """The engine works out the exact chances of moving only for customers whose draw is
+    below their cell's bound, so no adstock may take a chance to the bound: from none to
+    far more than a customer can carry, lifts above 1,000-fold or cancelling below 0."""
+    from cjsim.model import parse_model
+    from cjsim.simulate.markov import _lifted_thresholds, _Plan
+    from tests.conftest import shipped
+
+    model = parse_model(_DAMPED) if name == "damped" else shipped(name)
+    plan = _Plan(compile_model(model))
+    rng = np.random.default_rng(0)
+    levels = np.r_[0.0, 1e-45, 1e-20, 1e-6, 0.01, 0.5, 1, 3, 10, 1e3, 1e6, 1e12].astype(np.float32)
+    for sp in plan.plans:
+        g = np.repeat(np.arange(plan.G), 2000)
+        bound = plan.move_bound[g * plan.S + sp.stage]
+        if sp.lifted:
+            adstock = {c: rng.choice(levels, g.size) for c, *_ in sp.effects}
+            cum = _lifted_thresholds(sp, g, adstock)
+        else:
+            cum = sp.cum[g]
+        assert (cum.max(axis=1) <= bound).all()
+        if not sp.lifted:  # and no looser than it must be
+            assert (bound <= cum[:, -1] * (1 + 1e-6)).all()
+    stays = ~np.isin(np.arange(plan.S), [sp.stage for sp in plan.plans])
+    assert not plan.move_bound.reshape(plan.G, plan.S)[:, stays].any()  # no one leaves
