@@ -617,19 +617,20 @@ def _print_attribution(result: Any, stats: Any, out_path: Path | None) -> None:
     d = _decimals(tot["conversions"])
     table = Table()
     table.add_column("channel", no_wrap=True)
-    frame = result.to_frame()
+    cols = result.columns  # the long table as arrays: printing needs no pandas
     for name in result.methods:
         table.add_column(name, justify="right", no_wrap=True)
     with_ci = bool(result.settings.get("ci"))
-    widths = [len(c) for c in frame["channel"]] + [len(m) for m in result.methods]
-    by_key = frame.set_index(["method", "channel"])
-    for channel in dict.fromkeys(frame["channel"]):
+    widths = [len(c) for c in cols["channel"]] + [len(m) for m in result.methods]
+    keys = zip(cols["method"], cols["channel"], strict=True)
+    by_key = {key: i for i, key in enumerate(keys)}
+    for channel in dict.fromkeys(cols["channel"]):
         cells = []
         for name in result.methods:
-            row = by_key.loc[(name, channel)]
-            cell = f"{row['conversions']:,.{d}f}"
+            i = by_key[(name, channel)]
+            cell = f"{cols['conversions'][i]:,.{d}f}"
             if with_ci:
-                cell += f"\n[{row['ci_low']:,.{d}f}, {row['ci_high']:,.{d}f}]"
+                cell += f"\n[{cols['ci_low'][i]:,.{d}f}, {cols['ci_high'][i]:,.{d}f}]"
             widths.append(max(len(line) for line in cell.splitlines()))
             cells.append(cell)
         table.add_row(channel, *cells)

@@ -42,3 +42,27 @@ def show(value: Any) -> str:
     if hasattr(value, "item") and not isinstance(value, str | bytes):
         value = value.item()
     return repr(value)
+
+
+# -- refusals shared by the CSV readers (event logs, path tables) -------------------------
+def not_utf8(
+    exc: UnicodeDecodeError, source: str | None, error: type[EventLogError] = EventLogError
+) -> EventLogError:
+    """The error for a CSV file that is not UTF-8 text."""
+    return error(
+        f"is not UTF-8 text ({exc.reason} at byte {exc.start}); expected a UTF-8 CSV file",
+        source=source,
+    )
+
+
+def check_header_names(
+    names: list[str], source: str | None, error: type[EventLogError] = EventLogError
+) -> None:
+    """A CSV header naming a column twice is refused (pandas would rename the second)."""
+    twice = sorted({n for n in names if n and names.count(n) > 1})
+    if twice:
+        raise error(
+            f"column {twice[0]} appears twice in the header; expected each column once",
+            source=source,
+            key="header",
+        )

@@ -34,7 +34,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from cjsim._io import atomic_path
-from cjsim.errors import EventLogError, show
+from cjsim.errors import EventLogError, check_header_names, not_utf8, show
 
 EVENT_KINDS: tuple[str, ...] = ("touch", "stage", "conversion")
 TOUCH, STAGE, CONVERSION = 0, 1, 2
@@ -289,29 +289,6 @@ def too_many_fields(
                     key=f"row {number}",
                 )
     return None
-
-
-def not_utf8(
-    exc: UnicodeDecodeError, source: str | None, error: type[EventLogError] = EventLogError
-) -> EventLogError:
-    """The error for a CSV file that is not UTF-8 text."""
-    return error(
-        f"is not UTF-8 text ({exc.reason} at byte {exc.start}); expected a UTF-8 CSV file",
-        source=source,
-    )
-
-
-def check_header_names(
-    names: list[str], source: str | None, error: type[EventLogError] = EventLogError
-) -> None:
-    """A CSV header naming a column twice is refused (pandas would rename the second)."""
-    twice = sorted({n for n in names if n and names.count(n) > 1})
-    if twice:
-        raise error(
-            f"column {twice[0]} appears twice in the header; expected each column once",
-            source=source,
-            key="header",
-        )
 
 
 def _parse_text_times(frame: pd.DataFrame) -> pd.DataFrame:

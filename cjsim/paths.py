@@ -26,13 +26,18 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from cjsim._io import write_text_atomic
-from cjsim.errors import EventLogError, show
-from cjsim.events import check_header_names, not_utf8, too_many_fields, validate_events
+from cjsim.errors import EventLogError, check_header_names, not_utf8, show
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas and the event-log module are imported where used: reading a clean path table
+# needs neither, and ``cjsim attribute PATHS`` starts faster without them.
 
 #: Separator between channels in the ChannelAttribution path format.
 SEPARATOR = ">"
@@ -109,6 +114,8 @@ class PathTable:
 
     def to_frame(self) -> pd.DataFrame:
         """The ChannelAttribution-format table."""
+        import pandas as pd
+
         return pd.DataFrame(
             {
                 "path": self.path_strings(),
@@ -252,6 +259,10 @@ def paths_from_events(
         Conversions with no touch at all cannot form a path; they are counted in
         ``JourneyStats.conversions_without_touches``.
     """
+    import pandas as pd
+
+    from cjsim.events import validate_events
+
     validate_events(events, source=source)
     if lookback_days is not None and not lookback_days > 0:
         raise PathTableError(f"lookback is {lookback_days!r}; expected a number of days > 0")
@@ -341,6 +352,8 @@ def paths_from_events(
 
 def _codes(col: pd.Series) -> tuple[np.ndarray, list[object]]:
     """Integer codes and labels of a column (-1 for empty), using categorical codes if any."""
+    import pandas as pd
+
     if isinstance(col.dtype, pd.CategoricalDtype):
         cats = list(col.cat.categories)
         codes = col.cat.codes.to_numpy(np.int64)
@@ -355,7 +368,10 @@ def _codes(col: pd.Series) -> tuple[np.ndarray, list[object]]:
 def read_path_table(path: str | Path, *, delimiter: str | None = None) -> PathTable:
     """Read a ChannelAttribution-format path table (``,`` or ``;`` delimited, detected).
 
-    Rows with the same path are merged; fractional counts are kept as floats.
+    Rows with the same path are merged; fractional counts are kept as floats. A clean
+    table is read by pyarrow's CSV reader; anything it does not take as plainly clean (a
+    count that is not a number, a short row, an empty path) is read again by pandas, whose
+    route names the file, row and value of the first problem.
     """
     src = str(path)
     p = Path(path)
@@ -370,6 +386,64 @@ def read_path_table(path: str | Path, *, delimiter: str | None = None) -> PathTa
     header = text.splitlines()[0]
     sep = delimiter or (";" if header.count(";") > header.count(",") else ",")
     check_header_names([n.strip() for n in header.split(sep)], src, PathTableError)
+    table = _read_clean(p, sep)
+    return table if table is not None else _read_checked(p, sep, src)
+
+
+def _read_clean(p: Path, sep: str) -> PathTable | None:
+    """The table of a clean file via pyarrow, or None (then the checked route reads it)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        data = pacsv.read_csv(
+            p,
+            parse_options=pacsv.ParseOptions(delimiter=sep),
+            convert_options=pacsv.ConvertOptions(
+                column_types={"path": pa.string()}, strings_can_be_null=False
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError):
+        return None
+    names = data.column_names
+    if "path" not in names or "total_conversions" not in names or data.num_rows == 0:
+        return None
+    if len(set(names)) != len(names) or any(n.strip() != n for n in names):
+        return None
+    counts = {}
+    for col in PATH_COLUMNS[1:]:
+        if col not in names:
+            counts[col] = np.zeros(data.num_rows)
+            continue
+        column = data[col]
+        dtype = {pa.float64(): np.float64, pa.int64(): np.int64}.get(column.type)
+        if dtype is None or column.null_count:
+            return None
+        # from the buffers: pyarrow's own conversions to numpy import pandas
+        num = np.concatenate(
+            [np.zeros(0)]
+            + [np.frombuffer(c.buffers()[1], dtype, len(c), c.offset * 8) for c in column.chunks]
+        ).astype(np.float64)
+        with np.errstate(over="ignore"):
+            if not (np.isfinite(num).all() and (num >= 0).all() and num.sum() <= 1e15):
+                return None
+        counts[col] = num
+    paths = data["path"].to_pylist()
+    lengths, codes, channels = _split_paths(paths)
+    if (codes < 0).any():
+        return None
+    return _aggregate(
+        channels, lengths, codes, counts["total_conversions"], counts["total_null"],
+        counts["total_conversion_value"],
+    )  # fmt: skip
+
+
+def _read_checked(p: Path, sep: str, src: str) -> PathTable:
+    """Read with pandas and validate every row: the route that explains a bad file."""
+    import pandas as pd
+
+    from cjsim.events import too_many_fields
+
     hint = f"a channel name with {sep!r} must be in double quotes" + (
         " (\"search, brand > email\"), or write the table with ';' between the columns and "
         "read it with --delimiter ';'" if sep == "," else "")  # fmt: skip
@@ -392,6 +466,8 @@ def read_path_table(path: str | Path, *, delimiter: str | None = None) -> PathTa
 
 def path_table_from_frame(frame: pd.DataFrame, *, source: str | None = None) -> PathTable:
     """Validate and code a ChannelAttribution-format DataFrame."""
+    import pandas as pd
+
     if "path" not in frame.columns or "total_conversions" not in frame.columns:
         raise PathTableError(
             "missing column(s); expected path, total_conversions and optionally total_null, "
@@ -447,13 +523,14 @@ def _split_paths(paths: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Lengths, codes (-1 for an empty channel) and sorted channel names of ``a > b`` paths.
 
     The string work is done once per distinct token, not per touch: all paths are joined
-    and split in one C call, the raw tokens are factorised by hashing, and only the
+    and split in one C call, the raw tokens are numbered through a dict, and only the
     distinct tokens are stripped of surrounding blanks and sorted.
     """
     lengths = np.fromiter((p.count(SEPARATOR) for p in paths), np.int64, len(paths)) + 1
-    raw = np.array(SEPARATOR.join(paths).split(SEPARATOR), dtype=object)
-    raw_codes, raw_names = pd.factorize(raw)
-    names = [str(t).strip() for t in raw_names]
+    raw = SEPARATOR.join(paths).split(SEPARATOR)
+    raw_index = {t: i for i, t in enumerate(dict.fromkeys(raw))}  # distinct, first seen
+    raw_codes = np.fromiter(map(raw_index.__getitem__, raw), np.int32, len(raw))
+    names = [t.strip() for t in raw_index]
     channels = sorted(set(names) - {""})
     index = {c: i for i, c in enumerate(channels)}
     lut = np.array([index.get(n, -1) for n in names], np.int32)

@@ -8,6 +8,8 @@ import pytest
 
 from cjsim.paths import (
     PathTableError,
+    _read_checked,
+    _read_clean,
     _split_paths,
     _unique_rows,
     path_table_from_frame,
@@ -161,6 +163,27 @@ def test_rows_keyed_as_integers_are_numpy_unique_rows(base, width):
     ref, ref_inverse = np.unique(mat, axis=0, return_inverse=True)
     np.testing.assert_array_equal(uniq, ref)
     np.testing.assert_array_equal(inverse, ref_inverse.ravel())
+
+
+@pytest.mark.parametrize(
+    ("content", "sep"),
+    [
+        ("path,total_conversions,total_null,total_conversion_value\n"
+         "a > b,1.5,3,15.25\nb,0,1,0\n a>b ,2,0.5,20\n", ","),
+        ('\ufeffpath,total_conversions\n"search, brand > email",3\nemail,1\n', ","),
+        ("path;total_conversions;total_null\nné > b;1;2\nb > né > b;0;4\n", ";"),
+        ("total_null,path,total_conversions,extra\n4,x,1,hello\n2,y > x,7,\n", ","),
+    ],
+)  # fmt: skip
+def test_the_clean_route_reads_what_the_checked_route_reads(tmp_path, content, sep):
+    """pyarrow reads clean files (quoted names, ';', a byte-order mark, integer counts,
+    optional columns absent, extra columns); the pandas route that explains bad files
+    must give the same table, value for value."""
+    target = tmp_path / "paths.csv"
+    target.write_text(content, encoding="utf-8")
+    clean, checked = _read_clean(target, sep), _read_checked(target, sep, str(target))
+    assert clean is not None
+    assert as_dict(clean) == as_dict(checked) == as_dict(read_path_table(target))
 
 
 def test_optional_columns_default_to_zero():

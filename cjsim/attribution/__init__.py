@@ -15,7 +15,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from cjsim.attribution.base import Attribution
 from cjsim.attribution.bootstrap import bootstrap, percentile_interval, resample_counts
@@ -138,25 +137,28 @@ def attribute(
     method_rng, boot_rng = rng.spawn(2)
     estimators = [make_method(n, order=order, rng=method_rng, **options) for n in names]
     resamples = resample_counts(paths, n_resamples, scheme=scheme, rng=boot_rng) if ci else None
-    frames, models = [], {}
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in COLUMNS}
+    models = {}
     K = len(paths.channels)
+    missing = np.full(K, np.nan)
     for name, est in zip(names, estimators, strict=True):
         est.fit(paths)
         models[name] = est
-        cols: dict[str, Any] = {
-            "method": name,
-            "channel": list(paths.channels),
-            "conversions": est.conversions_,
-            "value": est.value_,
-            "removal_effect": getattr(est, "removal_effects_", np.full(K, np.nan)),
-            "standard_error": getattr(est, "standard_errors_", np.full(K, np.nan)),
+        cols: dict[str, np.ndarray] = {
+            "method": np.full(K, name, dtype=object),
+            "channel": np.array(paths.channels, dtype=object),
+            "conversions": np.asarray(est.conversions_, np.float64),
+            "value": np.asarray(est.value_, np.float64),
+            "removal_effect": np.asarray(getattr(est, "removal_effects_", missing), np.float64),
+            "standard_error": np.asarray(getattr(est, "standard_errors_", missing), np.float64),
         }
         if ci:
             conv_draws, value_draws = bootstrap(est, paths, resamples=resamples)
             cols["ci_low"], cols["ci_high"] = percentile_interval(conv_draws, ci)
             cols["value_ci_low"], cols["value_ci_high"] = percentile_interval(value_draws, ci)
-        frames.append(pd.DataFrame(cols))
-    table = pd.concat(frames, ignore_index=True).reindex(columns=list(COLUMNS))
+        for c in COLUMNS:
+            parts[c].append(cols.get(c, missing))
+    columns = {c: np.concatenate(parts[c]) for c in COLUMNS}
     settings = {
         "methods": names,
         "order": order,
@@ -165,7 +167,7 @@ def attribute(
         "scheme": scheme if ci else None,
         "input_hash": table_hash(paths),
     }
-    return AttributionResult(table, paths.totals(), settings, models)
+    return AttributionResult(columns, paths.totals(), settings, models)
 
 
 __all__ = [

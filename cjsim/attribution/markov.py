@@ -49,16 +49,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from cjsim.attribution.base import Attribution
 from cjsim.attribution.batched_chains import absorb_batched, visits_variants
 from cjsim.errors import OptionError
 from cjsim.paths import PathTable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -290,6 +292,8 @@ class MarkovAttribution(Attribution):
 
     def transition_matrix(self) -> pd.DataFrame:
         """The fitted transitions: ``channel_from, channel_to, transition_probability``."""
+        import pandas as pd
+
         names = [START, *self.states_, CONVERSION, NULL]
         c = self._chain
         keep = c.prob > 0
@@ -425,6 +429,8 @@ class _Chain:
             np.add.at(a, (rows, cols), -prob[inner])
             x = np.linalg.solve(a.T, e0)
         else:
+            import scipy.sparse.linalg as spla  # only for chains whose iteration failed
+
             a = sp.identity(m, format="csc") - sp.csc_matrix(
                 (prob[inner], (rows, cols)), shape=(m, m)
             )
@@ -507,6 +513,8 @@ def choose_order(paths: PathTable, max_order: int = 5) -> pd.DataFrame:
         ``order, states, auc, penalized_auc, suggested`` (one row per order).
     """
     from math import comb
+
+    import pandas as pd
 
     if paths.nulls.sum() <= 0 or paths.conversions.sum() <= 0:
         raise OptionError(

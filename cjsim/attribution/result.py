@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from cjsim._io import write_text_atomic
 from cjsim.errors import OptionError
@@ -30,8 +33,10 @@ class AttributionResult:
 
     Attributes
     ----------
+    columns : dict of ndarray
+        The long table as arrays, keys :data:`COLUMNS` (NaN where a column does not apply).
     table : DataFrame
-        Long format, columns :data:`COLUMNS` (missing values where a column does not apply).
+        The same as a DataFrame (built on first use: printing a result needs no pandas).
     totals : dict
         Journeys, conversions, nulls and value of the input.
     settings : dict
@@ -40,14 +45,20 @@ class AttributionResult:
         The fitted estimators by method name (transition matrix, removal effects, ...).
     """
 
-    table: pd.DataFrame
+    columns: dict[str, np.ndarray]
     totals: dict[str, float]
     settings: dict[str, Any]
     models: dict[str, Any] = field(default_factory=dict, repr=False)
 
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame({c: self.columns[c] for c in COLUMNS})
+
     @property
     def methods(self) -> list[str]:
-        return list(dict.fromkeys(self.table["method"]))
+        return list(dict.fromkeys(self.columns["method"].tolist()))
 
     def to_frame(self) -> pd.DataFrame:
         """The long table (a copy): one row per method x channel."""
