@@ -123,7 +123,7 @@ def test_python_dash_m():
 
 
 #: Modules a command that reads no model and draws nothing must not import (start-up time).
-HEAVY = ("matplotlib", "simpy", "duckdb", "statsmodels", "dask", "cjsim.report",
+HEAVY = ("matplotlib", "simpy", "duckdb", "statsmodels", "dask", "pandas", "cjsim.report",
          "cjsim.model", "cjsim.simulate")  # fmt: skip
 IMPORTED = """
 import sys
@@ -140,8 +140,8 @@ print(" ".join(m for m in {heavy!r} if m in sys.modules))
 @pytest.mark.parametrize("args", [["--help"], ["attribute", "PATHS"]])
 def test_help_and_attribute_import_no_heavy_module(tmp_path, args):
     """``cjsim --help`` and ``cjsim attribute`` (every standard method, default intervals)
-    start without matplotlib, simpy, duckdb, statsmodels, the report, the model schema or
-    the engines (each costs start-up)."""
+    start without pandas, matplotlib, simpy, duckdb, statsmodels, the report, the model
+    schema or the engines (each costs start-up)."""
     paths = tmp_path / "paths.csv"
     paths.write_text("path,total_conversions,total_null\na > b,3,4\nb,1,5\na,2,2\n")
     args = [str(paths) if a == "PATHS" else a for a in args]
