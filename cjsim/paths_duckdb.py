@@ -1,8 +1,8 @@
 """Event logs larger than memory -> path table, out of core with DuckDB.
 
-The aggregation is SQL that any warehouse runs alike (DESIGN.md, "Scale"): number each
-customer's conversions with a window sum, keep the first journey (or all of them), collect
-each journey's channel codes in time order, and ``GROUP BY`` the resulting list. DuckDB
+The aggregation is SQL that any warehouse runs alike: number each customer's conversions
+with a window sum, keep the first journey (or all of them), collect each journey's channel
+codes in time order, and ``GROUP BY`` the resulting list. DuckDB
 streams the Parquet or CSV file and spills to disk under its memory limit, so only the
 distinct paths (usually a few hundred thousand rows) come back to Python, as Arrow lists
 that become the CSR arrays of a :class:`~cjsim.paths.PathTable` without a string in sight.

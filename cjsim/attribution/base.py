@@ -1,7 +1,7 @@
 """What every attribution method shares: the estimator pattern and linear crediting.
 
-An attribution method is an estimator (STYLE.md): options in ``__init__``, ``fit(paths)``
-returns ``self``, and the learned numbers live in attributes ending in ``_``:
+An attribution method is an estimator (as in scikit-learn): options in ``__init__``,
+``fit(paths)`` returns ``self``, and the learned numbers live in attributes ending in ``_``:
 
 ``conversions_``
     attributed conversions per channel, shape (K,), summing to the table's conversions;
@@ -32,7 +32,7 @@ class Attribution:
     :meth:`touch_shares` instead and inherit ``fit``.
     """
 
-    #: Method name in result files (DESIGN.md).
+    #: Method name in result files (the ``method`` column of an attribution result).
     name: str = ""
 
     conversions_: np.ndarray

@@ -2,7 +2,7 @@
 
 One row per (method, channel) with ``conversions`` and ``value`` attributed and, where they
 apply, ``removal_effect`` (Markov), ``standard_error`` (sampled Shapley) and the bootstrap
-interval ``ci_low``/``ci_high`` of ``conversions`` (DESIGN.md, "Attribution result").
+interval ``ci_low``/``ci_high`` of ``conversions``.
 """
 
 from __future__ import annotations

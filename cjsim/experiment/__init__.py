@@ -1,5 +1,6 @@
-"""What-if experiments: response curves and budget allocation (runner and experiment
-files come next)."""
+"""What-if experiments: experiment files (:mod:`~cjsim.experiment.config`), the replication
+runner (:mod:`~cjsim.experiment.runner`), paired statistics (:mod:`~cjsim.experiment.stats`),
+response curves and budget allocation (:mod:`~cjsim.experiment.optimize`)."""
 
 from __future__ import annotations
 

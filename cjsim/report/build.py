@@ -226,8 +226,8 @@ def attribution_sections(result: Any) -> list[Section]:
     models = getattr(result, "models", {})
     if "markov" in models:
         s.figures.append(
-            ("The fitted Markov chain (order 1): probability of the next touch, or of the "
-             "journey ending in a conversion or without one",
+            (f"The fitted Markov chain (order {models['markov'].order}): probability of the "
+             "next touch, or of the journey ending in a conversion or without one",
              F.transition_heatmap(models["markov"].transition_matrix()))
         )  # fmt: skip
     s.text += [t for t in (method_text(m) for m in methods) if t]
