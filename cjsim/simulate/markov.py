@@ -437,94 +437,98 @@ def _draw_uniforms(bits: list[Any], raw: np.ndarray, U: np.ndarray) -> None:
 
 
 class _Chunk:
-    """Collects one chunk's events step by step, then orders them by customer and time."""
+    """Collects one chunk's events step by step, then orders them by customer and time.
 
-    def __init__(self) -> None:
-        self.parts: list[tuple[np.ndarray, ...]] = []
+    An event is kept as its customer, its time and one int16 code for what happened
+    (touch on channel ``c``: ``c``; entering stage ``s``: ``C + s``; conversion:
+    ``C + S``), so that ordering the chunk moves three columns, not seven; conversion
+    values are kept apart, in the order the conversions happened.
+    """
 
-    def add(
-        self,
-        cust: np.ndarray,
-        step: int,
-        ticks: np.ndarray,
-        kind: int,
-        channel: np.ndarray | int,
-        stage: np.ndarray | int,
-        value: np.ndarray | float,
-    ) -> None:
+    def __init__(self, C: int, S: int, step_days: float) -> None:
+        self.C, self.S, self.step_days = C, S, step_days
+        self.conversion = C + S
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.values: list[tuple[np.ndarray, np.ndarray]] = []
+        # what each code means, column by column (-1: empty)
+        codes = np.arange(C + S + 1)
+        self.event_of = np.select([codes < C, codes < C + S], [TOUCH, STAGE], CONVERSION).astype(
+            np.int8
+        )
+        self.channel_of = np.where(codes < C, codes, -1).astype(np.int16)
+        self.stage_of = np.where((codes >= C) & (codes < C + S), codes - C, -1).astype(np.int16)
+
+    def add(self, cust: np.ndarray, step: int, ticks: np.ndarray, code: np.ndarray | int) -> None:
+        """Events of customers ``cust`` at ``ticks`` of step ``step`` (in time order)."""
         n = cust.size
         if n == 0:
             return
-        self.parts.append(
-            (
-                cust.astype(np.int32, copy=False),
-                np.full(n, step, np.int32),
-                ticks.astype(np.int32, copy=False),
-                np.full(n, kind, np.int8),
-                np.broadcast_to(np.asarray(channel, np.int16), (n,)),
-                np.broadcast_to(np.asarray(stage, np.int16), (n,)),
-                np.broadcast_to(np.asarray(value, np.float64), (n,)),
-            )
-        )
+        time = (step + ticks / _TICKS) * self.step_days
+        code = np.broadcast_to(np.asarray(code, np.int16), (n,))
+        self.parts.append((cust.astype(np.int32, copy=False), time, code))
 
-    def arrays(
-        self, start: int, n: int, seg: np.ndarray, step_days: float
-    ) -> dict[str, np.ndarray]:
+    def add_conversions(
+        self, cust: np.ndarray, step: int, ticks: np.ndarray, values: np.ndarray
+    ) -> None:
+        self.add(cust, step, ticks, self.conversion)
+        self.values.append((cust.astype(np.int32, copy=False), values))
+
+    def arrays(self, start: int, n: int, n_pad: int, seg: np.ndarray) -> dict[str, np.ndarray]:
         """Events of customers ``0 .. n-1`` (padding dropped), by customer then time."""
-        cust, step, ticks, kind, channel, stage, value = (
-            np.concatenate(c) for c in zip(*self.parts, strict=True)
-        )
-        keep = cust < n
-        if not keep.all():
-            cust, step, ticks, kind, channel, stage, value = (
-                a[keep] for a in (cust, step, ticks, kind, channel, stage, value)
-            )
+        cust, time, code = (np.concatenate(c) for c in zip(*self.parts, strict=True))
         # Parts are in step order and, within a step, in time order; a stable sort by
-        # customer keeps that order. 16-bit keys take numpy's O(n) radix sort.
-        key = cust.astype(np.uint16) if n <= 65536 else cust
-        order = np.argsort(key, kind="stable")
-        cust = cust[order]
+        # customer keeps that order (and puts the padding customers, ids n and up, last).
+        # 16-bit keys take numpy's O(n) radix sort.
+        order = np.argsort(_sort_key(cust, n_pad), kind="stable")
+        counts = np.bincount(cust, minlength=n_pad)[:n]
+        order = order[: counts.sum()]
+        code = code[order]
+        value = np.zeros(order.size)
+        if self.values:
+            v_cust, v = (np.concatenate(c) for c in zip(*self.values, strict=True))
+            v_order = np.argsort(_sort_key(v_cust, n_pad), kind="stable")
+            real = v_order[: np.count_nonzero(v_cust < n)]
+            value[code == self.conversion] = v[real]
         return {
-            "customer_id": cust.astype(np.int64) + start,
-            "time": (step[order] + ticks[order] / _TICKS) * step_days,
-            "event": kind[order],
-            "channel": channel[order],
-            "stage": stage[order],
-            "value": value[order],
-            "segment": seg[cust].astype(np.int16),
+            "customer_id": np.repeat(np.arange(start, start + n, dtype=np.int64), counts),
+            "time": time[order],
+            "event": self.event_of[code],
+            "channel": self.channel_of[code],
+            "stage": self.stage_of[code],
+            "value": value,
+            "segment": np.repeat(seg[:n].astype(np.int16), counts),
         }
+
+
+def _sort_key(cust: np.ndarray, n_pad: int) -> np.ndarray:
+    return cust.astype(np.uint16) if n_pad <= 65536 else cust
 
 
 def _chunk_stats(
     plan: _Plan,
     arrays: dict[str, np.ndarray],
-    start: int,
     n: int,
+    touches: np.ndarray,
+    touched: np.ndarray,
+    converted: np.ndarray,
     visited: np.ndarray,
     seg: np.ndarray,
 ) -> dict[str, Any]:
-    """Per-chunk counts, computed from the chunk's events."""
-    C, S = plan.C, plan.S
-    kind = arrays["event"]
-    local = arrays["customer_id"] - start
-    is_touch = kind == TOUCH
-    ch = arrays["channel"][is_touch].astype(np.intp)
-    touched = np.zeros((C, n), dtype=bool)
-    touched[ch, local[is_touch]] = True
-    is_conv = kind == CONVERSION
-    converted = np.zeros(n, dtype=bool)
-    converted[local[is_conv]] = True
-    touches = np.bincount(ch, minlength=C).astype(np.int64)
+    """Per-chunk counts: of the real customers (``< n``) in ``touches`` (per channel),
+    ``touched`` (channel x customer), ``converted`` and ``visited`` (bit per stage)
+    gathered as they were simulated; conversions and revenue from the chunk's events."""
+    S = plan.S
+    is_conv = arrays["event"] == CONVERSION
     return {
         "touches": touches,
         "spend": touches * plan.cm.touch_cost,
-        "reached": touched.sum(axis=1).astype(np.int64),
+        "reached": touched[:, :n].sum(axis=1).astype(np.int64),
         "stage_reach": np.array(
-            [int(((visited >> np.uint32(s)) & 1).sum()) for s in range(S)], np.int64
+            [int(((visited[:n] >> np.uint32(s)) & 1).sum()) for s in range(S)], np.int64
         ),
-        "segments": np.bincount(seg, minlength=plan.G).astype(np.int64),
+        "segments": np.bincount(seg[:n], minlength=plan.G).astype(np.int64),
         "conversions": int(is_conv.sum()),
-        "converters": int(converted.sum()),
+        "converters": int(converted[:n].sum()),
         "revenue": float(arrays["value"][is_conv].sum()),
     }
 
@@ -586,10 +590,12 @@ def _run_chunk(
             for k in range(size.size)
         ])  # (markets, steps, channels)  # fmt: skip
     undelivered = np.zeros(C, np.int64)
-    events = _Chunk()
-    events.add(
-        np.arange(n_pad, dtype=np.int32), 0, np.zeros(n_pad, np.int32), STAGE, -1, stage, 0.0
-    )
+    touches = np.zeros(C, np.int64)  # of real customers
+    touched = np.zeros((C, n_pad), dtype=bool)
+    converted = np.zeros(n_pad, dtype=bool)
+    events = _Chunk(C, S, cm.step_days)
+    everyone = np.arange(n_pad, dtype=np.int32)
+    events.add(everyone, 0, np.zeros(n_pad, np.int32), np.int16(C) + stage)
     check_settled = bool(plan.settled.any())
     # Per customer, what depends only on their (segment, stage) cell, kept up to date as
     # they move instead of looked up every step: each channel's touch probability (the
@@ -633,13 +639,15 @@ def _run_chunk(
             t_ids.append(ids)
             t_ticks.append(np.minimum(frac * _HALF, _HALF - 1).astype(np.int32))
             t_ch.append(np.full(ids.size, c, np.int16))
+            touched[c, ids] = True
+            touches[c] += ids.size if n == n_pad else np.searchsorted(ids, n)
             if a is not None:
                 a[ids] += incr[c]
         if t_ids:
             ids = np.concatenate(t_ids)
             ticks = np.concatenate(t_ticks)
             order = np.argsort(ticks.astype(np.uint16), kind="stable")
-            events.add(ids[order], t, ticks[order], TOUCH, np.concatenate(t_ch)[order], -1, 0.0)
+            events.add(ids[order], t, ticks[order], np.concatenate(t_ch)[order])
         # 2. transitions: only a customer whose draw is below their cell's bound can move;
         # those, grouped by stage (customer order kept), get their exact chances
         u_tr = U[plan.TR]
@@ -674,15 +682,16 @@ def _run_chunk(
             move_bound[ids] = plan.move_bound[moved_to]
             u_time = U[plan.TIME]
             ticks = _HALF + np.minimum(u_time[ids] * _HALF, _HALF - 1).astype(np.int32)
-            events.add(ids, t, ticks, STAGE, -1, to, 0.0)
+            events.add(ids, t, ticks, np.int16(C) + to)
             conv = to == cm.conversion
             if conv.any():
                 cids = ids[conv]
                 vals = plan.values(seg[cids], U[plan.VALUE][cids])
-                events.add(cids, t, ticks[conv], CONVERSION, -1, -1, vals)
+                events.add_conversions(cids, t, ticks[conv], vals)
+                converted[cids] = True
 
-    arrays = events.arrays(start, n, seg, cm.step_days)
-    stats = _chunk_stats(plan, arrays, start, n, visited[:n], seg[:n])
+    arrays = events.arrays(start, n, n_pad, seg)
+    stats = _chunk_stats(plan, arrays, n, touches, touched, converted, visited, seg)
     stats["undelivered"] = undelivered
     return arrays, stats
 
