@@ -287,6 +287,7 @@ class _Plan:
             [bool(self.expo[c].any()) or (c == cm.wom_channel and self.talking) for c in range(C)],
             dtype=bool,
         )
+        self.live_channels = [int(c) for c in np.flatnonzero(self.channel_live)]
         # the paid channels that can touch anyone: their budgets cap them
         self.capped = [c for c in range(C) if cm.paid[c] and self.channel_live[c]]
         # campaign schedules: a channel delivers no touches on its off days (its draws are
@@ -370,7 +371,10 @@ def _lifted_thresholds(sp: _StagePlan, g: np.ndarray, adstock: dict[int, np.ndar
     for c, cols, lift, ec, slope in sp.effects:
         a = adstock[c]
         h = a / (a + np.float32(ec)) if slope == 1.0 else a**slope / (a**slope + ec**slope)
-        mult[:, cols] += (lift * h)[:, None]
+        if cols.size == mult.shape[1]:  # every move (the same numbers, without a copy)
+            mult += (lift * h)[:, None]
+        else:
+            mult[:, cols] += (lift * h)[:, None]
     lam = sp.hazard[g] * mult
     total = np.maximum(lam.sum(axis=1), 1e-300)
     cum = np.cumsum(lam, axis=1)
@@ -562,8 +566,10 @@ def _run_chunk(
     )
     seg_off = seg.astype(np.int32) * S
     visited = (np.uint32(1) << stage.astype(np.uint32)).astype(np.uint32)
-    adstock = {c: np.zeros(n_pad, np.float32) for c in plan.adstock_channels}
-    alpha = {c: np.float32(cm.alpha[c]) for c in plan.adstock_channels}
+    # adstock of the channels with effects, one row each, decayed together every step
+    stock = np.zeros((len(plan.adstock_channels), n_pad), np.float32)
+    adstock = dict(zip(plan.adstock_channels, stock, strict=True))
+    retention = cm.alpha[plan.adstock_channels].astype(np.float32)[:, None]
     incr = {
         c: np.float32(1.0 - cm.alpha[c] if cm.normalize[c] else 1.0) for c in plan.adstock_channels
     }
@@ -596,39 +602,42 @@ def _run_chunk(
     events = _Chunk(C, S, cm.step_days)
     everyone = np.arange(n_pad, dtype=np.int32)
     events.add(everyone, 0, np.zeros(n_pad, np.int32), np.int16(C) + stage)
+    # customers (padding too) in a stage where something can still happen to them
     check_settled = bool(plan.settled.any())
+    unsettled = int(np.count_nonzero(~plan.settled[stage]))
+    if plan.talking:  # real customers in a source stage of word of mouth, per market
+        talkers = np.bincount(market[:n], weights=plan.wom_talks[stage[:n]], minlength=size.size)
     # Per customer, what depends only on their (segment, stage) cell, kept up to date as
-    # they move instead of looked up every step: each channel's touch probability (the
-    # word-of-mouth row is refilled every step) and the bound on their chance of moving
-    # (see _move_bounds). cell is kept for word of mouth, whose table changes every step.
+    # they move instead of looked up every step: each channel's touch probability (but
+    # word of mouth's, whose table changes every step) and the bound on their chance of
+    # moving (see _move_bounds).
     cell = seg_off + stage
     touch_p = plan.expo[:, cell]  # (C, n_pad) float32
     move_bound = plan.move_bound[cell]
+    if plan.talking:  # the customer's (market, cell) in the word-of-mouth tables
+        wom_cell = market.astype(np.intp) * (plan.G * S) + cell
 
     for t in range(cm.steps):
-        if check_settled and plan.settled[stage].all():
+        if check_settled and unsettled == 0:
             break
         _draw_uniforms(bits, raw, U)
         # 1. touches
+        stock *= retention
         t_ids, t_ticks, t_ch = [], [], []
-        for c in range(C):
-            a = adstock.get(c)
-            if a is not None:
-                a *= alpha[c]
-            if not plan.channel_live[c] or not plan.on_step[c, t]:
+        for c in plan.live_channels:
+            if not plan.on_step[c, t]:
                 continue
-            p = touch_p[c]
-            if c == cm.wom_channel and plan.talking:
-                table = _wom_tables(plan, stage, market, size, n)
-                if size.size == 1:
-                    np.take(table[0], cell, out=p)
-                else:
-                    p[:] = table[market, cell]
+            a = adstock.get(c)
             uc = U[c]
-            ids = np.flatnonzero(uc < p)
+            if c == cm.wom_channel and plan.talking:
+                table = _wom_tables(plan, talkers, size).ravel()
+                ids, p_ids = _wom_touched(uc, table, wom_cell)
+            else:
+                ids = np.flatnonzero(uc < touch_p[c])
+                p_ids = touch_p[c][ids]
             if ids.size == 0:
                 continue
-            frac = uc[ids] / p[ids]
+            frac = uc[ids] / p_ids
             if c in affordable:
                 paid_for = _within_budget(
                     ids, frac, market, np.floor(affordable[c] + rounding[:, t, c]), n
@@ -637,7 +646,7 @@ def _run_chunk(
                     undelivered[c] += ids.size - paid_for.size
                     ids, frac = ids[paid_for], frac[paid_for]
             t_ids.append(ids)
-            t_ticks.append(np.minimum(frac * _HALF, _HALF - 1).astype(np.int32))
+            t_ticks.append(np.minimum(frac * _HALF, _HALF - 1).astype(np.uint16))
             t_ch.append(np.full(ids.size, c, np.int16))
             touched[c, ids] = True
             touches[c] += ids.size if n == n_pad else np.searchsorted(ids, n)
@@ -646,7 +655,7 @@ def _run_chunk(
         if t_ids:
             ids = np.concatenate(t_ids)
             ticks = np.concatenate(t_ticks)
-            order = np.argsort(ticks.astype(np.uint16), kind="stable")
+            order = np.argsort(ticks, kind="stable")  # 16-bit keys: radix sort
             events.add(ids[order], t, ticks[order], np.concatenate(t_ch)[order])
         # 2. transitions: only a customer whose draw is below their cell's bound can move;
         # those, grouped by stage (customer order kept), get their exact chances
@@ -674,12 +683,22 @@ def _run_chunk(
         if mv_ids:
             ids = np.concatenate(mv_ids)
             to = np.concatenate(mv_to).astype(np.int8)
+            left = stage[ids]
+            if check_settled:
+                unsettled += int(np.count_nonzero(~plan.settled[to]))
+                unsettled -= int(np.count_nonzero(~plan.settled[left]))
+            if plan.talking:
+                real = ids < n
+                joined = plan.wom_talks[to[real]].astype(np.float64)
+                joined -= plan.wom_talks[left[real]]
+                talkers += np.bincount(market[ids[real]], weights=joined, minlength=size.size)
             stage[ids] = to
             visited[ids] |= np.uint32(1) << to.astype(np.uint32)
             moved_to = seg_off[ids] + to
-            cell[ids] = moved_to
             touch_p[:, ids] = plan.expo[:, moved_to]
             move_bound[ids] = plan.move_bound[moved_to]
+            if plan.talking:
+                wom_cell[ids] = market[ids] * (plan.G * S) + moved_to
             u_time = U[plan.TIME]
             ticks = _HALF + np.minimum(u_time[ids] * _HALF, _HALF - 1).astype(np.int32)
             events.add(ids, t, ticks, np.int16(C) + to)
@@ -696,9 +715,21 @@ def _run_chunk(
     return arrays, stats
 
 
-def _wom_tables(
-    plan: _Plan, stage: np.ndarray, market: np.ndarray, size: np.ndarray, n: int
-) -> np.ndarray:
+def _wom_touched(
+    u: np.ndarray, table: np.ndarray, cells: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The customers ``i`` with ``u[i] < table[cells[i]]`` (ascending), and those chances.
+
+    Only customers with ``u`` below the table's largest chance can be touched, so only
+    their chances are looked up (word of mouth's table changes every step; looking up
+    every customer's chance would cost more than the test itself)."""
+    may = np.flatnonzero(u < table.max())
+    p = table[cells[may]]
+    hit = u[may] < p
+    return may[hit], p[hit]
+
+
+def _wom_tables(plan: _Plan, talkers: np.ndarray, size: np.ndarray) -> np.ndarray:
     """This step's chance of a word-of-mouth touch per market and (segment, stage) cell,
     shape (markets, G * S), float32.
 
@@ -707,13 +738,11 @@ def _wom_tables(
     listener meets at least one with probability :math:`1 - e^{-r\\, n_s / n}` (``r`` the
     contacts per step, :math:`n_s / n` the market's share in source stages), times the
     segment's affinity; the channel's own organic rate applies where it is larger.
+    ``talkers`` holds the (real) customers in source stages per market, ``size`` the
+    market sizes.
     """
     cm = plan.cm
-    talkers = plan.wom_talks[stage[:n]]
-    if size.size == 1:
-        share = np.array([np.count_nonzero(talkers) / size[0]])
-    else:
-        share = np.bincount(market[:n], weights=talkers, minlength=size.size) / size
+    share = talkers / size
     contact = -np.expm1(-cm.wom_rate * share)  # (M,)
     cell = np.minimum(contact[:, None] * plan.wom_affinity[None, :], 1.0)  # (M, G)
     heard = (cell[:, :, None] * plan.wom_listens[None, None, :]).reshape(size.size, -1)
@@ -730,8 +759,10 @@ def _within_budget(
     out. Padding customers (``>= n``) cost nothing and are always delivered.
     """
     real = ids < n
-    counts = np.bincount(market[ids[real]], minlength=affordable.size)
-    if (counts <= affordable).all():
+    if affordable.size == 1:  # one market: no need to look the markets up
+        if np.count_nonzero(real) <= affordable[0]:
+            return None
+    elif (np.bincount(market[ids[real]], minlength=affordable.size) <= affordable).all():
         return None
     # rank the real customers' touches within their market by time; padding ranks last
     mk = np.where(real, market[ids], affordable.size)
