@@ -104,11 +104,13 @@ def test_same_command_same_log(tmp_path):
     ]
 
 
-def test_demo_prints_a_summary():
+def test_demo_prints_a_summary(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the demo writes cjsim-demo.html where it runs
     res = runner.invoke(app, ["demo", "--customers", "2000"])
     assert res.exit_code == 0, res.output
     for word in ("ecommerce", "conversions", "revenue", "ROAS", "paid_search", "word_of_mouth"):
         assert word in res.output
+    assert (tmp_path / "cjsim-demo.html").stat().st_size > 0
 
 
 def test_python_dash_m():
