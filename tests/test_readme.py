@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -53,13 +51,15 @@ COMMANDS = [
 
 
 def test_command_line_examples(workdir):
-    """The command-line block, line by line in one folder, as a user would type it."""
+    """The command-line block, line by line in one folder, as a user would type it (run
+    in this process, as ``tests/test_cli_errors.py`` does: a process per line cost 10 s
+    of start-up; ``python -m cjsim`` itself is tested in ``tests/test_cli.py``)."""
+    from tests.test_cli_errors import cjsim
+
     assert len(COMMANDS) >= 5
     for line in COMMANDS:
         args = shlex.split(tiny(line))[1:]
-        res = subprocess.run(
-            [sys.executable, "-m", "cjsim", *args], capture_output=True, text=True, check=False
-        )
+        res = cjsim(*args, cwd=workdir)
         assert res.returncode == 0, (line, res.stderr)
         assert res.stdout.strip(), line
     assert (workdir / "paths.csv").exists()
