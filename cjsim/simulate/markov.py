@@ -367,19 +367,31 @@ def _lifted_thresholds(sp: _StagePlan, g: np.ndarray, adstock: dict[int, np.ndar
     customers' segments, ``adstock`` their float32 adstock on each channel of
     ``sp.effects``.
     """
-    mult = np.ones((g.size, sp.targets.size))
-    for c, cols, lift, ec, slope in sp.effects:
-        a = adstock[c]
-        h = a / (a + np.float32(ec)) if slope == 1.0 else a**slope / (a**slope + ec**slope)
-        if cols.size == mult.shape[1]:  # every move (the same numbers, without a copy)
-            mult += (lift * h)[:, None]
-        else:
-            mult[:, cols] += (lift * h)[:, None]
-    lam = sp.hazard[g] * mult
+    K = sp.targets.size
+    if all(cols.size == K for _c, cols, *_ in sp.effects):
+        # every lift applies to every move: one multiplier per customer (the same sums)
+        one = np.ones(g.size)
+        for c, _cols, lift, ec, slope in sp.effects:
+            one += lift * _hill(adstock[c], ec, slope)
+        if K == 1:  # one move: its cumulative chance is its chance
+            lam1 = sp.hazard[g, 0] * one
+            total1 = np.maximum(lam1, 1e-300)
+            return (lam1 * (-np.expm1(-total1) / total1))[:, None]
+        lam = sp.hazard[g] * one[:, None]
+    else:
+        mult = np.ones((g.size, K))
+        for c, cols, lift, ec, slope in sp.effects:
+            mult[:, cols] += (lift * _hill(adstock[c], ec, slope))[:, None]
+        lam = sp.hazard[g] * mult
     total = np.maximum(lam.sum(axis=1), 1e-300)
     cum = np.cumsum(lam, axis=1)
     cum *= (-np.expm1(-total) / total)[:, None]
     return cum
+
+
+def _hill(a: np.ndarray, ec: float, slope: float) -> np.ndarray:
+    """The Hill response to float32 adstock ``a``, in float32 (see cjsim.effects.hill)."""
+    return a / (a + np.float32(ec)) if slope == 1.0 else a**slope / (a**slope + ec**slope)
 
 
 def _move_bounds(plans: list[_StagePlan], G: int, S: int) -> np.ndarray:
@@ -443,14 +455,17 @@ def _draw_uniforms(bits: list[Any], raw: np.ndarray, U: np.ndarray) -> None:
 class _Chunk:
     """Collects one chunk's events step by step, then orders them by customer and time.
 
-    An event is kept as its customer, its time and one int16 code for what happened
-    (touch on channel ``c``: ``c``; entering stage ``s``: ``C + s``; conversion:
-    ``C + S``), so that ordering the chunk moves three columns, not seven; conversion
-    values are kept apart, in the order the conversions happened.
+    An event is kept as its customer, its time stamp ``step * 2**16 + tick`` (its time is
+    ``stamp / 2**16 * step_days``: ``stamp / 2**16`` is ``step + tick / 2**16`` exactly)
+    and one int16 code for what happened (touch on channel ``c``: ``c``; entering stage
+    ``s``: ``C + s``; conversion: ``C + S``), so that ordering the chunk moves three
+    narrow columns, not seven; conversion values are kept apart, in the order the
+    conversions happened.
     """
 
-    def __init__(self, C: int, S: int, step_days: float) -> None:
+    def __init__(self, C: int, S: int, steps: int, step_days: float) -> None:
         self.C, self.S, self.step_days = C, S, step_days
+        self.stamp_type: type[np.integer[Any]] = np.uint32 if steps <= 2**16 else np.int64
         self.conversion = C + S
         self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.values: list[tuple[np.ndarray, np.ndarray]] = []
@@ -467,9 +482,10 @@ class _Chunk:
         n = cust.size
         if n == 0:
             return
-        time = (step + ticks / _TICKS) * self.step_days
+        stamp = ticks.astype(self.stamp_type)
+        stamp += self.stamp_type(step * _TICKS)
         code = np.broadcast_to(np.asarray(code, np.int16), (n,))
-        self.parts.append((cust.astype(np.int32, copy=False), time, code))
+        self.parts.append((cust.astype(np.int32, copy=False), stamp, code))
 
     def add_conversions(
         self, cust: np.ndarray, step: int, ticks: np.ndarray, values: np.ndarray
@@ -479,7 +495,7 @@ class _Chunk:
 
     def arrays(self, start: int, n: int, n_pad: int, seg: np.ndarray) -> dict[str, np.ndarray]:
         """Events of customers ``0 .. n-1`` (padding dropped), by customer then time."""
-        cust, time, code = (np.concatenate(c) for c in zip(*self.parts, strict=True))
+        cust, stamp, code = (np.concatenate(c) for c in zip(*self.parts, strict=True))
         # Parts are in step order and, within a step, in time order; a stable sort by
         # customer keeps that order (and puts the padding customers, ids n and up, last).
         # 16-bit keys take numpy's O(n) radix sort.
@@ -495,7 +511,7 @@ class _Chunk:
             value[code == self.conversion] = v[real]
         return {
             "customer_id": np.repeat(np.arange(start, start + n, dtype=np.int64), counts),
-            "time": time[order],
+            "time": stamp[order] / _TICKS * self.step_days,
             "event": self.event_of[code],
             "channel": self.channel_of[code],
             "stage": self.stage_of[code],
@@ -599,7 +615,7 @@ def _run_chunk(
     touches = np.zeros(C, np.int64)  # of real customers
     touched = np.zeros((C, n_pad), dtype=bool)
     converted = np.zeros(n_pad, dtype=bool)
-    events = _Chunk(C, S, cm.step_days)
+    events = _Chunk(C, S, cm.steps, cm.step_days)
     everyone = np.arange(n_pad, dtype=np.int32)
     events.add(everyone, 0, np.zeros(n_pad, np.int32), np.int16(C) + stage)
     # customers (padding too) in a stage where something can still happen to them
@@ -623,7 +639,7 @@ def _run_chunk(
         _draw_uniforms(bits, raw, U)
         # 1. touches
         stock *= retention
-        t_ids, t_ticks, t_ch = [], [], []
+        t_ids, t_frac, t_ch = [], [], []
         for c in plan.live_channels:
             if not plan.on_step[c, t]:
                 continue
@@ -646,17 +662,18 @@ def _run_chunk(
                     undelivered[c] += ids.size - paid_for.size
                     ids, frac = ids[paid_for], frac[paid_for]
             t_ids.append(ids)
-            t_ticks.append(np.minimum(frac * _HALF, _HALF - 1).astype(np.uint16))
-            t_ch.append(np.full(ids.size, c, np.int16))
-            touched[c, ids] = True
-            touches[c] += ids.size if n == n_pad else np.searchsorted(ids, n)
+            t_frac.append(frac)
+            t_ch.append(c)
             if a is not None:
                 a[ids] += incr[c]
         if t_ids:
             ids = np.concatenate(t_ids)
-            ticks = np.concatenate(t_ticks)
+            ch = np.repeat(np.array(t_ch, np.int16), [i.size for i in t_ids])
+            touched[ch, ids] = True
+            touches += np.bincount(ch if n == n_pad else ch[ids < n], minlength=C)
+            ticks = np.minimum(np.concatenate(t_frac) * _HALF, _HALF - 1).astype(np.uint16)
             order = np.argsort(ticks, kind="stable")  # 16-bit keys: radix sort
-            events.add(ids[order], t, ticks[order], np.concatenate(t_ch)[order])
+            events.add(ids[order], t, ticks[order], ch[order])
         # 2. transitions: only a customer whose draw is below their cell's bound can move;
         # those, grouped by stage (customer order kept), get their exact chances
         u_tr = U[plan.TR]
