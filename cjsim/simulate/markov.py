@@ -53,6 +53,7 @@ import logging
 import math
 import time as _time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -873,24 +874,35 @@ def simulate(
     done = 0
     step = _chunk_size(chunk_size)
 
-    def consume() -> None:
+    def consume(background: ThreadPoolExecutor | None) -> None:
         nonlocal done
-        for arrays, stats in iter_event_chunks(cm, customers, rng=entropy, chunk_size=chunk_size):
-            table = arrays_to_table(arrays, cm.channels, cm.stages, cm.segments)
-            if writer is not None:
-                writer.write(table)
-            if sink is not None:
-                sink(table)
-            _accumulate(summary, stats, table.num_rows)
-            done = min(customers, done + step)
-            if progress is not None:
-                progress(done)
+        writing: Future[None] | None = None  # the previous chunk, being written
+        try:
+            for arrays, stats in iter_event_chunks(
+                cm, customers, rng=entropy, chunk_size=chunk_size
+            ):
+                table = arrays_to_table(arrays, cm.channels, cm.stages, cm.segments)
+                if writer is not None and background is not None:
+                    if writing is not None:
+                        writing.result()  # chunks are written one at a time, in order
+                    writing = background.submit(writer.write, table)
+                if sink is not None:
+                    sink(table)
+                _accumulate(summary, stats, table.num_rows)
+                done = min(customers, done + step)
+                if progress is not None:
+                    progress(done)
+        finally:
+            if writing is not None:
+                writing.result()  # written (or its error raised) before the file closes
 
     if writer is not None:
-        with writer:
-            consume()
+        # pyarrow writes (and compresses) a chunk without holding the GIL: the next chunk
+        # is simulated meanwhile
+        with writer, ThreadPoolExecutor(1, thread_name_prefix="cjsim-write") as background:
+            consume(background)
     else:
-        consume()
+        consume(None)
     summary.elapsed = _time.perf_counter() - started
     log.info("simulated %d customers x %d steps in %.2fs", customers, cm.steps, summary.elapsed)
     return summary

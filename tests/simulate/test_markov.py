@@ -195,6 +195,28 @@ def test_failed_run_leaves_no_file(ecommerce, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_failed_write_stops_the_run_and_leaves_no_file(ecommerce, tmp_path, monkeypatch):
+    """Chunks are written in the background while the next one is simulated; an error
+    writing one is raised by simulate, and the file is not left behind."""
+    from cjsim.events import EventWriter
+
+    written = []
+    write = EventWriter.write
+
+    def fail_second(self, table):
+        if written:
+            raise OSError("disk full")
+        written.append(table.num_rows)
+        write(self, table)
+
+    monkeypatch.setattr(EventWriter, "write", fail_second)
+    short = ecommerce.with_overrides(horizon_days=3)
+    target = tmp_path / "e.parquet"
+    with pytest.raises(OSError, match="disk full"):
+        simulate(short, 3 * MARKET, rng=1, out=target, chunk_size=MARKET)
+    assert len(written) == 1 and list(tmp_path.iterdir()) == []
+
+
 def test_engine_transition_probabilities_match_the_chain_formula():
     """One stage, one channel touching everybody every step with no carry-over: the
     engine's move rate must equal cjsim.chain's lifted probability (additive lifts)."""
