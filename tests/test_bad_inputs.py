@@ -491,6 +491,7 @@ def test_stale_temporary_files_of_dead_processes_are_removed(tmp_path):
     assert {p for p in files if not p.exists()} == gone
 
 
+@pytest.mark.xdist_group("signals")  # one at a time: each kills a run of its own
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 def test_a_sigkilled_simulation_leaves_a_temporary_file_the_next_run_removes(tmp_path):
     proc = subprocess.Popen(

@@ -63,6 +63,7 @@ def test_evaluation_reproduces_the_brand_search_trap():
     )
 
 
+# its tests share xdist_group("null_channel"): one process computes it once, not one per process
 @pytest.fixture(scope="module")
 def null_channel():
     """A small evaluation of the null-channel trap, its truth on more customers."""
@@ -71,6 +72,7 @@ def null_channel():
                     workers=1)  # fmt: skip
 
 
+@pytest.mark.xdist_group("null_channel")
 def test_methods_credit_many_times_what_marketing_caused(null_channel):
     """Methods share out every conversion on a path; marketing caused about a tenth of them
     (measured 8.5x at 20,000 customers, seed 0). The banner caused nothing at all."""
@@ -87,6 +89,7 @@ def test_methods_credit_many_times_what_marketing_caused(null_channel):
     assert ev.truth.spend.loc["banner", "roas"] == 0.0
 
 
+@pytest.mark.xdist_group("null_channel")
 def test_truth_noise_widens_the_intervals(null_channel):
     ev = null_channel
     exact, exact_bias = summarise(ev.scores.assign(truth_se=0.0))
@@ -102,6 +105,7 @@ def test_truth_noise_widens_the_intervals(null_channel):
     assert ((m["mae_high"] - m["mae_low"]) >= (e["mae_high"] - e["mae_low"]) - 1e-12).all()
 
 
+@pytest.mark.xdist_group("null_channel")
 def test_ties_and_decisions_are_reported(null_channel):
     ev = null_channel
     s = ev.summary

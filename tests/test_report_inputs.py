@@ -28,6 +28,7 @@ from tests.test_cli_errors import assert_one_line_error, cjsim
 from tests.test_report import experiment, images
 
 
+# its tests share xdist_group("folders"): one process computes it once, not one per process
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory) -> dict[str, Path]:
     """A real experiment folder (with truth and attribution) and a real evaluation."""
@@ -199,6 +200,7 @@ def _undamaged(target: str, folders: dict[str, Path], tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("target", sorted({t for t, _, _ in DAMAGES.values()}))
+@pytest.mark.xdist_group("folders")
 def test_the_undamaged_inputs_make_a_report(target, folders, tmp_path):
     path = _undamaged(target, folders, tmp_path)
     res = CliRunner().invoke(app, ["report", str(path), "--out", str(tmp_path / "r.html")])
@@ -207,6 +209,7 @@ def test_the_undamaged_inputs_make_a_report(target, folders, tmp_path):
 
 
 @pytest.mark.parametrize("case", sorted(DAMAGES))
+@pytest.mark.xdist_group("folders")
 def test_report_on_damaged_inputs(case, folders, tmp_path):
     target, damage, needles = DAMAGES[case]
     path = _undamaged(target, folders, tmp_path)
@@ -227,6 +230,7 @@ def _completed(res):
     return subprocess.CompletedProcess([], res.exit_code, res.stdout, res.stderr)
 
 
+@pytest.mark.xdist_group("folders")
 def test_a_task_file_cut_short_is_listed_not_refused(folders, tmp_path):
     """A crash of the disk may cut a file short; the report lists it (cjsim run redoes it)."""
     path = tmp_path / "experiment"

@@ -155,6 +155,7 @@ budget_scale = { video = 0.5 }
 """
 
 
+@pytest.mark.xdist_group("signals")  # one at a time: each kills a run of its own
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
 def test_ctrl_c_stops_cleanly_and_a_rerun_completes_identically(tmp_path):
     """SIGINT once 3 of the 24 tasks are written. A task of 10,000 customers takes ~0.15 s
