@@ -491,6 +491,7 @@ def test_stale_temporary_files_of_dead_processes_are_removed(tmp_path):
     assert {p for p in files if not p.exists()} == gone
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("signals")  # one at a time: each kills a run of its own
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 def test_a_sigkilled_simulation_leaves_a_temporary_file_the_next_run_removes(tmp_path):
@@ -530,6 +531,7 @@ def test_font_warnings_stay_off_stderr(tmp_path):
     assert (tmp_path / "r.html").exists()
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_leaves_no_manifest(tmp_path):
     """Nothing listens on port 9 of this host: the run stops before its folder exists."""
     (tmp_path / "e.toml").write_text(experiment(), encoding="utf-8")

@@ -104,6 +104,7 @@ def test_same_command_same_log(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_demo_prints_a_summary(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the demo writes cjsim-demo.html where it runs
     res = runner.invoke(app, ["demo", "--customers", "2000"])

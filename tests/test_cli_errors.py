@@ -399,6 +399,7 @@ def test_outputs_get_the_usual_permissions(tmp_path):
     assert stat.S_IMODE(os.stat(tmp_path / "out.txt").st_mode) == 0o666 & ~_io._UMASK
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("signals")  # one at a time: each kills a run of its own
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM to a child process")
 def test_sigterm_stops_like_ctrl_c_and_leaves_no_temporary_file(tmp_path):

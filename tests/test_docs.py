@@ -52,6 +52,7 @@ def update(path: Path, results: list[tuple[str, str, str | None]]) -> None:
     path.write_text(BLOCK.sub(fill, text), encoding="utf-8")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", TUTORIALS, ids=[p.stem for p in TUTORIALS])
 def test_tutorial_runs_as_written(path, tmp_path):
     results = run_tutorial(path, tmp_path)

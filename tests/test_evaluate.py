@@ -47,6 +47,7 @@ def test_summarise_by_hand():
     assert b.loc["a", "bias"] == pytest.approx(0.2) and b.loc["b", "bias"] == pytest.approx(-0.2)
 
 
+@pytest.mark.slow
 def test_evaluation_reproduces_the_brand_search_trap():
     """Brand search is caused by the decision and has no effect; last touch gives it a
     large share at a fixed seed (measured 0.5 at 100k customers; asserted >= 0.3 here)."""
@@ -72,6 +73,7 @@ def null_channel():
                     workers=1)  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("null_channel")
 def test_methods_credit_many_times_what_marketing_caused(null_channel):
     """Methods share out every conversion on a path; marketing caused about a tenth of them
@@ -89,6 +91,7 @@ def test_methods_credit_many_times_what_marketing_caused(null_channel):
     assert ev.truth.spend.loc["banner", "roas"] == 0.0
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("null_channel")
 def test_truth_noise_widens_the_intervals(null_channel):
     ev = null_channel
@@ -105,6 +108,7 @@ def test_truth_noise_widens_the_intervals(null_channel):
     assert ((m["mae_high"] - m["mae_low"]) >= (e["mae_high"] - e["mae_low"]) - 1e-12).all()
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("null_channel")
 def test_ties_and_decisions_are_reported(null_channel):
     ev = null_channel
@@ -181,6 +185,7 @@ def test_cli_evaluate_bad_options(tmp_path, args, needles):
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow
 def test_a_harmful_channel_keeps_its_negative_true_share(tmp_path):
     """A banner that puts people off buying: its true share is negative, kept so (not
     clipped to 0) in the truth and the scores, and the CLI says so."""

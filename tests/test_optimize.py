@@ -84,6 +84,7 @@ def test_bad_allocation_input():
         allocate_budget(curves(), 10.0, bounds={"radio": (0, 5)})
 
 
+@pytest.mark.slow
 def test_optimise_a_model_moves_money_from_a_useless_channel():
     """trap_null_channel: banner has no effect, so its money goes to video and search,
     the unbounded channels end with equal marginal returns per unit of spend, and the
@@ -144,6 +145,7 @@ def test_max_change_keeps_each_channel_near_its_budget():
     assert t.proposed_budget["banner"] < t.current_budget["banner"]
 
 
+@pytest.mark.slow
 def test_flexible_total_and_the_response_curve_figure(tmp_path):
     """--target-roas: each channel not at a bound ends at that marginal ROAS, none past
     its largest simulated budget; --figure draws one panel per paid channel."""

@@ -69,6 +69,7 @@ def wait_until(condition, timeout: float) -> bool:
     return True
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("signals")  # one at a time: each kills a run of its own
 def test_workers_exit_when_the_runner_is_killed(tmp_path):
     (tmp_path / "long.toml").write_text(LONG)

@@ -37,6 +37,7 @@ def test_readme_opens_with_the_two_commands():
     assert 'pip install ".[test]" && pytest' in first
 
 
+@pytest.mark.slow
 def test_python_example(workdir):
     (code,) = blocks("python")
     exec(compile(tiny(code), "README.md", "exec"), {})
@@ -50,6 +51,7 @@ COMMANDS = [
 ]
 
 
+@pytest.mark.slow
 def test_command_line_examples(workdir):
     """The command-line block, line by line in one folder, as a user would type it (run
     in this process, as ``tests/test_cli_errors.py`` does: a process per line cost 10 s

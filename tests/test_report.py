@@ -192,6 +192,7 @@ def experiment(tmp_path: Path, text_extra: str = "") -> Path:
     return tmp_path / "out"
 
 
+@pytest.mark.slow
 def test_experiment_report_and_an_incomplete_one(tmp_path):
     folder = experiment(tmp_path)
     html = build_report(folder).to_html()
@@ -211,6 +212,7 @@ def test_experiment_report_and_an_incomplete_one(tmp_path):
     assert "No replication has finished yet" in html
 
 
+@pytest.mark.slow
 def test_evaluation_and_attribution_reports(event_log, tmp_path):
     res = cjsim("evaluate", "trap_null_channel", "--customers", "1500", "--replications", "2",
                 "--out", "ev", cwd=tmp_path)  # fmt: skip
@@ -283,6 +285,7 @@ def open_in_chromium(path: Path) -> dict[str, object]:
     return found
 
 
+@pytest.mark.slow
 def test_demo_report_opens_in_a_real_browser(tmp_path):
     res = cjsim("demo", "--customers", "4000", "--report", "demo.html", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
@@ -335,6 +338,7 @@ def test_outputs_in_missing_folders_are_refused_before_any_work(tmp_path):
     assert_one_line_error(res, "more than the channels may take", "3 x its current budget")
 
 
+@pytest.mark.slow
 def test_an_agent_run_reports_its_queues_referrals_and_spend(event_log, tmp_path):
     res = cjsim("simulate", "dentist", "--engine", "agents", "--customers", "1500", "--out",
                 "a.parquet", cwd=tmp_path)  # fmt: skip

@@ -67,6 +67,7 @@ def task_files(folder: Path) -> int:
     return len(list((folder / "tasks").glob("*/*.json")))
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("signals")  # one at a time: each kills a run of its own
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups are POSIX")
 def test_killed_at_random_points_and_resumed_gives_the_same_bytes(tmp_path):

@@ -42,6 +42,7 @@ def write(tmp_path: Path, text: str = TINY, name: str = "tiny.toml") -> Path:
     return p
 
 
+@pytest.mark.slow
 def test_resume_gives_the_results_of_an_uninterrupted_run(tmp_path):
     exp = load_experiment(write(tmp_path))
     full = run_experiment(exp, tmp_path / "full", workers=1).runs
@@ -55,6 +56,7 @@ def test_resume_gives_the_results_of_an_uninterrupted_run(tmp_path):
     pd.testing.assert_frame_equal(full, parallel)
 
 
+@pytest.mark.slow
 def test_a_dask_local_cluster_gives_the_same_results(tmp_path):
     pytest.importorskip("distributed")
     exp = load_experiment(write(tmp_path))

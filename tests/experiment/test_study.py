@@ -92,6 +92,7 @@ model = "trap_brand_search"
 """
 
 
+@pytest.mark.slow
 def test_attribution_study_scores_every_replication_against_its_world(tmp_path):
     (tmp_path / "s.toml").write_text(STUDY)
     exp = load_experiment(tmp_path / "s.toml")
@@ -155,6 +156,7 @@ budget_scale = { video = 0.5 }
 """
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("signals")  # one at a time: each kills a run of its own
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
 def test_ctrl_c_stops_cleanly_and_a_rerun_completes_identically(tmp_path):
@@ -226,6 +228,7 @@ def test_set_as_a_toml_table_sets_single_keys(tmp_path):
     assert m.channels["video"].daily_budget == base.channels["video"].daily_budget
 
 
+@pytest.mark.slow
 def test_force_removes_the_old_results(tmp_path):
     from cjsim.experiment.runner import OUTPUTS
 
@@ -284,6 +287,7 @@ def test_an_experiment_built_without_its_worlds_says_so():
     assert small.spec.customers == 100 and small.models.keys() == study.models.keys()
 
 
+@pytest.mark.slow
 def test_an_unreadable_task_file_is_done_again(tmp_path):
     (tmp_path / "s.toml").write_text(STUDY)
     exp = load_experiment(tmp_path / "s.toml")

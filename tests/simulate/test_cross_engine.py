@@ -20,6 +20,7 @@ SEEDS = 5
 CUSTOMERS = 5_000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", MODELS)
 def test_engines_agree_on_spend_roas_conversions_and_reach(name):
     model = world(name)
@@ -36,6 +37,7 @@ def test_engines_agree_on_spend_roas_conversions_and_reach(name):
         assert abs(a.mean() - m.mean()) / se < 4, (key, m.mean(), a.mean())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["markov", "agents"])
 def test_both_engines_run_the_discrete_chain_of_a_plain_model(engine):
     """A plain chain of three transient stages over 8 steps: P(converted by the horizon) is
