@@ -45,6 +45,18 @@ not depend on the chunking, so
 A touch happens when ``u < p``; ``u / p`` is then uniform on [0, 1) and gives the touch's
 time within the first half of the step (stage events fall in the second half), so
 touches need no extra draws.
+
+Speed
+-----
+The engine's cost is a few passes over every customer per step (the draws, one
+comparison per channel); everything else touches only the customers something happens
+to. What depends only on a customer's (segment, stage) cell, each channel's touch chance
+and a bound on the chance of leaving the stage (:func:`_move_bounds`), is kept per
+customer and updated when they move; the exact, lifted chances of moving are computed
+only for customers whose draw is below that bound (a few per cent). None of this changes
+a number: the same draws are compared with the same chances. Each chunk's log is written
+in a background thread while the next chunk is simulated. ``benchmarks/bench_simulate.py``
+measures it.
 """
 
 from __future__ import annotations
