@@ -124,13 +124,14 @@ def bench_whole_process(
     best of ``repeat`` of each, and the log's sha256."""
     wall = math.inf
     kernel: dict[str, float] = {"seconds": math.inf}
+    env = _child_env()
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / "events.parquet"
         cmd = [sys.executable, "-m", "cjsim", "simulate", "ecommerce",
                "--customers", str(customers), "--days", str(days), "--out", str(out)]  # fmt: skip
         for _ in range(repeat):
             started = time.perf_counter()
-            subprocess.run(cmd, capture_output=True, check=True)
+            subprocess.run(cmd, capture_output=True, check=True, cwd=d, env=env)
             wall = min(wall, time.perf_counter() - started)
             k = bench_bare_kernel(customers, days)
             kernel = min(kernel, k, key=lambda r: r["seconds"])
@@ -163,6 +164,13 @@ print(wall, s.events, size, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
+def _child_env() -> dict[str, str]:
+    """The environment of a child Python that imports the cjsim this script imported (run
+    outside the checkout: ``python -m`` and ``-c`` put the current folder first)."""
+    paths = [str(Path(cjsim.__file__).parent.parent), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+
+
 def bench_peak_memory(customers: int) -> dict[str, float]:
     """Peak RSS of a full simulate-to-Parquet in a fresh process (Linux: ru_maxrss in kB)."""
     res = subprocess.run(
@@ -170,6 +178,8 @@ def bench_peak_memory(customers: int) -> dict[str, float]:
         capture_output=True,
         text=True,
         check=True,
+        cwd=tempfile.gettempdir(),
+        env=_child_env(),
     )
     wall, events, size, rss_kb = res.stdout.split()
     return {
@@ -214,7 +224,11 @@ def main() -> None:
     repeat = max(1, args.repeat)
 
     runs = read_runs(RESULTS)
-    results: dict[str, object] = {"machine": machine(), "model": "ecommerce"}
+    results: dict[str, object] = {
+        "machine": machine(),
+        "model": "ecommerce",
+        "cjsim_path": str(Path(cjsim.__file__).parent),  # which code ran (checkout, install)
+    }
     print(f"machine: {results['machine']}; run '{args.label}', best of {repeat}")
     engine = bench_engine(n, None, repeat)
     results["engine_only"] = engine
