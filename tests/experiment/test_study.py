@@ -166,8 +166,15 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_completes_identically(tmp_path):
     10,000 customers finished before the signal once the engine got faster)."""
     (tmp_path / "slow.toml").write_text(SLOW)
     cmd = [sys.executable, "-m", "cjsim", "run", "slow.toml", "--workers", "2"]
+
+    # a pytest-xdist worker ignores SIGINT, and a child inherits an ignored signal (Python
+    # then installs no KeyboardInterrupt handler): the child gets the default back
+    def default_sigint() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
     proc = subprocess.Popen([*cmd, "--out", "cut"], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)  # fmt: skip
     tasks = tmp_path / "cut" / "tasks"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list(tasks.glob("*/*.json"))) < 3:
