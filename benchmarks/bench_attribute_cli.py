@@ -25,19 +25,16 @@ Figures are printed and written to ``benchmarks/results/bench_attribute_cli.json
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_attribution import path_table
-from bench_markov_ci import cli, run_best
+from bench_markov_ci import arguments, cli, run_best, table_csv
 from bench_simulate import machine, write_json
 
 from cjsim.attribution import MarkovAttribution
@@ -70,21 +67,10 @@ def agreement(csv: Path, order: int) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="1/10 of the journeys")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per command (best is kept)")
-    ap.add_argument("--orders", default="1,2,3", help="comma-separated Markov orders")
-    ap.add_argument("--label", default="latest", help="key of this run in the JSON file")
-    args = ap.parse_args()
-    journeys = 100_000 if args.quick else 1_000_000
-    orders = [int(k) for k in args.orders.split(",")]
-
-    table = path_table(12, journeys, seed=1)
-    print(f"K = 12: {journeys:,} journeys -> {table.n_paths:,} distinct paths")
+    args = arguments(__doc__ or "")
+    journeys, orders = args.journeys, args.order_list
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        csv = Path(tmp) / "paths.csv"
-        table.write_csv(csv)
+    with table_csv(journeys) as (table, csv):
         help_s = run_best([*cli(), "--help"], args.repeat)
         print(f"cjsim --help: {help_s:.2f} s")
         for k in orders:

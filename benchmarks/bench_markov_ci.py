@@ -31,12 +31,14 @@ side in the file).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -83,23 +85,38 @@ def check_exactness(table: PathTable, order: int, n_checked: int = 4) -> float:
     return worst
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def arguments(doc: str, ap: argparse.ArgumentParser | None = None) -> argparse.Namespace:
+    """The options the whole-process attribution benchmarks share (and ``ap``'s own)."""
+    ap = ap or argparse.ArgumentParser()
+    ap.description = doc.split("\n")[0]
     ap.add_argument("--quick", action="store_true", help="1/10 of the journeys")
     ap.add_argument("--repeat", type=int, default=3, help="runs per command (best is kept)")
     ap.add_argument("--orders", default="1,2,3", help="comma-separated Markov orders")
     ap.add_argument("--label", default="latest", help="key of this run in the JSON file")
-    ap.add_argument("--no-check", action="store_true", help="skip the exactness check")
     args = ap.parse_args()
-    journeys = 100_000 if args.quick else 1_000_000
-    orders = [int(k) for k in args.orders.split(",")]
+    args.journeys = 100_000 if args.quick else 1_000_000
+    args.order_list = [int(k) for k in args.orders.split(",")]
+    return args
 
+
+@contextlib.contextmanager
+def table_csv(journeys: int) -> Iterator[tuple[PathTable, Path]]:
+    """The benchmark path table (12 channels), and the CSV it is written to for a while."""
     table = path_table(12, journeys, seed=1)
     print(f"K = 12: {journeys:,} journeys -> {table.n_paths:,} distinct paths")
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "paths.csv"
         table.write_csv(csv)
+        yield table, csv
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--no-check", action="store_true", help="skip the exactness check")
+    args = arguments(__doc__ or "", ap)
+    journeys, orders = args.journeys, args.order_list
+    rows = []
+    with table_csv(journeys) as (table, csv):
         for k in orders:
             base = [*cli(), "attribute", str(csv), "--method", "markov", "--order", str(k)]
             point = run_best([*base, "--ci", "0"], args.repeat)
