@@ -44,7 +44,9 @@ _VOLATILE = re.compile(
     r'("[^"]*"|[-+0-9.eE]+)'
 )
 _TIMES = re.compile(r"\b\d+(?:\.\d+)? ?(?:s|ms|seconds|minutes?)\b")
-_DATES = re.compile(r"\b\d{4}-\d\d-\d\d[ T]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?: ?UTC|Z|[+-]\d\d:?\d\d)?")
+_DATES = re.compile(
+    r"\b\d{4}-\d\d-\d\d[ T]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?: ?UTC|Z|[+-]\d\d:?\d\d)?"
+)
 
 
 def _cjsim(args: list[str], cwd: Path) -> tuple[int, str]:
@@ -52,7 +54,11 @@ def _cjsim(args: list[str], cwd: Path) -> tuple[int, str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="120", NO_COLOR="1", TERM="dumb")
     done = subprocess.run(
         [sys.executable, "-m", "cjsim", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, check=False,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return done.returncode, done.stdout + done.stderr
 
@@ -116,43 +122,111 @@ def cases(base: Path) -> list[tuple[str, list[list[str]]]]:
     for model in MODELS:
         markov = ["simulate", model, "--customers", "3000", "--seed", "3"]
         agents = ["simulate", model, "--engine", "agents", "--customers", "400", "--seed", "5"]
-        found.append((f"{model}/markov", [
-            [*markov, "--out", "e.parquet"],
-            [*markov, "--out", "e.csv"],
-            ["paths", "e.parquet", "--out", "p.csv"],
-            ["attribute", "e.parquet", "--ci", "0", "--out", "a.json"],
-            ["attribute", "p.csv", "--order", "2", "--ci", "0", "--out", "a2.csv"],
-            ["funnel", model, "--json"],
-            ["explain", model, "--seed", "3"],
-        ]))
-        found.append((f"{model}/agents", [
-            [*agents, "--out", "e.parquet"],
-            ["attribute", "e.parquet", "--ci", "0", "--out", "a.json"],
-            ["explain", model, "--seed", "5", "--engine", "agents"],
-        ]))
-    found.append(("ecommerce/large", [
-        ["simulate", "ecommerce", "--customers", "70000", "--seed", "12345",
-         "--budget", "video=150", "--off", "email", "--out", "e.parquet"],
-        ["attribute", "e.parquet", "--resamples", "50", "--seed", "2", "--out", "a.json"],
-        ["attribute", "e.parquet", "--order", "3", "--resamples", "40", "--out", "a3.csv"],
-    ]))
+        found.append(
+            (
+                f"{model}/markov",
+                [
+                    [*markov, "--out", "e.parquet"],
+                    [*markov, "--out", "e.csv"],
+                    ["paths", "e.parquet", "--out", "p.csv"],
+                    ["attribute", "e.parquet", "--ci", "0", "--out", "a.json"],
+                    ["attribute", "p.csv", "--order", "2", "--ci", "0", "--out", "a2.csv"],
+                    ["funnel", model, "--json"],
+                    ["explain", model, "--seed", "3"],
+                ],
+            )
+        )
+        found.append(
+            (
+                f"{model}/agents",
+                [
+                    [*agents, "--out", "e.parquet"],
+                    ["attribute", "e.parquet", "--ci", "0", "--out", "a.json"],
+                    ["explain", model, "--seed", "5", "--engine", "agents"],
+                ],
+            )
+        )
+    found.append(
+        (
+            "ecommerce/large",
+            [
+                [
+                    "simulate",
+                    "ecommerce",
+                    "--customers",
+                    "70000",
+                    "--seed",
+                    "12345",
+                    "--budget",
+                    "video=150",
+                    "--off",
+                    "email",
+                    "--out",
+                    "e.parquet",
+                ],
+                ["attribute", "e.parquet", "--resamples", "50", "--seed", "2", "--out", "a.json"],
+                ["attribute", "e.parquet", "--order", "3", "--resamples", "40", "--out", "a3.csv"],
+            ],
+        )
+    )
     for model in ("ecommerce", "trap_brand_search", "dentist"):
-        found.append((f"{model}/evaluate", [
-            ["evaluate", model, "--customers", "3000", "--replications", "2", "--seed", "4",
-             "--workers", "1", "--out", "ev"],
-        ]))
-    found.append(("ecommerce/optimize", [
-        ["optimize", "ecommerce", "--customers", "2000", "--replications", "2", "--seed", "1",
-         "--workers", "1", "--out", "split.csv", "--report", "opt.html"],
-    ]))
+        found.append(
+            (
+                f"{model}/evaluate",
+                [
+                    [
+                        "evaluate",
+                        model,
+                        "--customers",
+                        "3000",
+                        "--replications",
+                        "2",
+                        "--seed",
+                        "4",
+                        "--workers",
+                        "1",
+                        "--out",
+                        "ev",
+                    ],
+                ],
+            )
+        )
+    found.append(
+        (
+            "ecommerce/optimize",
+            [
+                [
+                    "optimize",
+                    "ecommerce",
+                    "--customers",
+                    "2000",
+                    "--replications",
+                    "2",
+                    "--seed",
+                    "1",
+                    "--workers",
+                    "1",
+                    "--out",
+                    "split.csv",
+                    "--report",
+                    "opt.html",
+                ],
+            ],
+        )
+    )
     exp_folder = base / "_experiments"
     exp_folder.mkdir()
     for path in EXPERIMENTS:
         small = _small_experiment(path, exp_folder)
-        found.append((f"experiment/{path.stem}", [
-            ["run", str(small), "--workers", "1", "--out", "res"],
-            ["report", "res", "--out", "report.html"],
-        ]))
+        found.append(
+            (
+                f"experiment/{path.stem}",
+                [
+                    ["run", str(small), "--workers", "1", "--out", "res"],
+                    ["report", "res", "--out", "report.html"],
+                ],
+            )
+        )
     found.append(("demo", [["demo", "--customers", "6000", "--report", "demo.html"]]))
     commands = ["validate", "simulate", "funnel", "paths", "attribute", "evaluate", "run",
                 "optimize", "explain", "report", "demo"]  # fmt: skip
@@ -175,8 +249,10 @@ def main() -> int:
     record = {"cjsim": str(PACKAGE), "cases": found}
     args.out.write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
     total = sum(len(v) for v in found.values())
-    print(f"{total} fingerprints of {len(found)} cases in {time.perf_counter() - start:.0f} s "
-          f"-> {args.out}")
+    print(
+        f"{total} fingerprints of {len(found)} cases in {time.perf_counter() - start:.0f} s "
+        f"-> {args.out}"
+    )
     for case, rec in found.items():  # a refusal (exit 2) is an output like any other
         for key, value in rec.items():
             if key.startswith("step") and not value.startswith("exit 0"):
