@@ -1,0 +1,36 @@
+"""The ``cjsim`` command line.
+
+One module per group of commands, the option checks they share in :mod:`.options`, and
+all terminal output in :mod:`.render` and :mod:`.render_studies`:
+
+* :mod:`.app`: the Typer application, global options, errors (exit 2) and signals;
+* :mod:`.model`: ``validate``, ``funnel``, ``explain``;
+* :mod:`.simulate`: ``simulate`` (either engine);
+* :mod:`.attribute`: ``paths``, ``attribute``, ``report``;
+* :mod:`.experiment`: ``evaluate``, ``run``, ``optimize``;
+* :mod:`.demo`: ``demo`` (the pipeline itself is :func:`cjsim.demo.run`).
+
+Command modules import the library inside each command, so ``cjsim --help`` and
+``cjsim attribute`` start without pandas, matplotlib or the engines.
+"""
+
+from __future__ import annotations
+
+from cjsim.cli import attribute, demo, experiment, model, simulate
+from cjsim.cli.app import app, main, register
+
+__all__ = ["app", "main"]
+
+register(  # in the order `cjsim --help` lists them
+    model.validate,
+    simulate.simulate,
+    model.funnel,
+    attribute.paths,
+    attribute.attribute,
+    experiment.evaluate,
+    experiment.run,
+    experiment.optimize,
+    model.explain,
+    attribute.report,
+    demo.demo,
+)
