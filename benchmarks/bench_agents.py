@@ -73,8 +73,8 @@ def bare_journeys(customers: int) -> dict[str, float]:
 
     import numpy as np
 
-    from cjsim.chain import compile_model
     from cjsim.model import load_model
+    from cjsim.model.compiled import compile_model
 
     model = load_model(DENTIST).with_overrides(horizon_days=90)
     cm = compile_model(model)
@@ -118,7 +118,7 @@ def bare_journeys(customers: int) -> dict[str, float]:
 
 CHILD = """
 import resource, sys, time
-from cjsim.chain import compile_model
+from cjsim.model.compiled import compile_model
 from cjsim.model import load_model
 from cjsim.simulate.agents import _World, simulate_agents
 model = load_model(sys.argv[1]).with_overrides(horizon_days=90)

@@ -29,7 +29,7 @@ from cjsim.model import (
     ValueDistribution,
     WordOfMouth,
 )
-from cjsim.model_agents import AgentsConfig, Capacity, Network, Schedule
+from cjsim.model.agent_sections import AgentsConfig, Capacity, Network, Schedule
 
 MODEL_SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("top level", JourneyModel),

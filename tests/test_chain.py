@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cjsim.chain import compile_model, lifted_moves, lifted_row
-from cjsim.effects import poisson_reach
+from cjsim.model.compiled import compile_model, lifted_moves, lifted_row
+from cjsim.model.curves import poisson_reach
 
 probs = st.lists(st.floats(0.0, 1.0), min_size=1, max_size=4).filter(lambda p: sum(p) <= 1.0)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cjsim.funnel import absorbing_chain, funnel
 from cjsim.model import parse_model
+from cjsim.model.funnel import absorbing_chain, funnel
 from cjsim.simulate.markov import simulate_frame
 from tests.conftest import without_word_of_mouth
 
@@ -101,7 +101,7 @@ def test_simulated_chain_agrees_with_fundamental_matrix(textbook, name):
     p_hat = (out.stage == model.conversion).mean()
     assert abs(p_hat - p) < 4 * np.sqrt(p * (1 - p) / n)
 
-    from cjsim.chain import compile_model
+    from cjsim.model.compiled import compile_model
 
     cm = compile_model(model)
     P = cm.base[0]
@@ -130,7 +130,7 @@ def test_journey_model_without_channels_matches_simulation_within_horizon(ecomme
 
 
 def test_average_chain_rows_are_distributions(ecommerce):
-    from cjsim.chain import compile_model
+    from cjsim.model.compiled import compile_model
 
     cm = compile_model(ecommerce)
     P = cm.average_chain()

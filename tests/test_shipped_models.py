@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cjsim.funnel import funnel
 from cjsim.model import embedded_models, load_model
+from cjsim.model.funnel import funnel
 from cjsim.simulate.markov import simulate_frame
 
 REQUIRED = {"dentist", "sunscreen", "refrigerator", "b2b_saas", "ecommerce", "textbook"}

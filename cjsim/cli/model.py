@@ -43,7 +43,7 @@ def funnel(
     ] = None,
 ) -> None:
     """Analytic funnel: per stage, P(conversion) and expected steps to absorption."""
-    from cjsim.funnel import funnel as solve
+    from cjsim.model.funnel import funnel as solve
 
     check_figure_path(figure)
     m = load_model_arg(model)

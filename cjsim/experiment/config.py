@@ -62,8 +62,9 @@ from cjsim.model import (
     shorten,
     validate_model,
 )
-from cjsim.model_agents import Schedule
-from cjsim.model_types import Frozen, NonNegative, Positive
+from cjsim.model.agent_sections import Schedule
+from cjsim.model.fields import Frozen, NonNegative, Positive
+from cjsim.model.overrides import known_channel
 
 METRICS = ("conversions", "converters", "revenue", "spend", "cpa", "roas")
 #: Experiment and scenario names become folder names: plain ones only (no '/', no '..').
@@ -302,15 +303,15 @@ def _budget_overrides(
     budgets: dict[str, float] = {}
     try:
         for c, scale in sc.budget_scale.items():
-            ch = base._channel_for_option(f"{key}.budget_scale", c)
+            ch = known_channel(base, f"{key}.budget_scale", c)
             budgets[c] = (ch.daily_budget or 0.0) * scale
         for c, amount in sc.budgets.items():
-            base._channel_for_option(f"{key}.budgets", c)
+            known_channel(base, f"{key}.budgets", c)
             budgets[c] = amount
         if sc.budget_shift is not None:
             s = sc.budget_shift
-            src = base._channel_for_option(f"{key}.budget_shift.from", s.source)
-            base._channel_for_option(f"{key}.budget_shift.to", s.to)
+            src = known_channel(base, f"{key}.budget_shift.from", s.source)
+            known_channel(base, f"{key}.budget_shift.to", s.to)
             if s.to == s.source:
                 raise OptionError(f"from and to are both '{s.to}'; expected two different channels")
             moved = budgets.get(s.source, src.daily_budget or 0.0) * s.share

@@ -1,7 +1,7 @@
 r"""Response curves and budget allocation.
 
 A **response curve** says what a channel returns (conversions or revenue) for a spend.
-Two saturating shapes from :mod:`cjsim.effects` are fitted with ``scipy.optimize.
+Two saturating shapes from :mod:`cjsim.model.curves` are fitted with ``scipy.optimize.
 curve_fit``: Michaelis-Menten :math:`f(x) = v\,x / (k + x)` and Hill
 :math:`f(x) = v\,x^s / (x^s + k^s)`; the fit's covariance gives a confidence band by the
 delta method.

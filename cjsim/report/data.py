@@ -135,7 +135,7 @@ def top_paths(paths: PathTable, n: int = 10) -> pd.DataFrame:
 
 
 def funnel_reach(table: pd.DataFrame, leave_out: tuple[str | None, ...] = ()) -> pd.DataFrame:
-    """The analytic funnel (:func:`cjsim.funnel.funnel`'s table) in the form of
+    """The analytic funnel (:func:`cjsim.model.funnel.funnel`'s table) in the form of
     :func:`stage_reach`: ``stage, share, of_previous`` (``customers`` left empty)."""
     rows = table[~table["stage"].isin([s for s in leave_out if s])]
     out = pd.DataFrame({"stage": rows["stage"].to_numpy(), "share": rows["p_reach"].to_numpy()})

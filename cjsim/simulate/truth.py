@@ -53,10 +53,10 @@ import numpy as np
 import pandas as pd
 
 from cjsim._pool import pool_map
-from cjsim.chain import compile_model
 from cjsim.errors import OptionError
 from cjsim.events import CONVERSION, TOUCH
 from cjsim.model import JourneyModel
+from cjsim.model.compiled import compile_model
 from cjsim.simulate.markov import BLOCK, iter_event_chunks, resolve_entropy
 
 log = logging.getLogger(__name__)

@@ -46,8 +46,8 @@ def test_both_engines_run_the_discrete_chain_of_a_plain_model(engine):
     the engine before this was fixed) converts 0.519 instead of 0.459, ~20 SE apart here."""
     from scipy.linalg import expm
 
-    from cjsim.chain import compile_model
     from cjsim.model import validate_model
+    from cjsim.model.compiled import compile_model
 
     model = validate_model({
         "name": "three", "stages": ["a", "b", "c", "buy", "lost"], "conversion": "buy",

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cjsim.chain import compile_model
 from cjsim.events import COLUMNS, read_events, validate_events
 from cjsim.model import validate_model
+from cjsim.model.compiled import compile_model
 from cjsim.simulate.markov import BLOCK, MARKET, simulate, simulate_frame
 from tests.conftest import assert_same_log, without_word_of_mouth
 
@@ -219,9 +219,9 @@ def test_a_failed_write_stops_the_run_and_leaves_no_file(ecommerce, tmp_path, mo
 
 def test_engine_transition_probabilities_match_the_chain_formula():
     """One stage, one channel touching everybody every step with no carry-over: the
-    engine's move rate must equal cjsim.chain's lifted probability (additive lifts)."""
-    from cjsim.chain import lifted_moves
+    engine's move rate must equal cjsim.model.compiled's lifted probability (additive lifts)."""
     from cjsim.model import parse_model
+    from cjsim.model.compiled import lifted_moves
 
     model = parse_model(
         """

@@ -29,10 +29,10 @@ from pydantic import Field, Strict
 
 from cjsim.errors import ModelError
 from cjsim.limits import MAX_NETWORK_DEGREE
-from cjsim.model_types import Frozen, NonNegative, Positive
+from cjsim.model.fields import Frozen, NonNegative, Positive
 
 if TYPE_CHECKING:
-    from cjsim.model import JourneyModel
+    from cjsim.model.schema import JourneyModel
 
 
 class Schedule(Frozen):

@@ -10,7 +10,7 @@ sec. 11.2).
 For a funnel the conversion stage counts as absorbing (the first conversion ends the
 funnel), as do stages the model never leaves. For a journey model with channels, the chain
 is the model's base chain with each channel's *average* effect (steady-state adstock at the
-per-stage exposure rate, see :meth:`cjsim.chain.CompiledModel.average_chain`): a mean-field
+per-stage exposure rate, see :meth:`cjsim.model.compiled.CompiledModel.average_chain`): a mean-field
 approximation of what the simulation does. For a plain chain it is exact.
 """
 
@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cjsim.chain import CompiledModel, compile_model
-from cjsim.model import JourneyModel
+from cjsim.model.compiled import CompiledModel, compile_model
+from cjsim.model.schema import JourneyModel
 
 
 @dataclass(frozen=True)
