@@ -35,14 +35,13 @@ modeling in online advertising. arXiv:1804.05327.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import scipy.sparse as sp
 
 from cjsim.attribution.base import Attribution, first_occurrence
 from cjsim.attribution.markov import MarkovAttribution
 from cjsim.errors import OptionError
+from cjsim.games import shapley_from_game, with_reversed, zeta
 from cjsim.paths import PathTable
 
 #: Largest number of channels for the exact 2^K computations (2^20 coalitions: 8 MB each).
@@ -60,43 +59,6 @@ def channel_masks(paths: PathTable) -> np.ndarray:
     if len(bits):
         np.bitwise_or.at(masks, paths.path_index, bits)
     return masks
-
-
-def zeta(values: np.ndarray) -> np.ndarray:
-    """Subset sums: ``out[S] = sum(values[T] for T subset of S)``, over the first axis."""
-    out = np.array(values, dtype=np.float64, copy=True)
-    n = out.shape[0]
-    K = n.bit_length() - 1
-    rest = out.shape[1:]
-    for i in range(K):
-        view = out.reshape(-1, 2, 1 << i, *rest)
-        view[:, 1] += view[:, 0]
-    return out
-
-
-def shapley_from_game(v: np.ndarray) -> np.ndarray:
-    """Exact Shapley values of a game given by its 2^K coalition values (bit i = player i).
-
-    ``v`` may have trailing axes (several games at once); ``v[0]`` is the empty coalition.
-    """
-    n = v.shape[0]
-    K = n.bit_length() - 1
-    if 1 << K != n:
-        raise ValueError("the game must have 2^K coalition values")
-    size = np.zeros(n, np.int64)
-    for i in range(K):
-        size += (np.arange(n) >> i) & 1
-    weight = np.array(
-        [math.factorial(s) * math.factorial(K - s - 1) / math.factorial(K) for s in range(K)]
-    )
-    phi = np.zeros((K, *v.shape[1:]))
-    idx = np.arange(n)
-    for i in range(K):
-        without = idx[(idx >> i) & 1 == 0]
-        marginal = v[without | (1 << i)] - v[without]
-        w = weight[size[without]].reshape(-1, *([1] * (v.ndim - 1)))
-        phi[i] = (w * marginal).sum(axis=0)
-    return phi
 
 
 class ShapleyAttribution(Attribution):
@@ -291,7 +253,7 @@ class SampledShapley(Attribution):
         rng = np.random.default_rng(self._seed())
         half = (self.n_permutations + 1) // 2
         perms = rng.permuted(np.tile(np.arange(K), (half, 1)), axis=1)
-        perms = np.concatenate([perms, perms[:, ::-1]])  # antithetic pairs (r, r + half)
+        perms = with_reversed(perms)  # antithetic pairs (r, r + half)
         rank = np.argsort(perms, axis=1)  # rank[r, k]: arrival step of channel k
         step = np.full((len(perms), len(uniq)), -1, np.int64)
         for k in range(K):  # a loop over channels, vectorised over orders and sets

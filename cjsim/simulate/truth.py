@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +54,7 @@ import pandas as pd
 from cjsim._pool import pool_map
 from cjsim.errors import OptionError
 from cjsim.events import CONVERSION, TOUCH
+from cjsim.games import order_credits, shapley_from_game, with_reversed
 from cjsim.model import JourneyModel
 from cjsim.model.compiled import compile_model
 from cjsim.simulate.markov import BLOCK, iter_event_chunks, resolve_entropy
@@ -340,8 +340,7 @@ def ground_truth(
     else:
         gen = np.random.default_rng(np.random.SeedSequence(entropy).spawn(1)[0])
         half = max(1, n_permutations // 2)
-        perms = [list(gen.permutation(K)) for _ in range(half)]
-        orders = perms + [p[::-1] for p in perms]
+        orders = with_reversed(np.array([gen.permutation(K) for _ in range(half)]))
         coalitions = [
             frozenset(players[i] for i in order[:j]) for order in orders for j in range(K + 1)
         ]
@@ -365,28 +364,17 @@ def ground_truth(
     inc_b = np.stack([on[:, :2] - runs[(frozenset([c]), ())][:, :2] for c in players])
 
     # per block of customers, so the simulation noise of the values can be measured too
-    value = {s: runs[only(s)][:, :2] for s in coalitions}
+    bit = {c: 1 << i for i, c in enumerate(players)}
+    value = {sum(bit[c] for c in s): runs[only(s)][:, :2] for s in coalitions}  # by bitmask
     B = len(on)
     if not shapley:
         phi_b, perm_var = np.full((K, B, 2), np.nan), np.full((K, 2), np.nan)
     elif exact:
-        phi_b = np.zeros((K, B, 2))
-        for i, c in enumerate(players):
-            for s in coalitions:
-                if c in s:
-                    continue
-                w = math.factorial(len(s)) * math.factorial(K - len(s) - 1) / math.factorial(K)
-                phi_b[i] += w * (value[s | {c}] - value[s])
+        phi_b = shapley_from_game(np.stack([value[mask] for mask in range(1 << K)]))
         perm_var = np.zeros((K, 2))
     else:
         assert orders is not None
-        credits = np.zeros((len(orders), K, B, 2))
-        for r, order in enumerate(orders):
-            prefix: frozenset[str] = frozenset()
-            for i in order:
-                nxt = prefix | {players[i]}
-                credits[r, i] = value[nxt] - value[prefix]
-                prefix = nxt
+        credits = order_credits(orders, value)
         half = len(orders) // 2
         totals_r = credits.sum(axis=2)  # (R, K, 2)
         pairs = (totals_r[:half] + totals_r[half:]) / 2
@@ -456,7 +444,7 @@ def ground_truth(
         "engine": engine,
         "shapley": shapley,
         "exact_shapley": exact,
-        "n_permutations": 0 if exact else len(orders or []),
+        "n_permutations": 0 if exact or orders is None else len(orders),
         "runs": len(runs),
         "multi_conversion": multi_conversion,
         "budget_step": budget_step,
