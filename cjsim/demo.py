@@ -115,7 +115,7 @@ def run(
     *,
     events: str | Path | None = None,
     report: str | Path | None = "cjsim-demo.html",
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     stage: Stage | None = None,
 ) -> DemoResult:
     """Simulate, attribute against the truth, try a what-if, and write a report.
@@ -133,7 +133,7 @@ def run(
     report
         The HTML report to write; None keeps it in memory only (``result.report``).
     progress
-        Called with the number of customers simulated so far.
+        Called as ``progress(done, total)`` with the customers simulated so far.
     stage
         Wraps each later step (see :data:`Stage`); e.g. ``rich.console.Console.status``.
 
@@ -143,14 +143,14 @@ def run(
     """
     from cjsim.model import load_model, resolve_model
     from cjsim.report.html import Report
-    from cjsim.simulate.markov import simulate
+    from cjsim.simulate.run import simulate
 
     if customers < 1:
         raise CjsimError(f"customers={customers}: expected at least 1")
     step = stage or (lambda _text: contextlib.nullcontext())
     model = load_model(resolve_model(DEMO_MODEL))
     events_path = Path(events) if events is not None else None
-    summary = simulate(model, customers, rng=seed, out=events_path, progress=progress)
+    summary = simulate(model, customers, rng=seed, out=events_path, progress=progress).summary
     rep = Report(
         f"cjsim demo: {model.name}",
         subtitle=model.description,
@@ -177,11 +177,12 @@ def _truth(
     from cjsim.evaluate import score
     from cjsim.paths import paths_from_events
     from cjsim.report import build
-    from cjsim.simulate import simulate_frame
+    from cjsim.simulate.run import simulate
     from cjsim.simulate.truth import ground_truth
 
     with step("attribution vs ground truth..."):
-        events, _ = simulate_frame(model, customers, rng=seed)
+        events = simulate(model, customers, rng=seed, keep_events=True).events
+        assert events is not None
         paths, _ = paths_from_events(events)
         if paths.n_paths == 0:
             return None, []

@@ -48,7 +48,8 @@ from cjsim.scoring import (
     summarise,
     summarise_absolute,
 )
-from cjsim.simulate.markov import SimulationSummary, simulate_frame
+from cjsim.simulate.markov import SimulationSummary
+from cjsim.simulate.run import simulate
 from cjsim.simulate.truth import GroundTruth, ground_truth
 
 log = logging.getLogger(__name__)
@@ -109,12 +110,9 @@ def simulate_log(
     model: JourneyModel, customers: int, seed: Any, engine: str = "markov"
 ) -> tuple[pd.DataFrame, SimulationSummary]:
     """One simulated event log in memory and its summary, on either engine."""
-    if engine == "agents":
-        from cjsim.simulate.agents import simulate_agents_frame
-
-        events, summary, _ = simulate_agents_frame(model, customers, rng=seed)
-        return events, summary
-    return simulate_frame(model, customers, rng=seed)
+    run = simulate(model, customers, engine=engine, rng=seed, keep_events=True)
+    assert run.events is not None
+    return run.events, run.summary
 
 
 def attribute_log(

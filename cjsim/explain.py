@@ -143,19 +143,16 @@ def explain(
         raise OptionError(
             f"--customer {customer}: expected a customer number from 0 to {MAX_CUSTOMER:,}"
         )
+    from cjsim.simulate.run import check_engine
+
+    check_engine(engine)
     n = (customer + 1) if customer is not None else SEARCH_CUSTOMERS
     if engine == "agents":
         n = max(n, SEARCH_CUSTOMERS)
-    if engine == "agents":
-        from cjsim.simulate.agents import simulate_agents_frame
+    from cjsim.simulate.run import simulate
 
-        events, _, _ = simulate_agents_frame(model, n, rng=seed)
-    elif engine == "markov":
-        from cjsim.simulate.markov import simulate_frame
-
-        events, _ = simulate_frame(model, n, rng=seed)
-    else:
-        raise OptionError(f"--engine {engine!r}: expected 'markov' or 'agents'")
+    events = simulate(model, n, engine=engine, rng=seed, keep_events=True).events
+    assert events is not None
     if customer is None:
         customer = _interesting(events)
     return narrate(model, events, customer, hours=engine == "agents")

@@ -35,10 +35,10 @@ def demo(
     check_at_most("--customers", customers, MAX_CUSTOMERS)
     out.print(f"[bold]cjsim demo[/bold]: {load_model(resolve_model(DEMO_MODEL)).description}")
     with progress(DEMO_MODEL, "{task.completed:,}/{task.total:,} customers",
-                  show=customers >= 100_000) as update:  # fmt: skip
+                  show=customers >= 100_000) as bar:  # fmt: skip
         result = run(
             customers, seed, events=out_path, report=report_path,
-            progress=update(customers), stage=out.status,
+            progress=bar, stage=out.status,
         )  # fmt: skip
     print_summary(result.summary)
     if out_path is not None:

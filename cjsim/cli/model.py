@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cjsim.cli.options import check_figure_path, load_model_arg
+from cjsim.cli.options import check_engine, check_figure_path, load_model_arg
 from cjsim.cli.render import out, print_funnel
 
 
@@ -77,6 +77,7 @@ def explain(
     from cjsim.explain import explain as tell
 
     m = load_model_arg(model)
+    check_engine(engine)
     story = tell(m, customer, seed=seed, engine=engine)
     out.print(f"[bold]{m.name}[/bold], seed {seed}, {engine} engine", highlight=False)
     for line in story.lines:

@@ -42,11 +42,9 @@ def is_missing(x: Any) -> bool:
 
 
 @contextlib.contextmanager
-def progress(
-    label: str, counter: str, *, show: bool
-) -> Iterator[Callable[[int], Callable[[int], None]]]:
-    """A progress bar on stderr (long runs in a terminal only); yields a factory that
-    takes the total and returns the callback an engine calls with the amount done."""
+def progress(label: str, counter: str, *, show: bool) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr (long runs in a terminal only); yields the callback a
+    simulation calls as ``progress(done, total)``."""
     with Progress(
         TextColumn(f"simulating {label}"),
         BarColumn(),
@@ -57,10 +55,12 @@ def progress(
         transient=True,
         disable=not (show and sys.stderr.isatty()),
     ) as bar:
+        tasks: list[Any] = []
 
-        def update(total: int) -> Callable[[int], None]:
-            task = bar.add_task(label, total=total)
-            return lambda done: bar.update(task, completed=done)
+        def update(done: int, total: int) -> None:
+            if not tasks:  # the total is known once the simulation calls
+                tasks.append(bar.add_task(label, total=total))
+            bar.update(tasks[0], completed=done)
 
         yield update
 

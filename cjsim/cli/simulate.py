@@ -53,35 +53,37 @@ def simulate(
         step = f"{base.step_days:g} day" + ("" if base.step_days == 1 else "s")
         raise OptionError(f"--days {days:g}: expected at least one step ({step})")
     m = base.with_overrides(budgets=budgets, channels_off=tuple(off or ()), horizon_days=days)
-    if engine == "agents":
+    run = run_engine(m, customers, seed, out_path, engine, chunk_size)
+    print_summary(run.summary)
+    if run.stats is not None:
         from cjsim.simulate.agents import stats_path
 
-        summary, stats = run_agents(m, customers, seed, out_path)
-        print_summary(summary)
-        print_agent_stats(stats)
+        print_agent_stats(run.stats)
         out.print(f"wrote queue, word-of-mouth and spend figures to {stats_path(out_path)}")
-    else:
-        summary = run_markov(m, customers, seed, out_path, chunk_size)
-        print_summary(summary)
-    out.print(f"wrote {summary.events:,} events to {out_path}")
+    out.print(f"wrote {run.summary.events:,} events to {out_path}")
 
 
-def run_agents(m: JourneyModel, customers: int, seed: int, out_path: Path) -> Any:
-    from cjsim.simulate.agents import simulate_agents
+#: Per engine: what the progress bar counts, and from how many customers it is shown.
+_BARS = {
+    "markov": ("", "{task.completed:,}/{task.total:,} customers", 100_000),
+    "agents": (" (agents)", "day {task.completed:,.0f}/{task.total:,.0f}", 20_000),
+}
 
-    with progress(f"{m.name} (agents)", "day {task.completed:,.0f}/{task.total:,.0f}",
-                   show=customers >= 20_000) as update:  # fmt: skip
-        return simulate_agents(m, customers, rng=seed, out=out_path, progress=update(m.steps))
 
-
-def run_markov(
-    m: JourneyModel, customers: int, seed: int, out_path: Path | None, chunk_size: int
+def run_engine(
+    m: JourneyModel,
+    customers: int,
+    seed: int,
+    out_path: Path | None,
+    engine: str = "markov",
+    chunk_size: int | None = None,
 ) -> Any:
-    from cjsim.simulate.markov import simulate as run
+    """Simulate with a progress bar on stderr (long runs in a terminal only)."""
+    from cjsim.simulate.run import simulate as run
 
-    with progress(m.name, "{task.completed:,}/{task.total:,} customers",
-                   show=customers >= 100_000) as update:  # fmt: skip
+    label, counter, least = _BARS[engine]
+    with progress(m.name + label, counter, show=customers >= least) as bar:
         return run(
-            m, customers, rng=seed, out=out_path, chunk_size=chunk_size,
-            progress=update(customers),
+            m, customers, engine=engine, rng=seed, out=out_path, chunk_size=chunk_size,
+            progress=bar,
         )  # fmt: skip

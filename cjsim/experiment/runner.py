@@ -60,14 +60,9 @@ def task_metrics(
 ) -> dict[str, float]:
     """Simulate one replication of one scenario and measure it (no event log kept);
     ``channel_spend`` adds each channel's spend as ``spend:CHANNEL``."""
-    if engine == "agents":
-        from cjsim.simulate.agents import simulate_agents
+    from cjsim.simulate.run import simulate
 
-        summary, _ = simulate_agents(model, customers, rng=seed)
-    else:
-        from cjsim.simulate.markov import simulate
-
-        summary = simulate(model, customers, rng=seed)
+    summary = simulate(model, customers, engine=engine, rng=seed).summary
     metrics = _metrics(summary)
     if channel_spend:
         metrics.update({f"spend:{c}": float(x) for c, x in zip(summary.channels, summary.spend,

@@ -44,7 +44,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +57,8 @@ from cjsim.events import CONVERSION, TOUCH
 from cjsim.games import order_credits, shapley_from_game, with_reversed
 from cjsim.model import JourneyModel
 from cjsim.model.compiled import compile_model
-from cjsim.simulate.markov import BLOCK, iter_event_chunks, resolve_entropy
+from cjsim.simulate.markov import BLOCK, resolve_entropy
+from cjsim.simulate.run import event_arrays
 
 log = logging.getLogger(__name__)
 
@@ -66,18 +67,6 @@ MAX_EXACT_CHANNELS = 8
 
 #: A scenario: the channels switched off, and budget multipliers (channel, factor).
 Scenario = tuple[frozenset[str], tuple[tuple[str, float], ...]]
-
-
-def _event_chunks(
-    model: JourneyModel, customers: int, entropy: int, engine: str
-) -> Iterator[dict[str, np.ndarray]]:
-    if engine == "agents":
-        from cjsim.simulate.agents import agent_event_arrays
-
-        yield agent_event_arrays(model, customers, rng=entropy)
-    else:
-        for arrays, _ in iter_event_chunks(model, customers, rng=entropy):
-            yield arrays
 
 
 def _outcome(
@@ -96,7 +85,7 @@ def _outcome(
     C = cost.size
     n_blocks = -(-customers // BLOCK)
     out = np.zeros((n_blocks, 2 + C))
-    for arrays in _event_chunks(world, customers, entropy, engine):
+    for arrays in event_arrays(world, customers, engine=engine, rng=entropy):
         touch = arrays["event"] == TOUCH
         tb = arrays["customer_id"][touch].astype(np.int64) // BLOCK
         tc = arrays["channel"][touch].astype(np.int64)
