@@ -73,7 +73,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from scipy import special
 
 from cjsim.chain import CompiledModel, compile_model
 from cjsim.events import CONVERSION, STAGE, TOUCH, EventWriter, arrays_to_table, arrow_schema
@@ -350,6 +349,8 @@ class _Plan:
 
     def values(self, seg: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Conversion values by inverse CDF of the segment's distribution."""
+        from scipy import special  # a tenth of a second to import: only when needed
+
         cm = self.cm
         out = np.empty(u.shape, dtype=np.float64)
         u64 = u.astype(np.float64) + 2.0**-25  # float32 draws are multiples of 2**-24
@@ -524,7 +525,8 @@ class _Chunk:
             value[code == self.conversion] = v[real]
         return {
             "customer_id": np.repeat(np.arange(start, start + n, dtype=np.int64), counts),
-            "time": stamp[order] / _TICKS * self.step_days,
+            # stamp / 2**16 * step_days, rounded once as there: scaling by 2**-16 is exact
+            "time": np.multiply(stamp[order], self.step_days / _TICKS),
             "event": self.event_of[code],
             "channel": self.channel_of[code],
             "stage": self.stage_of[code],
