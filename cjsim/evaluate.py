@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cjsim._callable import make_callable
 from cjsim._io import atomic_path, write_text_atomic
 from cjsim._pool import pool_map
 from cjsim.attribution import attribute
@@ -348,3 +349,6 @@ def score_replications(
     summary["gain"] = summary["method"].map(moves["gain"])
     summary["regret"] = summary["method"].map(moves["regret"])
     return scores, summary, bias, per_channel, decisions
+
+
+make_callable(__name__, lambda: evaluate)  # cjsim.evaluate(model, ...) in a notebook
