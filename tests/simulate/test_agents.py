@@ -14,7 +14,14 @@ from cjsim.errors import ModelError
 from cjsim.events import STAGE
 from cjsim.model import load_model, parse_model, validate_model
 from cjsim.simulate import simulate
-from cjsim.simulate.agents import _World, simulate_agents, simulate_agents_frame, uniform, uniforms
+from cjsim.simulate.agents import (
+    customer_keys,
+    keyed_uniforms,
+    simulate_agents,
+    simulate_agents_frame,
+    uniform,
+)
+from cjsim.simulate.agents.world import _World
 from tests.conftest import MODELS, assert_same_log, shipped, without_word_of_mouth
 
 HERE = Path(__file__).parent / "models"
@@ -29,7 +36,7 @@ def no_agent_sections(model):
 
 
 def test_counter_based_draws_are_uniform_and_vectorised():
-    u = uniforms(7, np.arange(200_000), 3, 5)
+    u = keyed_uniforms(customer_keys(7, np.arange(200_000)), 3, 5)
     assert 0 < u.min() and u.max() < 1
     assert abs(u.mean() - 0.5) < 0.003 and abs(u.var() - 1 / 12) < 0.001
     assert uniform(7, 12345, 3, 5) == u[12345]
@@ -37,12 +44,12 @@ def test_counter_based_draws_are_uniform_and_vectorised():
     # one counter per customer (the k-th conversion value), and the seed's large keys
     ids, ks = np.array([0, 5, 12345, 199_999]), np.array([0, 3, 5, 2**40])
     seed = 2**64 - 3
-    assert uniforms(seed, ids, 9, ks).tolist() == [
+    assert keyed_uniforms(customer_keys(seed, ids), 9, ks).tolist() == [
         uniform(seed, int(i), 9, int(k)) for i, k in zip(ids, ks, strict=True)
     ]
     # the engine's scalar draws start from kept per-customer keys: the same numbers
     world = _World(compile_model(shipped("dentist")), 50, seed)
-    expected = uniforms(seed, np.arange(50), 4, 7).tolist()
+    expected = keyed_uniforms(customer_keys(seed, np.arange(50)), 4, 7).tolist()
     assert [world.uniform(i, 4, 7) for i in range(50)] == expected
 
 

@@ -58,12 +58,10 @@ by thinning (the integrated-hazard alternative used here is exact for piecewise 
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import math
 import time as _time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -71,83 +69,71 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import simpy
-from simpy.events import URGENT
 
-from cjsim._io import write_text_atomic
 from cjsim.chain import CompiledModel, compile_model
 from cjsim.events import CONVERSION, STAGE, TOUCH, EventWriter, arrays_to_table, arrow_schema
 from cjsim.model import JourneyModel
+from cjsim.simulate.agents.keyed_random import (
+    _G1,
+    _G2,
+    _G3,
+    customer_keys,
+    keyed_uniforms,
+    uniform,
+)
+from cjsim.simulate.agents.keyed_random import (
+    BUDGET_RANK as _RANK,
+)
+from cjsim.simulate.agents.keyed_random import (
+    BUDGET_ROUNDING as _BUDGET,
+)
+from cjsim.simulate.agents.keyed_random import (
+    EXPOSURE as _EXPOSE,
+)
+from cjsim.simulate.agents.keyed_random import (
+    INITIAL_STAGE as _INIT,
+)
+from cjsim.simulate.agents.keyed_random import (
+    MARKET as _MARKET_KEY,
+)
+from cjsim.simulate.agents.keyed_random import (
+    MASK as _MASK,
+)
+from cjsim.simulate.agents.keyed_random import (
+    PICK_CONTACT as _PICK,
+)
+from cjsim.simulate.agents.keyed_random import (
+    SEGMENT as _SEG,
+)
+from cjsim.simulate.agents.keyed_random import (
+    SERVICE as _SERVICE,
+)
+from cjsim.simulate.agents.keyed_random import (
+    TALK as _TALK,
+)
+from cjsim.simulate.agents.keyed_random import (
+    TARGET as _TARGET,
+)
+from cjsim.simulate.agents.keyed_random import (
+    TOUCH_HOUR as _HOUR,
+)
+from cjsim.simulate.agents.keyed_random import (
+    VALUE as _VALUE,
+)
+from cjsim.simulate.agents.keyed_random import (
+    WAIT as _WAIT,
+)
+from cjsim.simulate.agents.simpy_adapter import call_soon, events_scheduled, payload
+from cjsim.simulate.agents.stats import AgentRunStats
 from cjsim.simulate.markov import Seed, SimulationSummary, _Plan, _version, resolve_entropy
 
 log = logging.getLogger(__name__)
 
-# purposes of the counter-based draws
-_SEG, _INIT, _WAIT, _TARGET, _VALUE, _SERVICE, _TALK, _PICK = range(1, 9)
-_EXPOSE, _HOUR, _RANK, _BUDGET = 1000, 2000, 3000, 4000  # + channel index
-_MARKET_KEY = (1 << 63) + 17  # the "customer" of draws that belong to the whole market
-_BULK = 3  # transitions per customer whose draws are computed in bulk up front
-_MASK = (1 << 64) - 1
+_BULK = 3
 _NONE: list[float] = []
-_G1, _G2, _G3 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
-
-
-def _mix(x: int) -> int:
-    """splitmix64's finaliser: a bijective scramble of 64-bit integers."""
-    x = (x ^ (x >> 30)) * _G2 & _MASK
-    x = (x ^ (x >> 27)) * _G3 & _MASK
-    return x ^ (x >> 31)
-
-
-def uniform(seed: int, customer: int, purpose: int, k: int) -> float:
-    """A uniform in (0, 1) determined by its keys alone (no stream to advance)."""
-    x = _mix((seed * _G1 + customer) & _MASK)
-    x = _mix((x + purpose * _G2 + k * _G1) & _MASK)
-    return ((x >> 11) + 0.5) / 9007199254740992.0
-
-
-def uniforms(seed: int, customers: np.ndarray, purpose: int, k: int | np.ndarray) -> np.ndarray:
-    """:func:`uniform` for many customers at once (numpy, wrapping uint64 arithmetic); ``k``
-    is one counter for all or one per customer."""
-    return keyed_uniforms(customer_keys(seed, customers), purpose, k)
-
-
-def customer_keys(seed: int, customers: np.ndarray) -> np.ndarray:
-    """The first scramble of :func:`uniform`, which depends on the seed and customer only."""
-    return _mix_np(np.uint64(seed * _G1 & _MASK) + customers.astype(np.uint64))
-
-
-def keyed_uniforms(keys: np.ndarray, purpose: int | np.ndarray, k: int | np.ndarray) -> np.ndarray:
-    """:func:`uniforms` from the customers' :func:`customer_keys`; ``purpose`` is one for
-    all or one per customer, as is ``k``. (numpy's uint64 arrays wrap around silently.)"""
-    if isinstance(purpose, np.ndarray):
-        x = keys + (purpose.astype(np.uint64) * _U2 + np.asarray(k).astype(np.uint64) * _U1)
-    elif isinstance(k, np.ndarray):
-        x = keys + (np.uint64(purpose * _G2 & _MASK) + k.astype(np.uint64) * _U1)
-    else:
-        x = keys + np.uint64((purpose * _G2 + int(k) * _G1) & _MASK)
-    x = _mix_np(x)
-    x >>= _S11
-    return (x.astype(np.float64) + 0.5) / 9007199254740992.0
-
-
-_U1, _U2, _U3 = np.uint64(_G1), np.uint64(_G2), np.uint64(_G3)
-_S11, _S27, _S30, _S31 = (np.uint64(v) for v in (11, 27, 30, 31))
-
-
-def _mix_np(x: np.ndarray) -> np.ndarray:
-    """:func:`_mix` of a fresh uint64 array, in place."""
-    x ^= x >> _S30
-    x *= _U2
-    x ^= x >> _S27
-    x *= _U3
-    x ^= x >> _S31
-    return x
 
 
 def _stable_order(keys: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
-    """The stable argsort of non-negative integers (below 2**64), refining ``order`` (by
-    default, the identity): a radix sort, 16 bits at a time, as far as the largest key
-    needs (numpy's stable sort is a radix sort only for 16-bit integers)."""
     if order is None:
         order = np.arange(keys.size)
     top = int(keys.max()) if keys.size else 0
@@ -158,54 +144,6 @@ def _stable_order(keys: np.ndarray, order: np.ndarray | None = None) -> np.ndarr
         shift += 16
         if top < 1 << shift:
             return order
-
-
-@dataclass
-class AgentRunStats:
-    """What the agent engine saw besides the event log."""
-
-    resources: pd.DataFrame = field(default_factory=pd.DataFrame)
-    word_of_mouth_touches: int = 0
-    word_of_mouth_contacts: int = 0
-    converted_after_word_of_mouth: int = 0
-    spend_per_day: pd.DataFrame = field(default_factory=pd.DataFrame)
-    capped_by_budget: int = 0
-    capped_by_frequency: int = 0
-    simpy_events: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """Everything as plain JSON-ready values (spend per day by channel)."""
-        return {
-            "resources": self.resources.to_dict(orient="records"),
-            "word_of_mouth": {
-                "conversations": self.word_of_mouth_contacts,
-                "touches": self.word_of_mouth_touches,
-                "customers_converted_after_a_touch": self.converted_after_word_of_mouth,
-            },
-            "caps": {"budget": self.capped_by_budget, "frequency": self.capped_by_frequency},
-            "spend_per_day": {c: v.tolist() for c, v in self.spend_per_day.items()},
-            "simpy_events": self.simpy_events,
-        }
-
-    def write(self, path: str | Path) -> None:
-        """Write :meth:`to_dict` as JSON, atomically."""
-        write_text_atomic(path, json.dumps(self.to_dict(), indent=2) + "\n")
-
-    def summary(self) -> str:
-        lines = []
-        for r in self.resources.itertuples(index=False):
-            lines.append(
-                f"{r.resource}: {r.served:,} served, {r.timed_out:,} gave up, mean wait "
-                f"{r.mean_wait_days:.2f} days, mean queue {r.mean_queue:.2f}, utilisation "
-                f"{r.utilisation:.0%}"
-            )
-        if self.word_of_mouth_contacts:
-            lines.append(
-                f"word of mouth: {self.word_of_mouth_contacts:,} conversations, "
-                f"{self.word_of_mouth_touches:,} touches, {self.converted_after_word_of_mouth:,}"
-                " customers converted after one"
-            )
-        return "\n".join(lines)
 
 
 class _Resource:
@@ -558,7 +496,7 @@ class _World:
 
     def _wake(self, event: simpy.Timeout) -> None:
         """A wake-up fired (its value: the customer and the clock version it was for)."""
-        i, version = event._value
+        i, version = payload(event)
         if self.version[i] != version:
             return  # re-evaluated since (a touch): a newer wake-up is scheduled
         self.waiting[i] = False
@@ -588,11 +526,7 @@ class _World:
         event at this instant, after the step that touched (as an interrupt would), so
         that every touch of this step counts and events at the same time keep their order."""
         self.waiting[i] = False
-        ev = simpy.Event(self.env)
-        ev._ok = True
-        ev._value = None
-        ev.callbacks.append(lambda _event: self._lift(i))
-        self.env.schedule(ev, URGENT)
+        call_soon(self.env, lambda _event: self._lift(i))
 
     def _lift(self, i: int) -> None:
         """A touch changed the hazards of a waiting customer: re-evaluate the clock."""
@@ -910,7 +844,7 @@ class _World:
                     event.callbacks.append(self._talk)
 
     def _talk(self, event: simpy.Timeout) -> None:
-        i, sid, j = event._value
+        i, sid, j = payload(event)
         if self.spell[i] == sid and self.listens[self.stage[j]]:
             self.wom_touches += 1
             self.wom_touched[j] = True
@@ -1129,7 +1063,7 @@ class _World:
             spend_per_day=spend.loc[:, self.cm.paid],
             capped_by_budget=self.capped_budget,
             capped_by_frequency=self.capped_frequency,
-            simpy_events=next(self.env._eid),  # simpy numbers its scheduled events
+            simpy_events=events_scheduled(self.env),  # simpy numbers its scheduled events
         )
 
 
