@@ -54,9 +54,10 @@ to. What depends only on a customer's (segment, stage) cell, each channel's touc
 and a bound on the chance of leaving the stage (:func:`_move_bounds`), is kept per
 customer and updated when they move; the exact, lifted chances of moving are computed
 only for customers whose draw is below that bound (a few per cent). None of this changes
-a number: the same draws are compared with the same chances. Each chunk's log is written
-in a background thread while the next chunk is simulated. ``benchmarks/bench_simulate.py``
-measures it.
+a number: the same draws are compared with the same chances. The next step's uniforms
+are drawn in a thread while this step is simulated (:class:`_Uniforms`), and each
+chunk's log is written in another while the next chunk is simulated.
+``benchmarks/bench_simulate.py`` measures it.
 """
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ DEFAULT_CHUNK = MARKET
 #: Sub-step time resolution: a step is cut in 65536 ticks.
 _TICKS = 65536
 _HALF = _TICKS // 2
+#: Steps of uniforms each block's generator gives in one call (see _Uniforms).
+_DRAW_STEPS = 8
 
 Seed = int | np.random.Generator | np.random.SeedSequence | None
 
@@ -445,25 +448,64 @@ def _block_generators(entropy: int, first_block: int, n_blocks: int) -> list[np.
     ]
 
 
-def _draw_uniforms(bits: list[Any], raw: np.ndarray, U: np.ndarray) -> None:
-    """This step's uniforms, ``U[slot, customer]`` (float32), block ``b`` from ``bits[b]``.
+def _draw_uniforms(raw: np.ndarray, U: np.ndarray) -> None:
+    """One step's uniforms, ``U[slot, customer]`` (float32), from ``raw[b]``, the step's
+    64-bit outputs of block ``b``'s generator.
 
     The numbers are those of ``Generator.random(dtype=np.float32)`` filling block ``b``'s
     ``(slots, BLOCK)`` row in order: numpy makes each float32 from 32 random bits as
     ``(bits >> 8) * 2**-24``, taking the low then the high half of each 64-bit output of
-    the generator. Drawing the 64-bit outputs in one call per block and converting them
-    for all blocks at once gives the same numbers in half the time, and writes them
-    purpose-major, so each purpose is one contiguous run of customers. (Every call takes
-    a whole number of 64-bit outputs, so no half output is ever left over between calls.)
+    the generator. Converting the outputs of all blocks at once gives the same numbers
+    in half the time, and writes them purpose-major, so each purpose is one contiguous
+    run of customers. (Every step takes a whole number of 64-bit outputs, so no half
+    output is ever left over between steps.)
     """
-    half = raw.shape[1]
-    for b, bit_generator in enumerate(bits):
-        raw[b] = bit_generator.random_raw(half)
     r32 = raw.view(np.uint32)
     np.right_shift(r32, np.uint32(8), out=r32)
     nb, slots = raw.shape[0], U.shape[0]
     U.reshape(slots, nb, BLOCK).transpose(1, 0, 2)[...] = r32.reshape(nb, slots, BLOCK)
     U *= np.float32(2.0**-24)
+
+
+class _Uniforms:
+    """Each step's uniforms (see :func:`_draw_uniforms`), drawn a step ahead in a thread.
+
+    numpy's bit generators and ufuncs release the GIL, so the next step's numbers are
+    drawn on another core while this step is simulated, into two buffers used in turn.
+    Each generator gives :data:`_DRAW_STEPS` steps' outputs in one call (the same
+    numbers as one call a step: a block's stream is read in order), so that the thread
+    seldom needs the GIL.
+    """
+
+    def __init__(self, gens: list[np.random.Generator], slots: int, n_pad: int, steps: int):
+        self._bits = [gen.bit_generator for gen in gens]
+        self._steps, self._half = steps, slots * BLOCK // 2
+        self._raw = np.empty((len(gens), _DRAW_STEPS, self._half), np.uint64)
+        self._U = [np.empty((slots, n_pad), np.float32) for _ in range(2)]
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="cjsim-draw")
+        self._t = 0
+        self._next = self._pool.submit(self._draw, 0)
+
+    def _draw(self, t: int) -> None:
+        """Step ``t``'s uniforms into ``U[t % 2]`` (in the thread, steps in order)."""
+        k = t % _DRAW_STEPS
+        if k == 0:  # the generators' outputs for steps t .. t + _DRAW_STEPS - 1
+            count = min(_DRAW_STEPS, self._steps - t) * self._half
+            for b, bit_generator in enumerate(self._bits):
+                self._raw[b].reshape(-1)[:count] = bit_generator.random_raw(count)
+        _draw_uniforms(self._raw[:, k], self._U[t % 2])
+
+    def step(self) -> np.ndarray:
+        """The next step's ``U[slot, customer]`` (valid until the next call)."""
+        self._next.result()
+        U, self._t = self._U[self._t % 2], self._t + 1
+        if self._t < self._steps:
+            self._next = self._pool.submit(self._draw, self._t)
+        return U
+
+    def close(self) -> None:
+        """Wait for the draw under way and stop the thread."""
+        self._pool.shutdown(wait=True)
 
 
 class _Chunk:
@@ -604,11 +646,8 @@ def _run_chunk(
     incr = {
         c: np.float32(1.0 - cm.alpha[c] if cm.normalize[c] else 1.0) for c in plan.adstock_channels
     }
-    # U[slot] holds this step's uniforms for one purpose, all customers in a row (see
-    # _draw_uniforms); raw is the generators' 64-bit outputs they are made from.
-    bits = [gen.bit_generator for gen in gens]
-    raw = np.empty((nb, plan.slots * BLOCK // 2), dtype=np.uint64)
-    U = np.empty((plan.slots, n_pad), dtype=np.float32)
+    # U[slot] holds a step's uniforms for one purpose, all customers in a row
+    draws = _Uniforms(gens, plan.slots, n_pad, cm.steps)
     # markets: the chunk's customers in groups of MARKET (padding joins the last one)
     market = np.arange(n_pad, dtype=np.int32) // np.int32(MARKET)
     size = np.bincount(market[:n]).astype(np.float64)
@@ -651,7 +690,7 @@ def _run_chunk(
     for t in range(cm.steps):
         if check_settled and unsettled == 0:
             break
-        _draw_uniforms(bits, raw, U)
+        U = draws.step()
         # 1. touches
         stock *= retention
         t_ids, t_frac, t_ch = [], [], []
@@ -741,6 +780,7 @@ def _run_chunk(
                 events.add_conversions(cids, t, ticks[conv], vals)
                 converted[cids] = True
 
+    draws.close()
     arrays = events.arrays(start, n, n_pad, seg)
     stats = _chunk_stats(plan, arrays, n, touches, touched, converted, visited, seg)
     stats["undelivered"] = undelivered
