@@ -21,7 +21,8 @@ from cjsim.simulate.agents import (
     simulate_agents_frame,
     uniform,
 )
-from cjsim.simulate.agents.world import _World
+from cjsim.simulate.agents.keyed_random import key_uniform
+from cjsim.simulate.agents.world import World
 from tests.conftest import MODELS, assert_same_log, shipped, without_word_of_mouth
 
 HERE = Path(__file__).parent / "models"
@@ -48,9 +49,9 @@ def test_counter_based_draws_are_uniform_and_vectorised():
         uniform(seed, int(i), 9, int(k)) for i, k in zip(ids, ks, strict=True)
     ]
     # the engine's scalar draws start from kept per-customer keys: the same numbers
-    world = _World(compile_model(shipped("dentist")), 50, seed)
+    world = World(compile_model(shipped("dentist")), 50, seed)
     expected = keyed_uniforms(customer_keys(seed, np.arange(50)), 4, 7).tolist()
-    assert [world.uniform(i, 4, 7) for i in range(50)] == expected
+    assert [key_uniform(world.customers.key_list[i], 4, 7) for i in range(50)] == expected
 
 
 def test_same_seed_same_log():
@@ -148,7 +149,7 @@ def test_conversations_are_poisson_at_the_contact_rate_while_in_a_source_stage()
     data["initial"] = {"unaware": 0.6, "toothache": 0.1, "research": 0.1, "loyal": 0.2}
     data["transitions"]["loyal"] = {"loyal": 0.9, "treatment": 0.05, "advocate": 0.05}
     model = validate_model(data)
-    world = _World(compile_model(model), 3000, 11)
+    world = World(compile_model(model), 3000, 11)
     world.run()
     log = world.arrays()
     stages = log["event"] == STAGE  # ordered by customer and time
@@ -157,10 +158,10 @@ def test_conversations_are_poisson_at_the_contact_rate_while_in_a_source_stage()
     last = np.append(who[1:] != who[:-1], True)
     until[last] = 60.0
     source = np.isin(stage, [model.stages.index("loyal"), model.stages.index("advocate")])
-    talkers = world.degree[who] > 0
+    talkers = world.word_of_mouth.network.degree[who] > 0
     expected = 0.5 * float(((until - t) * (source & talkers)).sum())
     assert expected > 2000
-    assert abs(world.wom_contacts - expected) < 4 * math.sqrt(expected)
+    assert abs(world.word_of_mouth.conversations - expected) < 4 * math.sqrt(expected)
 
 
 def test_conversations_keep_the_contact_rate_when_spells_start_and_end_often():
@@ -179,17 +180,18 @@ def test_conversations_keep_the_contact_rate_when_spells_start_and_end_often():
             "network": {"degree": 4},
         }
     )  # fmt: skip
-    world = _World(compile_model(model), 600, 3)
+    world = World(compile_model(model), 600, 3)
     world.run()
     log = world.arrays()
     stages = log["event"] == STAGE
     who, t, stage = log["customer_id"][stages], log["time"][stages], log["stage"][stages]
     until = np.append(t[1:], 0.0)
     until[np.append(who[1:] != who[:-1], True)] = world.horizon
-    expected = 2.0 * float(((until - t) * ((stage == 1) & (world.degree[who] > 0))).sum())
+    talkers = world.word_of_mouth.network.degree[who] > 0
+    expected = 2.0 * float(((until - t) * ((stage == 1) & talkers)).sum())
     assert expected > 5000
-    assert abs(world.wom_contacts - expected) < 4 * math.sqrt(expected)
-    assert world.wom_touches > 0
+    assert abs(world.word_of_mouth.conversations - expected) < 4 * math.sqrt(expected)
+    assert world.word_of_mouth.touches > 0
 
 
 def test_caps_are_never_exceeded():
@@ -267,10 +269,10 @@ def test_a_budget_that_buys_a_fraction_of_a_touch_a_day_is_spent_on_average():
     cap is rounded up or down at random in proportion, so over the weeks it binds the
     touches delivered average 4.67, not 4."""
     model = shipped("b2b_saas").with_overrides(horizon_days=364)
-    world = _World(compile_model(model), 2000, 1)
-    c = world.cm.channels.index("sdr_outbound")
-    exact = world.day_cap[c]
-    caps = [world._affordable(c, day) for day in range(52)]
+    world = World(compile_model(model), 2000, 1)
+    c = world.compiled.channels.index("sdr_outbound")
+    exact = world.campaigns.exact_affordable[c]
+    caps = [world.campaigns.affordable(c, day) for day in range(52)]
     assert set(caps) == {math.floor(exact), math.ceil(exact)}
     assert abs(np.mean(caps) - exact) < 4 * 0.5 / math.sqrt(52)
 
@@ -281,13 +283,13 @@ def test_only_delivered_touches_count_towards_the_frequency_cap():
     data = shipped("dentist").with_overrides(horizon_days=20).model_dump(mode="python")
     data["channels"]["social_ads"]["schedule"] = {"frequency_cap": 3}
     data["channels"]["social_ads"]["daily_budget"] = 2.0  # far fewer touches than hits
-    world = _World(compile_model(validate_model(data)), 5000, 3)
+    world = World(compile_model(validate_model(data)), 5000, 3)
     world.run()
-    assert world.capped_budget > 0
-    c = world.cm.channels.index("social_ads")
+    assert world.campaigns.capped_by_budget > 0
+    c = world.compiled.channels.index("social_ads")
     arrays = world.arrays()
-    week = world.week_of[c].max()
+    week = world.campaigns.week_counted[c].max()
     touched = (arrays["channel"] == c) & (arrays["time"] // 7 == week)
     counts = np.bincount(arrays["customer_id"][touched], minlength=5000)
-    current = world.week_of[c] == week
-    assert (world.week_count[c][current] == counts[current]).all()
+    current = world.campaigns.week_counted[c] == week
+    assert (world.campaigns.week_touches[c][current] == counts[current]).all()

@@ -14,7 +14,24 @@ from cjsim._io import write_text_atomic
 
 @dataclass
 class AgentRunStats:
-    """What the agent engine saw besides the event log."""
+    """What the agent engine saw besides the event log.
+
+    Attributes
+    ----------
+    resources : pandas.DataFrame
+        Per server pool: servers, served, gave up, mean and max wait, mean queue,
+        utilisation.
+    word_of_mouth_touches, word_of_mouth_contacts : int
+        Touches made by conversations, and the conversations that happened.
+    converted_after_word_of_mouth : int
+        Customers who converted and had a word-of-mouth touch.
+    spend_per_day : pandas.DataFrame
+        Spend by day (rows) and paid channel (columns), scaled to the population.
+    capped_by_budget, capped_by_frequency : int
+        Touches held back by the daily budgets and by the frequency caps.
+    simpy_events : int
+        Events simpy scheduled.
+    """
 
     resources: pd.DataFrame = field(default_factory=pd.DataFrame)
     word_of_mouth_touches: int = 0
@@ -44,6 +61,7 @@ class AgentRunStats:
         write_text_atomic(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
     def summary(self) -> str:
+        """A few lines for people: each resource's queue, and word of mouth if any."""
         lines = []
         for r in self.resources.itertuples(index=False):
             lines.append(
