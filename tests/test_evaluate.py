@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from cjsim.cli import app
 from cjsim.evaluate import evaluate, score, summarise, truth_table
-from tests.conftest import shipped
-from tests.test_cli_errors import assert_one_line_error, cjsim
+from tests.helpers.cli import assert_one_line_error, cjsim
+from tests.helpers.models import shipped
 
 runner = CliRunner()
 
@@ -189,7 +189,7 @@ def test_cli_evaluate_bad_options(tmp_path, args, needles):
 def test_a_harmful_channel_keeps_its_negative_true_share(tmp_path):
     """A banner that puts people off buying: its true share is negative, kept so (not
     clipped to 0) in the truth and the scores, and the CLI says so."""
-    from tests.conftest import MODELS
+    from tests.helpers.models import MODELS
 
     text = (MODELS / "trap_null_channel.toml").read_text(encoding="utf-8")
     text = text.replace('description = "Impressions everywhere, no effect"',

@@ -8,7 +8,7 @@ from cjsim.errors import ModelError
 from cjsim.explain import explain, narrate
 from cjsim.model import load_model, resolve_model, validate_model
 from cjsim.simulate.markov import simulate_frame
-from tests.test_cli_errors import assert_one_line_error, cjsim
+from tests.helpers.cli import assert_one_line_error, cjsim
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from cjsim.inputs import load_event_paths, load_paths
 from cjsim.paths import paths_from_events
 from cjsim.paths_duckdb import paths_from_event_file
 from cjsim.simulate.markov import simulate_frame
-from tests.test_paths import log
+from tests.helpers.paths import log
 
 
 def as_frame(table) -> pd.DataFrame:

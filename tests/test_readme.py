@@ -54,9 +54,9 @@ COMMANDS = [
 @pytest.mark.slow
 def test_command_line_examples(workdir):
     """The command-line block, line by line in one folder, as a user would type it (run
-    in this process, as ``tests/test_cli_errors.py`` does: a process per line cost 10 s
-    of start-up; ``python -m cjsim`` itself is tested in ``tests/test_cli.py``)."""
-    from tests.test_cli_errors import cjsim
+    in this process, as ``tests/helpers/cli.py`` does: a process per line cost 10 s
+    of start-up; ``python -m cjsim`` itself is tested in ``tests/cli/test_cli.py``)."""
+    from tests.helpers.cli import cjsim
 
     assert len(COMMANDS) >= 5
     for line in COMMANDS:

@@ -25,7 +25,7 @@ from cjsim.attribution import (
 from cjsim.attribution.bootstrap import bootstrap, percentile_interval, resample_counts
 from cjsim.errors import OptionError
 from cjsim.paths import _aggregate
-from tests.attribution.helpers import random_table, table
+from tests.helpers.tables import random_table, table
 
 
 def refit(method, paths, resamples, value=False):

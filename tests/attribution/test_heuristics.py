@@ -14,7 +14,7 @@ from cjsim.attribution import (
     TimeDecay,
 )
 from cjsim.errors import OptionError
-from tests.attribution.helpers import credit, random_table, table
+from tests.helpers.tables import credit, random_table, table
 
 # a > b > c converts 2 times (value 20); b > direct once (value 5); a alone once (value 1);
 # c > c null 3 times.

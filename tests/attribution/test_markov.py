@@ -12,7 +12,7 @@ import pytest
 from cjsim.attribution import MarkovAttribution, choose_order, markov
 from cjsim.attribution.markov import weighted_auc
 from cjsim.errors import OptionError
-from tests.attribution.helpers import random_table, table
+from tests.helpers.tables import random_table, table
 
 
 def test_published_three_path_example():

@@ -11,7 +11,7 @@ import pytest
 from cjsim.attribution import METHODS, STANDARD_METHODS, attribute, make_method
 from cjsim.attribution.result import COLUMNS
 from cjsim.errors import OptionError
-from tests.attribution.helpers import random_table, table
+from tests.helpers.tables import random_table, table
 
 
 def test_all_methods_preserve_totals_and_fill_the_long_format():

@@ -18,7 +18,7 @@ from cjsim.attribution import (
 )
 from cjsim.attribution.shapley import coalition_values, shapley_from_game, zeta
 from cjsim.errors import OptionError
-from tests.attribution.helpers import random_table, table
+from tests.helpers.tables import random_table, table
 
 
 def brute_force(value, K: int) -> np.ndarray:

@@ -14,7 +14,7 @@ from cjsim.errors import ModelError, OptionError
 from cjsim.experiment.config import load_experiment
 from cjsim.experiment.runner import run_experiment
 from cjsim.experiment.stats import replications_needed, summarise_runs
-from tests.test_cli_errors import assert_one_line_error, cjsim
+from tests.helpers.cli import assert_one_line_error, cjsim
 
 TINY = """
 name = "tiny"

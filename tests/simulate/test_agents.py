@@ -255,7 +255,7 @@ def test_bad_agent_sections(case):
 
 
 def test_bad_agent_section_on_the_command_line(tmp_path):
-    from tests.test_cli_errors import assert_one_line_error, cjsim
+    from tests.helpers.cli import assert_one_line_error, cjsim
 
     text = (MODELS / "dentist.toml").read_text(encoding="utf-8")
     (tmp_path / "d.toml").write_text(text.replace("servers = 14", "servers = 0", 1))

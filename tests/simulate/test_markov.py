@@ -10,7 +10,7 @@ from cjsim.events import COLUMNS, read_events, validate_events
 from cjsim.model import validate_model
 from cjsim.model.compiled import compile_model
 from cjsim.simulate.markov import BLOCK, MARKET, simulate, simulate_frame
-from tests.conftest import assert_same_log, without_word_of_mouth
+from tests.helpers.models import assert_same_log, without_word_of_mouth
 
 
 def test_same_seed_gives_byte_identical_parquet(ecommerce, tmp_path):
@@ -264,7 +264,7 @@ def test_summary_object_renders(textbook):
 
 def test_chunks_larger_than_65536_customers_give_the_same_log():
     """Chunks above 2**16 customers sort with 32-bit keys instead of the radix path."""
-    from tests.conftest import shipped
+    from tests.helpers.models import shipped
 
     model = shipped("sunscreen").with_overrides(horizon_days=3)
     big, _ = simulate_frame(model, 70_000, rng=4, chunk_size=131_072)
@@ -316,7 +316,7 @@ def test_word_of_mouth_follows_the_simulated_advocates(ecommerce):
 def test_spend_is_capped_by_the_budget_and_the_first_touches_are_paid():
     """A budget that cannot pay for every touch a step delivers the earliest ones: the
     step's spend never passes its budget, and the cap does bind."""
-    from tests.conftest import shipped
+    from tests.helpers.models import shipped
 
     model = shipped("refrigerator").with_overrides(horizon_days=20)
     frame, s = simulate_frame(model, 30_000, rng=2)
@@ -377,7 +377,7 @@ def test_no_chance_of_moving_reaches_its_cells_bound(name):
     far more than a customer can carry, lifts above 1,000-fold or cancelling below 0."""
     from cjsim.model import parse_model
     from cjsim.simulate.markov import _lifted_thresholds, _Plan
-    from tests.conftest import shipped
+    from tests.helpers.models import shipped
 
     model = parse_model(_DAMPED) if name == "damped" else shipped(name)
     plan = _Plan(compile_model(model))

@@ -9,7 +9,7 @@ from cjsim.model import load_model
 from cjsim.simulate.agents import simulate_agents_frame
 from cjsim.simulate.markov import simulate_frame
 from cjsim.simulate.run import event_arrays, simulate
-from tests.conftest import assert_same_log
+from tests.helpers.models import assert_same_log
 
 
 @pytest.mark.parametrize("engine", ["markov", "agents"])

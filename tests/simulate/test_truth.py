@@ -10,7 +10,7 @@ import pytest
 from cjsim.model import load_model
 from cjsim.simulate import simulate_frame
 from cjsim.simulate.truth import ground_truth
-from tests.conftest import shipped, without_word_of_mouth
+from tests.helpers.models import shipped, without_word_of_mouth
 
 MODELS = Path(__file__).parent / "models"
 

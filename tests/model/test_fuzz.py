@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from cjsim.cli import app
-from tests.conftest import MODELS
+from tests.helpers.models import MODELS
 
 runner = CliRunner()
 SHIPPED = {p.stem: p.read_text(encoding="utf-8") for p in sorted(MODELS.glob("*.toml"))}

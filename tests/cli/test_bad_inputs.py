@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from cjsim import _io
 from cjsim.cli import app
-from tests.test_cli_errors import ECOMMERCE, TEXTBOOK, assert_one_line_error, edit
+from tests.helpers.cli import ECOMMERCE, TEXTBOOK, assert_one_line_error, edit
 
 runner = CliRunner()
 PRECIOUS = b"precious: made by the user\n"

@@ -17,7 +17,8 @@ from cjsim.paths import paths_from_events
 from cjsim.report import data
 from cjsim.report import figures as F
 from cjsim.report.build import build_report
-from tests.test_cli_errors import assert_one_line_error, cjsim
+from tests.helpers.cli import assert_one_line_error, cjsim
+from tests.helpers.report import experiment, images
 
 
 def log(rows: list[tuple[int, float, str, str, str, float]]) -> pd.DataFrame:
@@ -159,12 +160,6 @@ def event_log(tmp_path_factory):
     return folder / "d.parquet"
 
 
-def images(html: str) -> list[bytes]:
-    import base64
-
-    return [base64.b64decode(m) for m in re.findall(r'src="data:image/png;base64,([^"]+)"', html)]
-
-
 def test_event_log_report_is_self_contained(event_log, tmp_path):
     out = tmp_path / "r.html"
     res = cjsim("report", str(event_log), "--out", str(out), cwd=tmp_path)
@@ -177,19 +172,6 @@ def test_event_log_report_is_self_contained(event_log, tmp_path):
     assert "<script" not in html and not re.search(r'(src|href)="(https?:)?//', html)
     assert "3e7524d742f45407" in html or "model_hash" in html  # what was run
     assert "Markov removal effect" in html  # the methods explained
-
-
-def experiment(tmp_path: Path, text_extra: str = "") -> Path:
-    from cjsim.experiment.config import load_experiment
-    from cjsim.experiment.runner import run_experiment
-
-    (tmp_path / "e.toml").write_text(
-        'name = "tiny"\nmodel = "trap_null_channel"\ncustomers = 1500\nreplications = 3\n'
-        'attribution = ["last", "linear"]\ntruth = true\n' + text_extra +
-        "[scenarios.base]\n[scenarios.no_banner]\nchannels_off = [\"banner\"]\n"
-    )  # fmt: skip
-    run_experiment(load_experiment(tmp_path / "e.toml"), tmp_path / "out", workers=1)
-    return tmp_path / "out"
 
 
 @pytest.mark.slow

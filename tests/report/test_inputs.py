@@ -24,8 +24,8 @@ from cjsim.paths import paths_from_events
 from cjsim.report import data
 from cjsim.report import figures as F
 from cjsim.report.build import build_report
-from tests.test_cli_errors import assert_one_line_error, cjsim
-from tests.test_report import experiment, images
+from tests.helpers.cli import assert_one_line_error, cjsim
+from tests.helpers.report import experiment, images
 
 
 # its tests share xdist_group("folders"): one process computes it once, not one per process

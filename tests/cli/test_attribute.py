@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from cjsim.attribution import STANDARD_METHODS
 from cjsim.cli import app
-from tests.test_cli_errors import assert_one_line_error, cjsim
+from tests.helpers.cli import assert_one_line_error, cjsim
 
 runner = CliRunner()
 

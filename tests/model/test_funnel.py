@@ -8,7 +8,7 @@ import pytest
 from cjsim.model import parse_model
 from cjsim.model.funnel import absorbing_chain, funnel
 from cjsim.simulate.markov import simulate_frame
-from tests.conftest import without_word_of_mouth
+from tests.helpers.models import without_word_of_mouth
 
 DRUNKARD = """
 name = "drunkard"

@@ -90,7 +90,7 @@ def test_optimise_a_model_moves_money_from_a_useless_channel():
     the unbounded channels end with equal marginal returns per unit of spend, and the
     validation (paired replications) shows more conversions for about the same spend."""
     from cjsim.experiment.optimize import optimise_model
-    from tests.conftest import shipped
+    from tests.helpers.models import shipped
 
     opt = optimise_model(shipped("trap_null_channel"), 6000, replications=3, rng=2, workers=1)
     table = opt.table().set_index("channel")
@@ -130,7 +130,7 @@ def test_cli_optimize(tmp_path):
 
 def test_max_change_keeps_each_channel_near_its_budget():
     from cjsim.experiment.optimize import optimise_model
-    from tests.conftest import shipped
+    from tests.helpers.models import shipped
 
     opt = optimise_model(shipped("trap_null_channel"), 4000, replications=2, rng=3,
                          max_change=0.25, workers=1)  # fmt: skip
