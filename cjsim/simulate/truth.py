@@ -293,90 +293,32 @@ def ground_truth(
     engine : {"markov", "agents"}
         The engine of every counterfactual run (both keep common random numbers).
     """
-    if engine not in ("markov", "agents"):
-        raise OptionError(f"engine is {engine!r}; expected 'markov' or 'agents'")
-    if customers < 1:
-        raise OptionError(f"customers is {customers!r}; expected at least 1")
-    players = tuple(channels) if channels is not None else tuple(model.channels)
-    if not players:
-        raise OptionError(f"model '{model.name}' has no channels; nothing to evaluate")
-    for c in players:
-        if c not in model.channels:
-            raise OptionError(
-                f"unknown channel '{c}'; expected one of: {', '.join(model.channels)}"
-            )
+    players = _players(model, channels, customers, engine)
     entropy = resolve_entropy(rng)
     workers = workers or os.cpu_count() or 1
     K = len(players)
     exact = K <= MAX_EXACT_CHANNELS if exact is None else exact
-    all_on: Scenario = (frozenset(), ())
     everyone = frozenset(players)
 
     def only(coalition: Iterable[str]) -> Scenario:
         return (everyone - frozenset(coalition), ())
 
-    scenarios: list[Scenario] = [all_on, only(())]
-    scenarios += [(frozenset([c]), ()) for c in players]
     paid = [c for c in players if model.channels[c].type == "paid"] if marginal_roas else []
+    coalitions, orders = _shapley_design(players, entropy, shapley, exact, n_permutations)
+    scenarios: list[Scenario] = [_ALL_ON, only(())]
+    scenarios += [(frozenset([c]), ()) for c in players]
     scenarios += [(frozenset(), ((c, 1.0 + budget_step),)) for c in paid]
-    if not shapley:
-        coalitions, orders = [], None
-    elif exact:
-        coalitions = [
-            frozenset(s) for r in range(K + 1) for s in itertools.combinations(players, r)
-        ]
-        orders = None
-    else:
-        gen = np.random.default_rng(np.random.SeedSequence(entropy).spawn(1)[0])
-        half = max(1, n_permutations // 2)
-        orders = with_reversed(np.array([gen.permutation(K) for _ in range(half)]))
-        coalitions = [
-            frozenset(players[i] for i in order[:j]) for order in orders for j in range(K + 1)
-        ]
     scenarios += [only(s) for s in coalitions]
     runs = _run_all(model, customers, entropy, scenarios, multi_conversion, workers, engine)
     log.info("ground truth of %s: %d runs of %d customers", model.name, len(runs), customers)
 
-    on = runs[all_on]
+    on = runs[_ALL_ON]
     sizes = _block_sizes(customers)
-    chan = {c: i for i, c in enumerate(model.channels)}
-    inc_rows = []
-    for c in players:
-        d, se, indep = _paired(on[:, :2], runs[(frozenset([c]), ())][:, :2], sizes)
-        inc_rows.append((d[0], se[0], indep[0], d[1], se[1]))
-    incremental = pd.DataFrame(
-        inc_rows,
-        index=pd.Index(players, name="channel"),
-        columns=["conversions", "conversions_se", "conversions_se_independent", "value",
-                 "value_se"],
-    )  # fmt: skip
-    inc_b = np.stack([on[:, :2] - runs[(frozenset([c]), ())][:, :2] for c in players])
-
+    incremental, inc_b = _incremental(players, runs, sizes)
     # per block of customers, so the simulation noise of the values can be measured too
     bit = {c: 1 << i for i, c in enumerate(players)}
     value = {sum(bit[c] for c in s): runs[only(s)][:, :2] for s in coalitions}  # by bitmask
-    B = len(on)
-    if not shapley:
-        phi_b, perm_var = np.full((K, B, 2), np.nan), np.full((K, 2), np.nan)
-    elif exact:
-        phi_b = shapley_from_game(np.stack([value[mask] for mask in range(1 << K)]))
-        perm_var = np.zeros((K, 2))
-    else:
-        assert orders is not None
-        credits = order_credits(orders, value)
-        half = len(orders) // 2
-        totals_r = credits.sum(axis=2)  # (R, K, 2)
-        pairs = (totals_r[:half] + totals_r[half:]) / 2
-        perm_var = pairs.var(axis=0, ddof=1) / half if half > 1 else np.full((K, 2), np.nan)
-        phi_b = credits.mean(axis=0)
-    phi = phi_b.sum(axis=1)
-    sim_var = _total_se(np.moveaxis(phi_b, 1, 0), sizes) ** 2 if B > 1 else np.zeros((K, 2))
-    se = np.sqrt(sim_var + perm_var)
-    shapley_table = pd.DataFrame(
-        {"conversions": phi[:, 0], "conversions_se": se[:, 0], "value": phi[:, 1],
-         "value_se": se[:, 1]},
-        index=pd.Index(players, name="channel"),
-    )  # fmt: skip
+    shapley_table, phi_b, perm_var = _shapley(players, value, len(on), sizes, shapley, orders)
     # shares of what the channels caused, and their standard errors (ratio estimators;
     # a harmful channel's share is negative and stays so)
     for frame, per_block in ((incremental, inc_b), (shapley_table, phi_b)):
@@ -386,49 +328,15 @@ def ground_truth(
         frame["share_se"] = [e for _, e in ratio]
     if not exact and shapley:
         # the orders' noise too (the shares' denominator is exact: efficiency)
-        total = float(phi[:, 0].sum())
+        total = float(phi_b.sum(axis=1)[:, 0].sum())  # as the table's column was summed
         if total:
             shapley_table["share_se"] = np.sqrt(
                 shapley_table["share_se"] ** 2 + perm_var[:, 0] / total**2
             )
-
-    # what each paid channel spent, and the value it returned per unit of spend
-    spend_rows, roas_rows = [], []
-    for c in players:
-        s_b = on[:, 2 + chan[c]]
-        spend_se = float(_total_se(s_b[:, None], sizes)[0])
-        roas, roas_se = _ratio(inc_b[players.index(c), :, 1], s_b, sizes)
-        spend_rows.append((c, float(s_b.sum()), spend_se, roas, roas_se))
-    spend_table = pd.DataFrame(
-        spend_rows, columns=["channel", "spend", "spend_se", "roas", "roas_se"]
-    ).set_index("channel")
-    for c in paid:
-        more = runs[(frozenset(), ((c, 1.0 + budget_step),))]
-        d_value = more[:, 1] - on[:, 1]
-        d_spend = more[:, 2 + chan[c]] - on[:, 2 + chan[c]]
-        roas, roas_se = _ratio(d_value, d_spend, sizes)
-        roas_rows.append((c, float(d_spend.sum()), float(d_value.sum()), roas, roas_se))
-    marginal = pd.DataFrame(
-        roas_rows, columns=["channel", "spend_step", "value_gain", "roas", "roas_se"]
-    ).set_index("channel")
-    off = runs[only(())].sum(axis=0)
-    # what the increments count twice (complements) or miss (substitutes): their sum minus
-    # what all channels together caused, per block for its standard error
-    gap_b = inc_b.sum(axis=0) - (on[:, :2] - runs[only(())][:, :2])
-    gap_se = float(_total_se(gap_b[:, :1], sizes)[0]) if B > 1 else float("nan")
-    caused_b = on[:, :2] - runs[only(())][:, :2]  # what all channels together caused
-    caused_se = float(_total_se(caused_b[:, :1], sizes)[0]) if B > 1 else float("nan")
-    totals = {
-        "caused": float(caused_b[:, 0].sum()),
-        "caused_se": caused_se,
-        "increments_minus_caused": float(gap_b[:, 0].sum()),
-        "increments_minus_caused_se": gap_se,
-        "conversions_all_on": float(on[:, 0].sum()),
-        "value_all_on": float(on[:, 1].sum()),
-        "spend_all_on": float(on[:, 2:].sum()),
-        "conversions_all_off": float(off[0]),
-        "value_all_off": float(off[1]),
-    }
+    chan = {c: i for i, c in enumerate(model.channels)}
+    spend_table = _spend(players, on, inc_b, chan, sizes)
+    marginal = _marginal_roas(paid, runs, on, chan, sizes, budget_step)
+    totals = _totals(on, runs[only(())], inc_b, sizes)
     settings = {
         "engine": engine,
         "shapley": shapley,
@@ -443,3 +351,157 @@ def ground_truth(
         model.name, customers, int(entropy), players, incremental, shapley_table, marginal,
         totals, settings, spend_table,
     )  # fmt: skip
+
+
+#: The run with every channel on as planned.
+_ALL_ON: Scenario = (frozenset(), ())
+
+
+def _players(
+    model: JourneyModel, channels: Iterable[str] | None, customers: int, engine: str
+) -> tuple[str, ...]:
+    """The truth's players after checking the arguments."""
+    if engine not in ("markov", "agents"):
+        raise OptionError(f"engine is {engine!r}; expected 'markov' or 'agents'")
+    if customers < 1:
+        raise OptionError(f"customers is {customers!r}; expected at least 1")
+    players = tuple(channels) if channels is not None else tuple(model.channels)
+    if not players:
+        raise OptionError(f"model '{model.name}' has no channels; nothing to evaluate")
+    for c in players:
+        if c not in model.channels:
+            raise OptionError(
+                f"unknown channel '{c}'; expected one of: {', '.join(model.channels)}"
+            )
+    return players
+
+
+def _shapley_design(
+    players: tuple[str, ...], entropy: int, shapley: bool, exact: bool, n_permutations: int
+) -> tuple[list[frozenset[str]], np.ndarray | None]:
+    """The coalitions whose runs the Shapley values need, and the sampled orders (None
+    when every coalition is run: exact, or no Shapley at all)."""
+    K = len(players)
+    if not shapley:
+        return [], None
+    if exact:
+        every = [frozenset(s) for r in range(K + 1) for s in itertools.combinations(players, r)]
+        return every, None
+    gen = np.random.default_rng(np.random.SeedSequence(entropy).spawn(1)[0])
+    half = max(1, n_permutations // 2)
+    orders = with_reversed(np.array([gen.permutation(K) for _ in range(half)]))
+    coalitions = [
+        frozenset(players[i] for i in order[:j]) for order in orders for j in range(K + 1)
+    ]
+    return coalitions, orders
+
+
+def _incremental(
+    players: tuple[str, ...], runs: dict[Scenario, np.ndarray], sizes: np.ndarray
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """All on minus each channel off: the table, and per block (K, B, 2)."""
+    on = runs[_ALL_ON]
+    inc_rows = []
+    for c in players:
+        d, se, indep = _paired(on[:, :2], runs[(frozenset([c]), ())][:, :2], sizes)
+        inc_rows.append((d[0], se[0], indep[0], d[1], se[1]))
+    incremental = pd.DataFrame(
+        inc_rows,
+        index=pd.Index(players, name="channel"),
+        columns=["conversions", "conversions_se", "conversions_se_independent", "value",
+                 "value_se"],
+    )  # fmt: skip
+    inc_b = np.stack([on[:, :2] - runs[(frozenset([c]), ())][:, :2] for c in players])
+    return incremental, inc_b
+
+
+def _shapley(
+    players: tuple[str, ...],
+    value: dict[int, np.ndarray],
+    B: int,
+    sizes: np.ndarray,
+    shapley: bool,
+    orders: np.ndarray | None,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The Shapley table of the game VALUE (coalition bitmask -> per-block counts), its
+    per-block values (K, B, 2) and the variance the sampled orders add (K, 2)."""
+    K = len(players)
+    if not shapley:
+        phi_b, perm_var = np.full((K, B, 2), np.nan), np.full((K, 2), np.nan)
+    elif orders is None:
+        phi_b = shapley_from_game(np.stack([value[mask] for mask in range(1 << K)]))
+        perm_var = np.zeros((K, 2))
+    else:
+        credits = order_credits(orders, value)
+        half = len(orders) // 2
+        totals_r = credits.sum(axis=2)  # (R, K, 2)
+        pairs = (totals_r[:half] + totals_r[half:]) / 2
+        perm_var = pairs.var(axis=0, ddof=1) / half if half > 1 else np.full((K, 2), np.nan)
+        phi_b = credits.mean(axis=0)
+    phi = phi_b.sum(axis=1)
+    sim_var = _total_se(np.moveaxis(phi_b, 1, 0), sizes) ** 2 if B > 1 else np.zeros((K, 2))
+    se = np.sqrt(sim_var + perm_var)
+    table = pd.DataFrame(
+        {"conversions": phi[:, 0], "conversions_se": se[:, 0], "value": phi[:, 1],
+         "value_se": se[:, 1]},
+        index=pd.Index(players, name="channel"),
+    )  # fmt: skip
+    return table, phi_b, perm_var
+
+
+def _spend(
+    players: tuple[str, ...], on: np.ndarray, inc_b: np.ndarray, chan: dict[str, int],
+    sizes: np.ndarray,
+) -> pd.DataFrame:  # fmt: skip
+    """What each channel spent, and the value it returned per unit of spend."""
+    spend_rows = []
+    for c in players:
+        s_b = on[:, 2 + chan[c]]
+        spend_se = float(_total_se(s_b[:, None], sizes)[0])
+        roas, roas_se = _ratio(inc_b[players.index(c), :, 1], s_b, sizes)
+        spend_rows.append((c, float(s_b.sum()), spend_se, roas, roas_se))
+    return pd.DataFrame(
+        spend_rows, columns=["channel", "spend", "spend_se", "roas", "roas_se"]
+    ).set_index("channel")
+
+
+def _marginal_roas(
+    paid: list[str], runs: dict[Scenario, np.ndarray], on: np.ndarray, chan: dict[str, int],
+    sizes: np.ndarray, budget_step: float,
+) -> pd.DataFrame:  # fmt: skip
+    """The value of each paid channel's next unit of spend (its budget raised a step)."""
+    roas_rows = []
+    for c in paid:
+        more = runs[(frozenset(), ((c, 1.0 + budget_step),))]
+        d_value = more[:, 1] - on[:, 1]
+        d_spend = more[:, 2 + chan[c]] - on[:, 2 + chan[c]]
+        roas, roas_se = _ratio(d_value, d_spend, sizes)
+        roas_rows.append((c, float(d_spend.sum()), float(d_value.sum()), roas, roas_se))
+    return pd.DataFrame(
+        roas_rows, columns=["channel", "spend_step", "value_gain", "roas", "roas_se"]
+    ).set_index("channel")
+
+
+def _totals(
+    on: np.ndarray, all_off: np.ndarray, inc_b: np.ndarray, sizes: np.ndarray
+) -> dict[str, float]:
+    """What all channels together caused, and what the increments count twice or miss."""
+    B = len(on)
+    off = all_off.sum(axis=0)
+    # what the increments count twice (complements) or miss (substitutes): their sum minus
+    # what all channels together caused, per block for its standard error
+    gap_b = inc_b.sum(axis=0) - (on[:, :2] - all_off[:, :2])
+    gap_se = float(_total_se(gap_b[:, :1], sizes)[0]) if B > 1 else float("nan")
+    caused_b = on[:, :2] - all_off[:, :2]  # what all channels together caused
+    caused_se = float(_total_se(caused_b[:, :1], sizes)[0]) if B > 1 else float("nan")
+    return {
+        "caused": float(caused_b[:, 0].sum()),
+        "caused_se": caused_se,
+        "increments_minus_caused": float(gap_b[:, 0].sum()),
+        "increments_minus_caused_se": gap_se,
+        "conversions_all_on": float(on[:, 0].sum()),
+        "value_all_on": float(on[:, 1].sum()),
+        "spend_all_on": float(on[:, 2:].sum()),
+        "conversions_all_off": float(off[0]),
+        "value_all_off": float(off[1]),
+    }
