@@ -176,7 +176,7 @@ def _truth(
     from cjsim.attribution import attribute
     from cjsim.evaluate import score
     from cjsim.paths import paths_from_events
-    from cjsim.report import build
+    from cjsim.report import sections as build
     from cjsim.simulate.run import simulate
     from cjsim.simulate.truth import ground_truth
 

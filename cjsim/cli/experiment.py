@@ -270,8 +270,8 @@ def _optimise_goal(
 
 def _optimisation_report(opt: Any, m: Any, path: Path, **meta: Any) -> None:
     """The budget split as an HTML report, with the run's settings as its metadata."""
-    from cjsim.report.build import optimisation_sections
     from cjsim.report.html import Report
+    from cjsim.report.sections import optimisation_sections
 
     rep = Report(
         f"Budget optimisation: {m.name}",
