@@ -25,7 +25,7 @@ the horizon schedules nothing at all.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Container
 
 import numpy as np
 import simpy
@@ -61,9 +61,12 @@ class TransitionClocks:
 
     Attributes
     ----------
-    move : callable
-        ``move(customer, target, draw_counter)``, called when a clock runs out (set by
-        the world: it enters the target stage, or queues for it).
+    enter : callable
+        ``enter(customer, stage)``: the world's stage change, when a clock runs out.
+    queues, queue : container, callable
+        The stages that need a server, and ``queue(customer, stage, draw_counter)`` that
+        queues for one (a visit then enters the stage and starts the next clock); set by
+        the world.
     liftable : numpy.ndarray
         The customer's clock is running, so a touch that lifts their hazards must
         re-evaluate it (false while absorbed, queueing, before a new clock starts, or
@@ -79,7 +82,9 @@ class TransitionClocks:
         self.env, self.customers, self.tables, self.adstock = env, customers, tables, adstock
         self.step, self.horizon = step, horizon
         n = customers.count
-        self.move: Callable[[int, int, int], None] = lambda i, to, k: None
+        self.enter: Callable[[int, int], None] = lambda i, to: None
+        self.queues: Container[int] = ()
+        self.queue: Callable[[int, int, int], None] = lambda i, to, k: None
         # per customer: the hazard budget of the next transition and how much is used of
         # it, when and with which hazards (and their sum) it was last evaluated, and the
         # version that makes wake-ups scheduled before a re-evaluation stale
@@ -100,9 +105,7 @@ class TransitionClocks:
             for purpose in (WAIT, TARGET)
         }
 
-    def _draw(self, purpose: int, i: int, k: int) -> float:
-        if k < BULK_DRAWS:
-            return self.first_draws[purpose][k][i]
+    def _uniform(self, i: int, purpose: int, k: int) -> float:
         return key_uniform(self.customers.key_list[i], purpose, k)
 
     def _reevaluate_on(self, day: int, i: int, version: int) -> None:
@@ -116,7 +119,9 @@ class TransitionClocks:
         if plan is None:
             self.liftable[i] = False
             return  # absorbed
-        budget = -math.log(self._draw(WAIT, i, self.transitions[i]))
+        k = self.transitions[i]  # the first few draws of every customer were made in bulk
+        u = self.first_draws[WAIT][k][i] if k < BULK_DRAWS else self._uniform(i, WAIT, k)
+        budget = -math.log(u)
         self.budget[i] = budget
         self.used[i] = 0.0
         t = self.env.now
@@ -173,7 +178,8 @@ class TransitionClocks:
         # pick the target in proportion to the hazards (a wake-up is always a transition)
         lam = self.hazards[i]
         k = self.transitions[i]
-        u = self._draw(TARGET, i, k) * float(self.total[i])
+        u = self.first_draws[TARGET][k][i] if k < BULK_DRAWS else self._uniform(i, TARGET, k)
+        u *= float(self.total[i])
         acc, col = 0.0, len(lam) - 1
         for j, h in enumerate(lam):
             acc += h
@@ -182,7 +188,11 @@ class TransitionClocks:
                 break
         to = self.tables.targets[int(self.customers.stage[i])][col]
         self.transitions[i] = k + 1
-        self.move(i, to, k)
+        if to in self.queues:
+            self.queue(i, to, k)
+            return
+        self.enter(i, to)
+        self.start(i, to)
 
     def lift_soon(self, i: int) -> None:
         """A touch lifts customer ``i``'s hazards: re-evaluate the clock at this instant.

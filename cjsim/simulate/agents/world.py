@@ -81,20 +81,13 @@ class World:
             compiled, self.plan, self.customers, self.calendar_days, self.log.stage_who
         )
         self.word_of_mouth = WordOfMouth(self.env, compiled, self.customers)
-        self.clocks.move = self._move
+        self.clocks.enter = self.enter
+        self.clocks.queues, self.clocks.queue = self.capacity.pools, self.capacity.visit
         self.capacity.enter = self.enter
         self.capacity.start_clock = self.clocks.start
         self.word_of_mouth.touch = self.touch
 
     # -- what happens to a customer ----------------------------------------------------------
-    def _move(self, i: int, to: int, k: int) -> None:
-        """Customer ``i``'s clock ran out (their ``k``-th transition): go to ``to``."""
-        if to in self.capacity.pools:
-            self.capacity.visit(i, to, k)
-            return
-        self.enter(i, to)
-        self.clocks.start(i, to)
-
     def enter(self, i: int, to: int) -> None:
         """Customer ``i`` enters stage ``to`` now (nothing after the horizon)."""
         now = self.env.now
@@ -104,7 +97,8 @@ class World:
         was = int(stage[i])
         stage[i] = to
         self.log.stage_change(i, now, to)
-        self.word_of_mouth.stage_changed(i, was, to)
+        if self.word_of_mouth.on:  # (else there is nobody to talk or listen to)
+            self.word_of_mouth.stage_changed(i, was, to)
 
     def touch(self, i: int, channel: int) -> None:
         """A single touch now (word of mouth): it counts from this moment on."""
