@@ -286,14 +286,13 @@ def _check_hill(ch: Channel, ec: float, slope: float, key: str, source: str | No
     customer can have (up to ten touches a step carried over, ``10 / (1 - adstock)``):
     with an extreme slope, ``adstock**slope`` and ``ec**slope`` both overflow (or
     underflow) and the response is 0/0 or inf/inf."""
-    from cjsim.model.curves import hill
+    from cjsim.model.curves import hill, hill_float32
 
     top = 10.0 if ch.normalize_adstock else 10.0 / (1.0 - ch.adstock)
     x = np.array([*_ADSTOCK_PROBES, top], dtype=np.float32)
     with np.errstate(all="ignore"):
         as64 = hill(x.astype(np.float64), ec, slope)
-        xs = x**slope  # the Markov engine's arithmetic, in float32
-        as32 = x / (x + np.float32(ec)) if slope == 1.0 else xs / (xs + ec**slope)
+        as32 = hill_float32(x, ec, slope)  # the engines' arithmetic
     if not (np.isfinite(as64).all() and np.isfinite(as32).all()):
         raise ModelError(
             f"ec = {ec:g} with slope = {slope:g} gives no response (NaN) at some adstock "

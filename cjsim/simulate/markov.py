@@ -10,13 +10,14 @@ Every step (``step_days`` days) each customer, in this order,
 2. carries the touches into each channel's adstock, :math:`a \\leftarrow \\alpha a + x`;
 3. moves stage (or stays) with the base probabilities, the hazards of targeted transitions
    lifted by :math:`1 + \\sum_c \\text{lift}_c\\, \\text{hill}(a_c)`
-   (see :mod:`cjsim.chain`); entering the conversion stage is a conversion with a value
+   (see :mod:`cjsim.model.compiled`); entering the conversion stage is a conversion with a value
    drawn from the segment's distribution.
 
 What a touch costs
 ------------------
 A paid touch costs ``cost_per_exposure`` times the mean impressions a reached customer saw
-(:attr:`cjsim.chain.CompiledModel.touch_cost`); spend is the sum over delivered touches. The
+(:attr:`cjsim.model.compiled.CompiledModel.touch_cost`); spend is the sum over delivered
+touches. The
 budget is a hard cap: each step, a market may spend at most ``daily_budget * step_days *
 market customers / population``; when its touches would cost more, the earliest in the step
 are delivered until the money runs out and the rest are not (they leave no trace in the
@@ -75,9 +76,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from cjsim.chain import CompiledModel, compile_model
 from cjsim.events import CONVERSION, STAGE, TOUCH, EventWriter, arrays_to_table, arrow_schema
 from cjsim.model import JourneyModel
+from cjsim.model.compiled import CompiledModel, compile_model
+from cjsim.model.curves import hill_float32
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +274,7 @@ class _StagePlan:
     stage: int
     targets: np.ndarray  # (K,) next stages other than staying
     cum: np.ndarray  # (G, K) cumulative base move probabilities
-    hazard: np.ndarray  # (G, K) base hazards (competing risks, see cjsim.chain)
+    hazard: np.ndarray  # (G, K) base hazards (competing risks, see cjsim.model.compiled)
     lifted: bool  # the model has effects on this stage (even of channels now off)
     effects: tuple[
         tuple[int, np.ndarray, float, float, float], ...
@@ -379,7 +381,7 @@ def _lifted_thresholds(sp: _StagePlan, g: np.ndarray, adstock: dict[int, np.ndar
     (stays if ``k = K``).
 
     Each move's hazard is multiplied by :math:`1 + \\sum_c \\text{lift}_c\\,
-    \\text{hill}(a_c)` (as in :mod:`cjsim.chain`); the competing hazards give the chance
+    \\text{hill}(a_c)` (as in :mod:`cjsim.model.compiled`); the competing hazards give the chance
     of leaving, :math:`1 - e^{-\\text{total}}`, shared in proportion. ``g`` holds the
     customers' segments, ``adstock`` their float32 adstock on each channel of
     ``sp.effects``.
@@ -389,7 +391,7 @@ def _lifted_thresholds(sp: _StagePlan, g: np.ndarray, adstock: dict[int, np.ndar
         # every lift applies to every move: one multiplier per customer (the same sums)
         one = np.ones(g.size)
         for c, _cols, lift, ec, slope in sp.effects:
-            one += lift * _hill(adstock[c], ec, slope)
+            one += lift * hill_float32(adstock[c], ec, slope)
         if K == 1:  # one move: its cumulative chance is its chance
             lam1 = sp.hazard[g, 0] * one
             total1 = np.maximum(lam1, 1e-300)
@@ -398,17 +400,12 @@ def _lifted_thresholds(sp: _StagePlan, g: np.ndarray, adstock: dict[int, np.ndar
     else:
         mult = np.ones((g.size, K))
         for c, cols, lift, ec, slope in sp.effects:
-            mult[:, cols] += (lift * _hill(adstock[c], ec, slope))[:, None]
+            mult[:, cols] += (lift * hill_float32(adstock[c], ec, slope))[:, None]
         lam = sp.hazard[g] * mult
     total = np.maximum(lam.sum(axis=1), 1e-300)
     cum = np.cumsum(lam, axis=1)
     cum *= (-np.expm1(-total) / total)[:, None]
     return cum
-
-
-def _hill(a: np.ndarray, ec: float, slope: float) -> np.ndarray:
-    """The Hill response to float32 adstock ``a``, in float32 (see cjsim.effects.hill)."""
-    return a / (a + np.float32(ec)) if slope == 1.0 else a**slope / (a**slope + ec**slope)
 
 
 def _move_bounds(plans: list[_StagePlan], G: int, S: int) -> np.ndarray:
