@@ -54,6 +54,20 @@ def test_counter_based_draws_are_uniform_and_vectorised():
     assert [key_uniform(world.customers.key_list[i], 4, 7) for i in range(50)] == expected
 
 
+def test_simpy_private_fields_only_in_the_adapter():
+    """simpy's underscore attributes are read or set in simpy_adapter alone (it says why)."""
+    import re
+
+    import cjsim.simulate.agents as package
+
+    private = re.compile(r"\b(?:event|ev|env|self\.env|timeout|request)\._[a-z]")
+    for path in Path(package.__file__).parent.glob("*.py"):
+        if path.name != "simpy_adapter.py":
+            text = path.read_text(encoding="utf-8")
+            assert not private.search(text), path.name
+            assert "URGENT" not in text, path.name
+
+
 def test_same_seed_same_log():
     model = shipped("dentist").with_overrides(horizon_days=60)
     a, _, _ = simulate_agents_frame(model, 2000, rng=4)

@@ -27,8 +27,6 @@ from typing import Any
 import simpy
 from simpy.events import URGENT
 
-SIMPY_CHECKED = "4.1.2"
-
 payload: Callable[[simpy.Event], Any] = attrgetter("_value")
 """The value of a triggered event (a C-level getter: no Python frame per wake-up)."""
 
