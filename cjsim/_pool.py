@@ -58,9 +58,18 @@ def _exists(pid: int | None) -> bool:
     return True
 
 
+_WORKER = [False]  # set in the processes pool_map starts
+
+
+def in_worker() -> bool:
+    """Whether this process is a worker of :func:`pool_map` (its siblings use the cores)."""
+    return _WORKER[0]
+
+
 def ignore_interrupts() -> None:
     """A pool worker's initializer: Ctrl-C is left to the main process, which stops the
     workers, and the worker exits if the main process dies (:func:`exit_with_parent`)."""
+    _WORKER[0] = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_with_parent()
 

@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time as _time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -474,14 +475,18 @@ class _Uniforms:
     seldom needs the GIL.
     """
 
-    def __init__(self, gens: list[np.random.Generator], slots: int, n_pad: int, steps: int):
+    def __init__(
+        self, gens: list[np.random.Generator], slots: int, n_pad: int, steps: int, ahead: bool
+    ):
         self._bits = [gen.bit_generator for gen in gens]
         self._steps, self._half = steps, slots * BLOCK // 2
         self._raw = np.empty((len(gens), _DRAW_STEPS, self._half), np.uint64)
         self._U = [np.empty((slots, n_pad), np.float32) for _ in range(2)]
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="cjsim-draw")
+        # without a spare core the thread only competes with the simulation (or with the
+        # log writer's thread): draw each step when it is needed instead
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="cjsim-draw") if ahead else None
         self._t = 0
-        self._next = self._pool.submit(self._draw, 0)
+        self._next = self._pool.submit(self._draw, 0) if self._pool is not None else None
 
     def _draw(self, t: int) -> None:
         """Step ``t``'s uniforms into ``U[t % 2]`` (in the thread, steps in order)."""
@@ -494,15 +499,20 @@ class _Uniforms:
 
     def step(self) -> np.ndarray:
         """The next step's ``U[slot, customer]`` (valid until the next call)."""
-        self._next.result()
+        if self._pool is None:
+            self._draw(self._t)
+        else:
+            assert self._next is not None
+            self._next.result()
         U, self._t = self._U[self._t % 2], self._t + 1
-        if self._t < self._steps:
+        if self._pool is not None and self._t < self._steps:
             self._next = self._pool.submit(self._draw, self._t)
         return U
 
     def close(self) -> None:
         """Wait for the draw under way and stop the thread."""
-        self._pool.shutdown(wait=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
 
 class _Chunk:
@@ -608,9 +618,10 @@ def _chunk_stats(
 
 
 def _run_chunk(
-    plan: _Plan, entropy: int, start: int, n: int
+    plan: _Plan, entropy: int, start: int, n: int, draw_ahead: bool = False
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Simulate customers ``start .. start + n - 1`` (``start`` is a multiple of MARKET).
+    """Simulate customers ``start .. start + n - 1`` (``start`` is a multiple of MARKET);
+    with ``draw_ahead`` the next step's uniforms are drawn in a thread (same numbers).
 
     The chunk is padded to whole blocks: padding customers are simulated (so every
     block's stream is consumed the same way whatever ``n`` is) and dropped at the end;
@@ -644,7 +655,7 @@ def _run_chunk(
         c: np.float32(1.0 - cm.alpha[c] if cm.normalize[c] else 1.0) for c in plan.adstock_channels
     }
     # U[slot] holds a step's uniforms for one purpose, all customers in a row
-    draws = _Uniforms(gens, plan.slots, n_pad, cm.steps)
+    draws = _Uniforms(gens, plan.slots, n_pad, cm.steps, draw_ahead)
     # markets: the chunk's customers in groups of MARKET (padding joins the last one)
     market = np.arange(n_pad, dtype=np.int32) // np.int32(MARKET)
     size = np.bincount(market[:n]).astype(np.float64)
@@ -850,17 +861,30 @@ def iter_event_chunks(
     *,
     rng: Seed = None,
     chunk_size: int = DEFAULT_CHUNK,
+    draw_ahead: bool | None = None,
 ) -> Iterator[tuple[dict[str, np.ndarray], dict[str, Any]]]:
     """Simulate chunk by chunk; yield integer-coded event arrays and per-chunk counts.
 
-    Memory is bounded by the chunk size, not by ``customers``.
+    Memory is bounded by the chunk size, not by ``customers``. ``draw_ahead`` (default:
+    when this process has a core to spare, see :func:`spare_core`) draws the next step's
+    random numbers in a thread; the numbers are the same either way.
     """
+    if draw_ahead is None:
+        draw_ahead = spare_core()
     cm = model if isinstance(model, CompiledModel) else compile_model(model)
     entropy = resolve_entropy(rng)
     plan = _Plan(cm)
     chunk = _chunk_size(chunk_size)
     for start in range(0, customers, chunk):
-        yield _run_chunk(plan, entropy, start, min(chunk, customers - start))
+        yield _run_chunk(plan, entropy, start, min(chunk, customers - start), draw_ahead)
+
+
+def spare_core() -> bool:
+    """Whether a second thread can run beside the simulation: more than one core, and not
+    a pool worker (the workers of an experiment or an evaluation already use them all)."""
+    from cjsim._pool import in_worker
+
+    return (os.cpu_count() or 1) > 1 and not in_worker()
 
 
 def _chunk_size(chunk_size: int) -> int:
@@ -929,8 +953,10 @@ def simulate(
         nonlocal done
         writing: Future[None] | None = None  # the previous chunk, being written
         try:
+            # the log writer's thread takes the spare core when there is a log to write
+            ahead = background is None and spare_core()
             for arrays, stats in iter_event_chunks(
-                cm, customers, rng=entropy, chunk_size=chunk_size
+                cm, customers, rng=entropy, chunk_size=chunk_size, draw_ahead=ahead
             ):
                 table = arrays_to_table(arrays, cm.channels, cm.stages, cm.segments)
                 if writer is not None and background is not None:

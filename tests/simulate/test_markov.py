@@ -396,3 +396,20 @@ def test_no_chance_of_moving_reaches_its_cells_bound(name):
             assert (bound <= cum[:, -1] * (1 + 1e-6)).all()
     stays = ~np.isin(np.arange(plan.S), [sp.stage for sp in plan.plans])
     assert not plan.move_bound.reshape(plan.G, plan.S)[:, stays].any()  # no one leaves
+
+
+def test_drawing_ahead_in_a_thread_gives_the_same_numbers(ecommerce):
+    """The next step's uniforms drawn in a thread (a spare core, no log writer) or when
+    they are needed (a pool worker, or beside the writer): the same events."""
+    from cjsim.simulate.markov import iter_event_chunks
+
+    model = ecommerce.with_overrides(horizon_days=30)
+    ahead, inline = (
+        list(iter_event_chunks(model, 70_000, rng=3, chunk_size=65_536, draw_ahead=flag))
+        for flag in (True, False)
+    )
+    assert len(ahead) == len(inline) == 2
+    for (a, _), (b, _) in zip(ahead, inline, strict=True):
+        assert a.keys() == b.keys()
+        for key in a:
+            assert np.array_equal(a[key], b[key]), key
