@@ -120,7 +120,8 @@ CHILD = """
 import resource, sys, time
 from cjsim.model.compiled import compile_model
 from cjsim.model import load_model
-from cjsim.simulate.agents import simulate_agents; from cjsim.simulate.agents.world import World as _World
+from cjsim.simulate.agents import simulate_agents
+from cjsim.simulate.agents.world import World as _World
 model = load_model(sys.argv[1]).with_overrides(horizon_days=90)
 walls = []
 for _ in range(3):  # the best of three, as for the bare loops (the machine is shared)

@@ -14,13 +14,10 @@ The package itself can be called as :func:`simulate`: ``cjsim.simulate(model, 10
 from __future__ import annotations
 
 from cjsim._callable import make_callable
-from cjsim.simulate.markov import SimulationSummary, simulate, simulate_frame
-from cjsim.simulate.run import ENGINES, Simulation, event_arrays
-from cjsim.simulate.run import simulate as _either_engine
+from cjsim.simulate.markov import SimulationSummary, simulate_frame
+from cjsim.simulate.run import ENGINES, Simulation, event_arrays, simulate
 
 __all__ = ["ENGINES", "Simulation", "SimulationSummary", "event_arrays", "simulate",
            "simulate_frame"]  # fmt: skip
 
-# `simulate` here is still the Markov engine's (returns its summary) while the agent
-# engine's tests move over; cjsim.simulate(...) is already the one interface
-make_callable(__name__, lambda: _either_engine)
+make_callable(__name__, lambda: simulate)

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cjsim.chain import compile_model
 from cjsim.errors import ModelError
 from cjsim.events import STAGE
 from cjsim.model import load_model, parse_model, validate_model
+from cjsim.model.compiled import compile_model
 from cjsim.simulate import simulate
 from cjsim.simulate.agents import (
     customer_keys,
@@ -23,7 +23,7 @@ from cjsim.simulate.agents import (
 )
 from cjsim.simulate.agents.keyed_random import key_uniform
 from cjsim.simulate.agents.world import World
-from tests.conftest import MODELS, assert_same_log, shipped, without_word_of_mouth
+from tests.helpers.models import MODELS, assert_same_log, shipped, without_word_of_mouth
 
 HERE = Path(__file__).parent / "models"
 
@@ -85,7 +85,7 @@ def two_sample_z(x1: float, x2: float, n: int) -> float:
 def engines_agree(model, n: int, seed: int):
     """Run both engines; every stage reach and the conversions agree (|z| < 4)."""
     a, _ = simulate_agents(model, n, rng=seed)
-    m = simulate(model, n, rng=seed)
+    m = simulate(model, n, rng=seed).summary
     for x1, x2 in zip(a.stage_reach, m.stage_reach, strict=True):
         assert two_sample_z(x1, x2, n) < 4, (a.stage_reach, m.stage_reach)
     assert two_sample_z(a.converters, m.converters, n) < 4
