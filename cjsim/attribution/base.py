@@ -105,3 +105,10 @@ def first_occurrence(paths: PathTable) -> np.ndarray:
     out = np.zeros(len(paths.codes), bool)
     out[first] = True
     return out
+
+
+def share_of_total(effects: np.ndarray, total: float | np.ndarray) -> np.ndarray:
+    """``total`` shared in proportion to ``effects`` (per column when 2-D); 0 where the
+    effects sum to 0. Markov removal effects and Markov-Shapley values are scaled so."""
+    s = effects.sum(axis=0)
+    return np.divide(effects, s, out=np.zeros_like(effects), where=s != 0) * total

@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
-from cjsim.attribution.base import Attribution
+from cjsim.attribution.base import Attribution, share_of_total
 from cjsim.attribution.batched_chains import absorb_batched, visits_variants
 from cjsim.errors import OptionError
 from cjsim.paths import PathTable
@@ -210,8 +210,8 @@ class MarkovAttribution(Attribution):
         self.p_conversion_, self.expected_value_ = float(p[0]), float(v[0])
         self.removal_effects_ = _relative_losses(p[1:], p[0])
         self.value_removal_effects_ = _relative_losses(v[1:], v[0])
-        self.conversions_ = _share(self.removal_effects_, paths.conversions.sum())
-        self.value_ = _share(self.value_removal_effects_, paths.value.sum())
+        self.conversions_ = share_of_total(self.removal_effects_, paths.conversions.sum())
+        self.value_ = share_of_total(self.value_removal_effects_, paths.value.sum())
         self.states_ = self._state_names()
         self._warm = (walks, visits)  # where the bootstrap's iterative solves start
         return self
@@ -353,8 +353,8 @@ class MarkovAttribution(Attribution):
             p[i, b], v[i, b] = chain.solve(keep[:, i])
         if (~ok).any():
             logger.debug("bootstrap: %d of %d chain solves done directly", (~ok).sum(), ok.size)
-        conv_out = _share(_relative_losses(p[1:], p[0]), conversions.sum(axis=0))
-        val_out = _share(_relative_losses(v[1:], v[0]), value.sum(axis=0))
+        conv_out = share_of_total(_relative_losses(p[1:], p[0]), conversions.sum(axis=0))
+        val_out = share_of_total(_relative_losses(v[1:], v[0]), value.sum(axis=0))
         return conv_out, val_out
 
     def _batched_edge_weights(
@@ -490,12 +490,6 @@ def _relative_losses(removed: np.ndarray, full: np.ndarray) -> np.ndarray:
     """1 - removed / full clipped to [0, 1] (0 where full <= 0); full broadcasts by column."""
     safe = np.where(full > 0, full, 1.0)
     return np.where(full > 0, np.clip(1.0 - removed / safe, 0.0, 1.0), 0.0)
-
-
-def _share(effects: np.ndarray, total: float | np.ndarray) -> np.ndarray:
-    """``total`` shared in proportion to ``effects`` (per column when 2-D); 0 if none."""
-    s = effects.sum(axis=0)
-    return np.divide(effects, s, out=np.zeros_like(effects), where=s > 0) * total
 
 
 def choose_order(paths: PathTable, max_order: int = 5) -> pd.DataFrame:

@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from cjsim.attribution.base import Attribution, first_occurrence
+from cjsim.attribution.base import Attribution, first_occurrence, share_of_total
 from cjsim.attribution.markov import MarkovAttribution
 from cjsim.errors import OptionError
 from cjsim.games import shapley_from_game, with_reversed, zeta
@@ -323,11 +323,6 @@ class MarkovShapley(Attribution):
         self.game_values_ = v
         phi = shapley_from_game(v)
         self.shapley_values_ = phi[:, 0]
-        self.conversions_ = _scaled(phi[:, 0], paths.conversions.sum())
-        self.value_ = _scaled(phi[:, 1], paths.value.sum())
+        self.conversions_ = share_of_total(phi[:, 0], paths.conversions.sum())
+        self.value_ = share_of_total(phi[:, 1], paths.value.sum())
         return self
-
-
-def _scaled(phi: np.ndarray, total: float) -> np.ndarray:
-    s = phi.sum()
-    return phi / s * total if s != 0 else np.zeros_like(phi)
