@@ -49,8 +49,8 @@ from cjsim.scoring import (
     summarise,
     summarise_absolute,
 )
-from cjsim.simulate.markov import SimulationSummary
 from cjsim.simulate.run import simulate
+from cjsim.simulate.summary import SimulationSummary
 from cjsim.simulate.truth import GroundTruth, ground_truth
 
 log = logging.getLogger(__name__)

@@ -52,7 +52,7 @@ Speed
 The engine's cost is a few passes over every customer per step (the draws, one
 comparison per channel); everything else touches only the customers something happens
 to. What depends only on a customer's (segment, stage) cell, each channel's touch chance
-and a bound on the chance of leaving the stage (:func:`_move_bounds`), is kept per
+and a bound on the chance of leaving the stage (``plan._move_bounds``), is kept per
 customer and updated when they move; the exact, lifted chances of moving are computed
 only for customers whose draw is below that bound (a few per cent). None of this changes
 a number: the same draws are compared with the same chances. The next step's uniforms
@@ -64,12 +64,10 @@ chunk's log is written in another while the next chunk is simulated.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time as _time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +79,8 @@ from cjsim.events import CONVERSION, STAGE, TOUCH, EventWriter, arrays_to_table,
 from cjsim.model import JourneyModel
 from cjsim.model.compiled import CompiledModel, compile_model
 from cjsim.model.curves import hill_float32
+from cjsim.simulate.plan import Plan, StagePlan
+from cjsim.simulate.summary import Seed, SimulationSummary, resolve_entropy, version
 
 log = logging.getLogger(__name__)
 
@@ -96,287 +96,8 @@ _HALF = _TICKS // 2
 #: Steps of uniforms each block's generator gives in one call (see _Uniforms).
 _DRAW_STEPS = 8
 
-Seed = int | np.random.Generator | np.random.SeedSequence | None
 
-
-def resolve_entropy(rng: Seed) -> int:
-    """The integer entropy behind ``rng`` (recorded in outputs so a run can be repeated).
-
-    An int is used as is; a ``SeedSequence`` gives its entropy; a ``Generator`` gives one
-    draw; ``None`` takes fresh entropy from the operating system.
-    """
-    if isinstance(rng, bool):
-        raise TypeError("rng must be an int, a numpy Generator or SeedSequence, or None")
-    if isinstance(rng, int | np.integer):
-        if rng < 0:
-            raise ValueError(f"seed must be >= 0, got {rng}")
-        return int(rng)
-    if isinstance(rng, np.random.SeedSequence):
-        if not rng.spawn_key and isinstance(rng.entropy, int):
-            return int(rng.entropy)
-        return int(rng.generate_state(2, np.uint64)[0])
-    if isinstance(rng, np.random.Generator):
-        return int(rng.integers(0, 2**63 - 1))
-    if rng is None:
-        return int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
-    raise TypeError("rng must be an int, a numpy Generator or SeedSequence, or None")
-
-
-@dataclass
-class SimulationSummary:
-    """What a simulation produced, in numbers (events are streamed elsewhere)."""
-
-    model_name: str
-    model_hash: str
-    engine: str
-    seed: int
-    customers: int
-    steps: int
-    step_days: float
-    channels: tuple[str, ...]
-    paid: np.ndarray
-    stages: tuple[str, ...]
-    segments: tuple[str, ...]
-    touches: np.ndarray
-    reached: np.ndarray  # customers touched at least once, per channel
-    spend: np.ndarray  # delivered touches x their cost, per channel
-    stage_reach: np.ndarray  # customers who ever entered each stage
-    segment_customers: np.ndarray
-    conversions: int = 0
-    converters: int = 0
-    revenue: float = 0.0
-    events: int = 0
-    elapsed: float = 0.0
-    output: str | None = None
-    #: touches the budget could not pay for (not delivered), per channel
-    undelivered: np.ndarray | None = None
-    #: what the budgets allowed over the run for these customers, per channel
-    budgets: np.ndarray | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def start(
-        cls,
-        model: JourneyModel,
-        cm: CompiledModel,
-        engine: str,
-        seed: int,
-        customers: int,
-        out: str | Path | None,
-    ) -> SimulationSummary:
-        """A summary with every count at zero, for an engine to fill in."""
-        C, S = cm.n_channels, cm.n_stages
-        return cls(
-            model_name=model.name,
-            model_hash=model.content_hash(),
-            engine=engine,
-            seed=seed,
-            customers=customers,
-            steps=cm.steps,
-            step_days=cm.step_days,
-            channels=cm.channels,
-            paid=cm.paid,
-            stages=cm.stages,
-            segments=cm.segments,
-            touches=np.zeros(C, np.int64),
-            reached=np.zeros(C, np.int64),
-            spend=np.zeros(C),
-            stage_reach=np.zeros(S, np.int64),
-            segment_customers=np.zeros(len(cm.segments), np.int64),
-            output=str(out) if out is not None else None,
-            undelivered=np.zeros(C, np.int64),
-            budgets=cm.daily_budget * cm.step_days * cm.steps * customers / model.population,
-        )
-
-    @property
-    def customer_steps_per_second(self) -> float:
-        return self.customers * self.steps / self.elapsed if self.elapsed > 0 else math.inf
-
-    def channel_table(self) -> pd.DataFrame:
-        """Per channel: type, touches, customers reached, spend, the budget over the run,
-        cost per touch, and the touches the budget could not pay for."""
-        spend = self.spend
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cpt = np.where(self.touches > 0, spend / np.maximum(self.touches, 1), np.nan)
-        undelivered = (
-            self.undelivered if self.undelivered is not None else np.zeros(len(self.channels))
-        )
-        return pd.DataFrame(
-            {
-                "channel": list(self.channels),
-                "type": ["paid" if p else "organic" for p in self.paid],
-                "touches": self.touches.astype(np.int64),
-                "customers_reached": self.reached.astype(np.int64),
-                "spend": spend,
-                "budget": self.budgets if self.budgets is not None else np.nan,
-                "cost_per_touch": np.where(self.paid, cpt, np.nan),
-                "over_budget": np.asarray(undelivered, np.int64),
-            }
-        )
-
-    def stage_table(self) -> pd.DataFrame:
-        """Per stage: customers who ever entered it and their share."""
-        return pd.DataFrame(
-            {
-                "stage": list(self.stages),
-                "customers": self.stage_reach.astype(np.int64),
-                "share": self.stage_reach / max(self.customers, 1),
-            }
-        )
-
-    def to_frame(self) -> pd.DataFrame:
-        """Tidy per-channel table (same as :meth:`channel_table`)."""
-        return self.channel_table()
-
-    def summary(self) -> str:
-        """The headline figures as plain text."""
-        d = self.to_dict()
-        roas = "-" if d["roas"] is None else f"{d['roas']:.2f}"
-        return (
-            f"{d['model']} (model {d['model_hash']}, {d['engine']} engine, seed {d['seed']}): "
-            f"{d['customers']:,} customers x {d['days']:g} days, {d['events']:,} events, "
-            f"{d['conversions']:,} conversions by {d['converters']:,} customers "
-            f"({d['conversion_rate']:.2%}), revenue {d['revenue']:,.2f}, "
-            f"spend {d['spend']:,.2f}, ROAS {roas}"
-        )
-
-    def _repr_html_(self) -> str:
-        return f"<p>{self.summary()}</p>" + self.channel_table().to_html(index=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary of the headline figures."""
-        spend = float(self.spend.sum())
-        return {
-            "model": self.model_name,
-            "model_hash": self.model_hash,
-            "engine": self.engine,
-            "seed": self.seed,
-            "customers": self.customers,
-            "steps": self.steps,
-            "days": self.steps * self.step_days,
-            "events": self.events,
-            "conversions": self.conversions,
-            "converters": self.converters,
-            "conversion_rate": self.converters / max(self.customers, 1),
-            "revenue": self.revenue,
-            "spend": spend,
-            "roas": self.revenue / spend if spend > 0 else None,
-            "cpa": spend / self.conversions if self.conversions > 0 and spend > 0 else None,
-            "touches": dict(zip(self.channels, self.touches.astype(int).tolist(), strict=True)),
-            "elapsed_seconds": self.elapsed,
-            "output": self.output,
-        }
-
-
-@dataclass(frozen=True)
-class _StagePlan:
-    """Precomputed transition data for customers in one transient stage."""
-
-    stage: int
-    targets: np.ndarray  # (K,) next stages other than staying
-    cum: np.ndarray  # (G, K) cumulative base move probabilities
-    hazard: np.ndarray  # (G, K) base hazards (competing risks, see cjsim.model.compiled)
-    lifted: bool  # the model has effects on this stage (even of channels now off)
-    effects: tuple[
-        tuple[int, np.ndarray, float, float, float], ...
-    ]  # live: (channel, cols, lift, ec, slope)
-
-
-class _Plan:
-    """Everything the step loop needs, precomputed once per model."""
-
-    def __init__(self, cm: CompiledModel):
-        self.cm = cm
-        S, G, C = cm.n_stages, len(cm.segments), cm.n_channels
-        self.S, self.G, self.C = S, G, C
-        self.slots = C + 3
-        self.TR, self.TIME, self.VALUE = C, C + 1, C + 2
-        # people can talk: the word-of-mouth channel's touch probability follows the share
-        # of the market in a source stage (see _wom_probability)
-        self.talking = bool(cm.wom_channel >= 0 and cm.wom_rate > 0 and cm.wom_sources.any())
-        # Touch probability tables indexed by segment * S + stage (float32, like the draws).
-        self.expo = cm.exposure.reshape(C, G * S).astype(np.float32)
-        if self.talking:
-            w = cm.wom_channel
-            self.wom_affinity = cm.affinity[w].astype(np.float64)  # (G,)
-            self.wom_listens = cm.wom_targets.astype(np.float64)  # (S,)
-            self.wom_talks = cm.wom_sources.copy()  # (S,)
-        self.channel_live = np.array(
-            [bool(self.expo[c].any()) or (c == cm.wom_channel and self.talking) for c in range(C)],
-            dtype=bool,
-        )
-        self.live_channels = [int(c) for c in np.flatnonzero(self.channel_live)]
-        # the paid channels that can touch anyone: their budgets cap them
-        self.capped = [c for c in range(C) if cm.paid[c] and self.channel_live[c]]
-        # campaign schedules: a channel delivers no touches on its off days (its draws are
-        # still made, so the other channels' randomness does not move)
-        self.on_step = np.ones((C, cm.steps), dtype=bool)
-        for c, name in enumerate(cm.channels):
-            sch = cm.model.channels[name].schedule
-            if sch is not None:
-                days = (np.arange(cm.steps) * cm.step_days).astype(np.int64)
-                self.on_step[c] = [sch.active(int(d)) for d in days]
-        eff = cm.effects
-        self.adstock_channels = sorted({int(c) for c in eff.channel if self.channel_live[c]})
-        self.plans: list[_StagePlan] = []
-        for s in range(S):
-            if cm.absorbing[s]:
-                continue
-            moves_all = cm.base[:, s, :].copy()
-            moves_all[:, s] = 0.0
-            targets = np.flatnonzero((moves_all > 0).any(axis=0))
-            if targets.size == 0:
-                continue
-            moves = moves_all[:, targets]
-            q = np.minimum(moves.sum(axis=1, keepdims=True), 1.0 - 1e-12)
-            hazard = np.where(q > 0, moves * (-np.log1p(-q) / np.where(q > 0, q, 1.0)), 0.0)
-            effs = []
-            on_stage = cm.effects.from_stage(s)
-            for j in on_stage:
-                c = int(eff.channel[j])
-                cols = np.flatnonzero(eff.to_mask[j][targets])
-                if self.channel_live[c] and cols.size and eff.lift[j] != 0.0:
-                    effs.append(
-                        (c, cols, float(eff.lift[j]), float(eff.ec[j]), float(eff.slope[j]))
-                    )
-            # A stage with effects always takes the hazard path, even when its channels are
-            # off: then every customer's multiplier is exactly 1, as for an unexposed
-            # customer with them on, and the two runs compute bit-identical probabilities.
-            self.plans.append(
-                _StagePlan(
-                    s, targets, np.cumsum(moves, axis=1), hazard, bool(on_stage.size), tuple(effs)
-                )
-            )
-        self.move_bound = _move_bounds(self.plans, G, S)
-        touchable = (cm.exposure > 0).any(axis=(0, 1)) | cm.wom_targets
-        self.settled = cm.absorbing & ~touchable  # nothing more can happen to customers here
-        self.cum_shares = np.cumsum(cm.segment_shares)
-        self.cum_initial = np.cumsum(cm.initial)
-
-    def values(self, seg: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """Conversion values by inverse CDF of the segment's distribution."""
-        from scipy import special  # a tenth of a second to import: only when needed
-
-        cm = self.cm
-        out = np.empty(u.shape, dtype=np.float64)
-        u64 = u.astype(np.float64) + 2.0**-25  # float32 draws are multiples of 2**-24
-        for g in range(self.G):
-            m = seg == g
-            if not m.any():
-                continue
-            mean, sd, kind = cm.value_mean[g], cm.value_sd[g], cm.value_kind[g]
-            if kind == "fixed" or sd == 0.0 or mean == 0.0:
-                out[m] = mean
-            elif kind == "lognormal":
-                s2 = math.log1p((sd / mean) ** 2)
-                out[m] = np.exp(math.log(mean) - s2 / 2 + math.sqrt(s2) * special.ndtri(u64[m]))
-            else:  # gamma with mean and sd
-                shape = (mean / sd) ** 2
-                out[m] = special.gammaincinv(shape, u64[m]) * (sd**2 / mean)
-        return out
-
-
-def _lifted_thresholds(sp: _StagePlan, g: np.ndarray, adstock: dict[int, np.ndarray]) -> np.ndarray:
+def _lifted_thresholds(sp: StagePlan, g: np.ndarray, adstock: dict[int, np.ndarray]) -> np.ndarray:
     """The cumulative chances of each move out of a lifted stage, ``(customers, K)``: a
     customer whose transition draw ``u`` has ``k`` of them at or below it takes move ``k``
     (stays if ``k = K``).
@@ -407,36 +128,6 @@ def _lifted_thresholds(sp: _StagePlan, g: np.ndarray, adstock: dict[int, np.ndar
     cum = np.cumsum(lam, axis=1)
     cum *= (-np.expm1(-total) / total)[:, None]
     return cum
-
-
-def _move_bounds(plans: list[_StagePlan], G: int, S: int) -> np.ndarray:
-    """Per (segment, stage) cell, a number no customer's chance of leaving the stage in a
-    step can reach, whatever their adstock: ``(G * S,)`` float32, 0 where no one leaves.
-
-    A customer whose transition draw ``u`` is at least the bound stays where they are, so
-    the engine computes the exact (lifted) chances of only the others. The chances the
-    step loop computes are thresholds ``cum`` with ``u >= cum[-1]`` meaning "stay": the
-    cumulative base move probabilities, or for a lifted stage the cumulative hazards
-    ``lam_k = hazard_k * (1 + sum_c lift_c * hill_c)`` times ``(1 - e^{-total}) / total``,
-    a factor of at most 1. A Hill response lies in [0, 1] (float32 rounding keeps it
-    there; :func:`cjsim.model` refuses curves that give NaN), so no threshold exceeds
-    ``sum_k hazard_k * (1 + sum_c max(lift_c, 0))`` with the lifts rounded to float32 as
-    the step loop rounds them. The bound adds a relative margin of 1e-9, far above the
-    rounding of the few operations behind a threshold, and is rounded up to float32.
-    """
-    bound = np.zeros((G, S))
-    for sp in plans:
-        if sp.lifted:
-            top = np.ones(sp.targets.size)
-            for _c, cols, lift, _ec, _slope in sp.effects:
-                top[cols] += max(float(np.float32(lift)), 0.0)
-            bound[:, sp.stage] = (sp.hazard * top).sum(axis=1) * (1.0 + 1e-9)
-        else:
-            bound[:, sp.stage] = sp.cum[:, -1] * (1.0 + 1e-9)
-    b32 = bound.reshape(G * S).astype(np.float32)
-    low = b32 < bound.reshape(G * S)
-    b32[low] = np.nextafter(b32[low], np.float32(np.inf))
-    return b32
 
 
 def _block_generators(entropy: int, first_block: int, n_blocks: int) -> list[np.random.Generator]:
@@ -589,7 +280,7 @@ def _sort_key(cust: np.ndarray, n_pad: int) -> np.ndarray:
 
 
 def _chunk_stats(
-    plan: _Plan,
+    plan: Plan,
     arrays: dict[str, np.ndarray],
     n: int,
     touches: np.ndarray,
@@ -618,7 +309,7 @@ def _chunk_stats(
 
 
 def _run_chunk(
-    plan: _Plan, entropy: int, start: int, n: int, draw_ahead: bool = False
+    plan: Plan, entropy: int, start: int, n: int, draw_ahead: bool = False
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Simulate customers ``start .. start + n - 1`` (``start`` is a multiple of MARKET);
     with ``draw_ahead`` the next step's uniforms are drawn in a thread (same numbers).
@@ -809,7 +500,7 @@ def _wom_touched(
     return may[hit], p[hit]
 
 
-def _wom_tables(plan: _Plan, talkers: np.ndarray, size: np.ndarray) -> np.ndarray:
+def _wom_tables(plan: Plan, talkers: np.ndarray, size: np.ndarray) -> np.ndarray:
     """This step's chance of a word-of-mouth touch per market and (segment, stage) cell,
     shape (markets, G * S), float32.
 
@@ -873,7 +564,7 @@ def iter_event_chunks(
         draw_ahead = spare_core()
     cm = model if isinstance(model, CompiledModel) else compile_model(model)
     entropy = resolve_entropy(rng)
-    plan = _Plan(cm)
+    plan = Plan(cm)
     chunk = _chunk_size(chunk_size)
     for start in range(0, customers, chunk):
         yield _run_chunk(plan, entropy, start, min(chunk, customers - start), draw_ahead)
@@ -943,7 +634,7 @@ def simulate(
         "customers": customers,
         "steps": cm.steps,
         "step_days": cm.step_days,
-        "cjsim_version": _version(),
+        "cjsim_version": version(),
     }
     writer = EventWriter(out, schema, metadata) if out is not None else None
     done = 0
@@ -1011,9 +702,3 @@ def simulate_frame(
         else pd.DataFrame(columns=list(arrow_schema().names))
     )
     return frame, summary
-
-
-def _version() -> str:
-    from cjsim import __version__
-
-    return __version__

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from cjsim.model import JourneyModel
-    from cjsim.simulate.markov import SimulationSummary
+    from cjsim.simulate.summary import SimulationSummary
 
 #: The engines :func:`simulate` runs.
 ENGINES = ("markov", "agents")

@@ -57,8 +57,9 @@ from cjsim.events import CONVERSION, TOUCH
 from cjsim.games import order_credits, shapley_from_game, with_reversed
 from cjsim.model import JourneyModel
 from cjsim.model.compiled import compile_model
-from cjsim.simulate.markov import BLOCK, resolve_entropy
+from cjsim.simulate.markov import BLOCK
 from cjsim.simulate.run import event_arrays
+from cjsim.simulate.summary import resolve_entropy
 
 log = logging.getLogger(__name__)
 

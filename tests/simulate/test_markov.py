@@ -376,11 +376,12 @@ def test_no_chance_of_moving_reaches_its_cells_bound(name):
     below their cell's bound, so no adstock may take a chance to the bound: from none to
     far more than a customer can carry, lifts above 1,000-fold or cancelling below 0."""
     from cjsim.model import parse_model
-    from cjsim.simulate.markov import _lifted_thresholds, _Plan
+    from cjsim.simulate.markov import _lifted_thresholds
+    from cjsim.simulate.plan import Plan
     from tests.helpers.models import shipped
 
     model = parse_model(_DAMPED) if name == "damped" else shipped(name)
-    plan = _Plan(compile_model(model))
+    plan = Plan(compile_model(model))
     rng = np.random.default_rng(0)
     levels = np.r_[0.0, 1e-45, 1e-20, 1e-6, 0.01, 0.5, 1, 3, 10, 1e3, 1e6, 1e12].astype(np.float32)
     for sp in plan.plans:

@@ -34,7 +34,7 @@ from cjsim.simulate.agents.keyed_random import (
     keyed_uniforms,
     uniform,
 )
-from cjsim.simulate.markov import _Plan
+from cjsim.simulate.plan import Plan
 
 
 class Campaigns:
@@ -47,7 +47,7 @@ class Campaigns:
     ----------
     compiled : CompiledModel
         The model's arrays (touch probabilities, costs, budgets).
-    plan : _Plan
+    plan : Plan
         Its touch probability tables.
     customers : Customers
         Their keys, segments and stages.
@@ -67,7 +67,7 @@ class Campaigns:
     """
 
     def __init__(
-        self, compiled: CompiledModel, plan: _Plan, customers: Customers, days: int,
+        self, compiled: CompiledModel, plan: Plan, customers: Customers, days: int,
         stage_changes: list[int],
     ) -> None:  # fmt: skip
         self.compiled, self.customers, self.stage_changes = compiled, customers, stage_changes

@@ -34,7 +34,7 @@ from cjsim.simulate.agents.customers import Customers
 from cjsim.simulate.agents.hazards import Adstock, HazardTables
 from cjsim.simulate.agents.keyed_random import TARGET, WAIT, key_uniform, keyed_uniforms
 from cjsim.simulate.agents.simpy_adapter import call_soon, payload
-from cjsim.simulate.markov import _StagePlan
+from cjsim.simulate.plan import StagePlan
 
 BULK_DRAWS = 3  # transitions per customer whose draws are computed in bulk up front
 EPS = 1e-12  # slack for comparing times with day starts (float sums of step_days)
@@ -139,7 +139,7 @@ class TransitionClocks:
         if (day + 1) * self.step < self.horizon - EPS:
             self._reevaluate_on(day + 1, i, version)
 
-    def evaluate(self, i: int, plan: _StagePlan, left: float | None = None) -> None:
+    def evaluate(self, i: int, plan: StagePlan, left: float | None = None) -> None:
         """Evaluate customer ``i``'s hazards now and schedule what comes next.
 
         The transition, if the budget runs out before the hazards next change; else,

@@ -17,7 +17,7 @@ from cjsim.model.compiled import CompiledModel, compile_model
 from cjsim.simulate.agents.keyed_random import MASK
 from cjsim.simulate.agents.stats import AgentRunStats
 from cjsim.simulate.agents.world import World
-from cjsim.simulate.markov import Seed, SimulationSummary, _version, resolve_entropy
+from cjsim.simulate.summary import Seed, SimulationSummary, resolve_entropy, version
 
 log = logging.getLogger("cjsim.simulate.agents")  # the engine's one logger, as before
 
@@ -114,7 +114,7 @@ def simulate_agents(
         metadata = {
             "model": model.name, "model_hash": summary.model_hash, "engine": "agents",
             "seed": entropy, "customers": customers, "steps": cm.steps,
-            "step_days": cm.step_days, "cjsim_version": _version(),
+            "step_days": cm.step_days, "cjsim_version": version(),
         }  # fmt: skip
         with EventWriter(out, arrow_schema(), metadata) as writer:
             writer.write(table)

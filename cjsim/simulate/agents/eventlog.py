@@ -8,7 +8,7 @@ from cjsim.events import CONVERSION, STAGE, TOUCH
 from cjsim.simulate.agents.customers import Customers
 from cjsim.simulate.agents.keyed_random import VALUE, keyed_uniforms
 from cjsim.simulate.agents.sorting import stable_order
-from cjsim.simulate.markov import _Plan
+from cjsim.simulate.plan import Plan
 
 
 class EventLog:
@@ -61,14 +61,14 @@ class EventLog:
         self.touch_time.append(now)
         self.touch_channel.append(channel)
 
-    def arrays(self, customers: Customers, plan: _Plan) -> dict[str, np.ndarray]:
+    def arrays(self, customers: Customers, plan: Plan) -> dict[str, np.ndarray]:
         """The event log as integer-coded arrays, by customer and time.
 
         Parameters
         ----------
         customers : Customers
             Their keys (for the conversion values), segments and starting stages.
-        plan : _Plan
+        plan : Plan
             The model's plan (its conversion value distributions).
 
         Returns

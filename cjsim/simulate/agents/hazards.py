@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from cjsim.model.compiled import CompiledModel
-from cjsim.simulate.markov import _Plan, _StagePlan
+from cjsim.simulate.plan import Plan, StagePlan
 
 FORGOTTEN = 1e-6  # an adstock below this lifts nothing: it is set to 0 and stays there
 
@@ -28,7 +28,7 @@ class Adstock:
     ----------
     compiled : CompiledModel
         The model's arrays (alpha and normalisation per channel).
-    plan : _Plan
+    plan : Plan
         Which channels keep an adstock (those with a live effect).
     customers : int
         How many customers.
@@ -36,7 +36,7 @@ class Adstock:
         The days of the run's calendar (for the table of ``alpha ** days``).
     """
 
-    def __init__(self, compiled: CompiledModel, plan: _Plan, customers: int, days: int) -> None:
+    def __init__(self, compiled: CompiledModel, plan: Plan, customers: int, days: int) -> None:
         channels = compiled.n_channels
         self.alpha = [float(a) for a in compiled.alpha]
         # what a touch adds: 1 - alpha for a normalised adstock (its steady state is 1)
@@ -74,7 +74,7 @@ class HazardTables:
     ----------
     compiled : CompiledModel
         The model's arrays.
-    plan : _Plan
+    plan : Plan
         The per-stage plans (targets, base hazards per step, effects).
 
     Attributes
@@ -92,7 +92,7 @@ class HazardTables:
         The same as dense tables, for many customers at once (:meth:`lifted_many`).
     """
 
-    def __init__(self, compiled: CompiledModel, plan: _Plan) -> None:
+    def __init__(self, compiled: CompiledModel, plan: Plan) -> None:
         step = compiled.step_days
         stages, channels = compiled.n_stages, compiled.n_channels
         segments = len(compiled.segments)
@@ -125,7 +125,7 @@ class HazardTables:
                 self.effect_ec[p.stage, c], self.effect_slope[p.stage, c] = ec, slope
 
     def lifted(
-        self, adstock: Adstock, i: int, segment: int, plan: _StagePlan, day: int
+        self, adstock: Adstock, i: int, segment: int, plan: StagePlan, day: int
     ) -> tuple[list[float], bool]:
         """Customer ``i``'s per-day hazards of their stage's targets on ``day``.
 

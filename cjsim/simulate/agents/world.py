@@ -35,7 +35,7 @@ from cjsim.simulate.agents.hazards import Adstock, HazardTables
 from cjsim.simulate.agents.simpy_adapter import events_scheduled
 from cjsim.simulate.agents.stats import AgentRunStats
 from cjsim.simulate.agents.word_of_mouth import WordOfMouth
-from cjsim.simulate.markov import _Plan
+from cjsim.simulate.plan import Plan
 
 
 class World:
@@ -62,7 +62,7 @@ class World:
 
     def __init__(self, compiled: CompiledModel, customers: int, seed: int) -> None:
         self.compiled, self.seed = compiled, seed
-        self.plan = _Plan(compiled)
+        self.plan = Plan(compiled)
         self.env = simpy.Environment()
         self.step = compiled.step_days
         self.horizon = compiled.steps * compiled.step_days
