@@ -11,7 +11,8 @@ from simulation to analysis. A notebook needs no deeper import than this one::
     paths, _ = cjsim.paths_from_events(run.events)
     result = cjsim.attribute(paths, ci=0.95, rng=1)       # channels x methods
     truth = cjsim.ground_truth(model, 50_000, rng=1)      # what each channel caused
-    print(result.summary(), truth.shares("incremental"))
+    result.summary()                                      # a notebook shows these tables
+    truth.shares("incremental")
 
 =====================  ==============================================================
 ``load_model``         read a model file or a shipped model by name
