@@ -9,6 +9,7 @@ engine's extra statistics (queues, word of mouth, spend per day).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,8 +108,9 @@ def simulate(
         An unknown engine, fewer than one customer, a chunk size below one.
     """
     check_engine(engine)
-    if not isinstance(customers, int) or customers < 1:
+    if not isinstance(customers, numbers.Integral) or isinstance(customers, bool) or customers < 1:
         raise OptionError(f"customers={customers!r}: expected a whole number >= 1")
+    customers = int(customers)  # a numpy integer too
     if chunk_size is not None and chunk_size < 1:
         raise OptionError(f"chunk_size={chunk_size!r}: expected a whole number >= 1")
     out_path = Path(out) if out is not None else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from cjsim.errors import CjsimError
@@ -38,9 +39,16 @@ def test_either_engine_gives_the_engines_own_log(engine, tmp_path):
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"engine": "abm"}, "engine='abm'"),
     ({"customers": 0}, "customers=0"),
+    ({"customers": 2.5}, "customers=2.5"),
+    ({"customers": True}, "customers=True"),
     ({"chunk_size": 0}, "chunk_size=0"),
 ])  # fmt: skip
 def test_bad_parameters_are_named(kwargs, message):
     args = {"customers": 10, **kwargs}
     with pytest.raises(CjsimError, match=message):
         simulate(load_model("dentist"), **args)
+
+
+def test_numpy_integers_are_customer_counts():
+    run = simulate(load_model("dentist"), np.int64(50), rng=1)
+    assert run.summary.customers == 50
