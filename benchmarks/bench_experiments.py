@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_simulate import machine, write_json
 
 from cjsim.experiment.config import load_experiment
-from cjsim.experiment.runner import run_experiment, task_metrics
+from cjsim.experiment.runner import run_experiment
+from cjsim.experiment.tasks import task_metrics
 
 RESULTS = Path(__file__).parent / "results" / "bench_experiments.json"
 

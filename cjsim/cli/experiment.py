@@ -109,7 +109,8 @@ def run(
 ) -> None:
     """Run an experiment's scenarios x replications (re-running resumes)."""
     from cjsim.experiment.config import load_experiment, resolve_experiment
-    from cjsim.experiment.runner import experiment_tasks, run_experiment
+    from cjsim.experiment.folder import experiment_tasks
+    from cjsim.experiment.runner import run_experiment
 
     check_workers(workers)
     exp = load_experiment(resolve_experiment(experiment))

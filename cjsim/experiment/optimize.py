@@ -328,7 +328,7 @@ def _simulate_grid(
     jobs: dict[Any, JourneyModel], customers: int, seeds: list[Any], workers: int
 ) -> dict[tuple[Any, int], dict[str, float]]:
 
-    from cjsim.experiment.runner import task_metrics
+    from cjsim.experiment.tasks import task_metrics
 
     keys = [(k, r) for k in jobs for r in range(len(seeds))]
     args = [(jobs[k], customers, seeds[r], "markov", True) for k, r in keys]

@@ -23,7 +23,6 @@ import json
 import logging
 import os
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,98 +30,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cjsim._io import read_json_file, write_text_atomic
-from cjsim._pool import ignore_interrupts, stop_pool
+from cjsim._io import write_text_atomic
 from cjsim.errors import OptionError
 from cjsim.experiment.config import Experiment
+from cjsim.experiment.folder import check_folder, experiment_tasks, read_tasks, task_path
+from cjsim.experiment.schedulers import check_scheduler, run_in_pool, run_on_dask
 from cjsim.experiment.stats import summarise_runs
-from cjsim.model import JourneyModel
+from cjsim.experiment.tasks import TRUTH, TRUTH_STREAM, run_task
 
 log = logging.getLogger(__name__)
-
-
-#: The files an experiment folder may hold besides manifest.json and tasks/.
-OUTPUTS = ("runs.csv", "summary.csv", "credit.csv", "truth.csv", "attribution.csv",
-           "bias.csv", "differences.png", "attribution_errors.png")  # fmt: skip
-
-#: The replication number of a scenario's ground-truth task.
-TRUTH = -1
-#: Spawn key of the ground truth's random stream (replications use 0, 1, 2, ...).
-TRUTH_STREAM = 2**31
-
-
-def task_metrics(
-    model: JourneyModel,
-    customers: int,
-    seed: np.random.SeedSequence,
-    engine: str,
-    channel_spend: bool = False,
-) -> dict[str, float]:
-    """Simulate one replication of one scenario and measure it (no event log kept);
-    ``channel_spend`` adds each channel's spend as ``spend:CHANNEL``."""
-    from cjsim.simulate.run import simulate
-
-    summary = simulate(model, customers, engine=engine, rng=seed).summary
-    metrics = _metrics(summary)
-    if channel_spend:
-        metrics.update({f"spend:{c}": float(x) for c, x in zip(summary.channels, summary.spend,
-                                                                 strict=True)})  # fmt: skip
-    return metrics
-
-
-def _metrics(summary: Any) -> dict[str, float]:
-    spend = float(summary.spend.sum())
-    conv = int(summary.conversions)
-    return {
-        "conversions": conv,
-        "converters": int(summary.converters),
-        "revenue": float(summary.revenue),
-        "spend": spend,
-        "cpa": spend / conv if conv else float("nan"),
-        "roas": float(summary.revenue) / spend if spend else float("nan"),
-    }
-
-
-def run_task(
-    model: JourneyModel,
-    customers: int,
-    seed: np.random.SeedSequence,
-    engine: str,
-    methods: tuple[str, ...] = (),
-    truth: bool = False,
-) -> dict[str, Any]:
-    """One task: a replication (metrics, and credits when ``methods``) or a ground truth."""
-    if truth:
-        from cjsim.simulate.truth import ground_truth
-
-        gt = ground_truth(
-            model, customers, rng=int(seed.generate_state(1)[0]), marginal_roas=False,
-            workers=1, engine=engine,
-        )  # fmt: skip
-        table = gt.to_frame()
-        return {
-            "truth": {str(k): float(v) for k, v in gt.shares("shapley").items()},
-            "truth_se": {str(k): float(v) for k, v in gt.share_se("shapley").items()},
-            "incremental": {
-                str(r["channel"]): float(r["incremental_conversions"])
-                for r in table.to_dict("records")
-            },
-        }
-    if not methods:
-        return task_metrics(model, customers, seed, engine)
-    from cjsim.evaluate import attribute_log, simulate_log
-
-    events, summary = simulate_log(model, customers, seed, engine)
-    # a child stream named by key, not by spawn(): spawning would change ``seed``
-    child = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 1))
-    credit = attribute_log(events, methods, np.random.default_rng(child))
-    return {
-        **_metrics(summary),
-        "credit": [
-            [str(m), str(c), float(v)]
-            for m, c, v in credit[["method", "channel", "conversions"]].itertuples(index=False)
-        ],
-    }
 
 
 @dataclass
@@ -167,190 +83,6 @@ class ExperimentResult:
         return head + body
 
 
-def experiment_tasks(exp: Experiment) -> list[tuple[str, int]]:
-    """Every task as (scenario, replication): the truths first, then replication by
-    replication (so an interrupted run has whole replications of all scenarios)."""
-    spec = exp.spec
-    return task_list(list(spec.scenarios), spec.replications, spec.truth)
-
-
-def task_list(scenarios: list[str], replications: int, truth: bool) -> list[tuple[str, int]]:
-    """The tasks of an experiment with these scenarios (see :func:`experiment_tasks`)."""
-    tasks = [(s, r) for r in range(replications) for s in scenarios]
-    return [(s, TRUTH) for s in scenarios] + tasks if truth else tasks
-
-
-@dataclass
-class TaskFiles:
-    """What the task files of a folder hold: replications (``runs``, with their credits
-    in ``credit``), truths, and the tasks that are missing or cannot be read."""
-
-    runs: pd.DataFrame
-    credit: pd.DataFrame
-    truth: pd.DataFrame
-    missing: list[tuple[str, int]]
-    broken: list[tuple[str, int]]
-
-
-def read_tasks(folder: str | Path, tasks: list[tuple[str, int]]) -> TaskFiles:
-    """Read the task files of ``tasks`` in ``folder``; an unreadable file (cut short by a
-    crash of the disk, or edited by hand) is reported as ``broken``, not raised."""
-    folder = Path(folder)
-    rows: list[dict[str, Any]] = []
-    credit: list[tuple[str, int, str, str, float]] = []
-    truth: list[tuple[str, str, float, float, float]] = []
-    missing: list[tuple[str, int]] = []
-    broken: list[tuple[str, int]] = []
-    for sc, rep in tasks:
-        path = task_path(folder, sc, rep)
-        if not path.exists():
-            missing.append((sc, rep))
-            continue
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            broken.append((sc, rep))
-            continue
-        if rep == TRUTH:
-            incremental = record.get("incremental", {})
-            se = record.get("truth_se", {})  # (task files of older versions have none)
-            truth += [(sc, c, v, incremental.get(c, np.nan), se.get(c, np.nan))
-                      for c, v in record["truth"].items()]  # fmt: skip
-            continue
-        credit += [(sc, rep, m, c, v) for m, c, v in record.pop("credit", [])]
-        rows.append(record)
-    return TaskFiles(
-        pd.DataFrame(rows),
-        pd.DataFrame(credit, columns=["scenario", "replication", "method", "channel",
-                                      "conversions"]),
-        pd.DataFrame(truth, columns=["scenario", "channel", "truth", "incremental", "truth_se"]),
-        missing,
-        broken,
-    )  # fmt: skip
-
-
-def task_path(folder: Path, scenario: str, rep: int) -> Path:
-    name = "truth" if rep == TRUTH else f"{rep:05d}"
-    return folder / "tasks" / scenario / f"{name}.json"
-
-
-def _check_folder(folder: Path, exp: Experiment, force: bool) -> None:
-    manifest = folder / "manifest.json"
-    digest = exp.content_hash()
-    if manifest.exists():
-        old = read_json_file(manifest, "an experiment folder's manifest")
-        if not isinstance(old, dict):
-            raise OptionError("expected an experiment folder's manifest", source=str(manifest))
-        if old.get("hash") != digest:
-            if not force:
-                raise OptionError(
-                    f"the folder holds results of experiment '{old.get('experiment')}' (hash "
-                    f"{old.get('hash')}); this is '{exp.name}' (hash {digest}); choose another "
-                    "--out or pass --force to start it over",
-                    source=str(folder),
-                )
-            for p in sorted((folder / "tasks").glob("*/*.json")):
-                p.unlink()
-            for name in OUTPUTS:  # the old experiment's results must not pass for these
-                (folder / name).unlink(missing_ok=True)
-    elif folder.exists() and any(folder.iterdir()):
-        if not force:
-            raise OptionError(
-                "the folder is not empty and holds no cjsim experiment; choose another --out",
-                source=str(folder),
-            )
-    folder.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(
-        manifest,
-        json.dumps(
-            {"experiment": exp.name, "hash": digest, "source": exp.source,
-             "description": exp.spec.description, "model": exp.spec.model,
-             "engine": exp.spec.engine, "customers": exp.spec.customers,
-             "seed": exp.spec.seed, "baseline": exp.spec.baseline_name,
-             "metrics": exp.spec.metrics, "truth": exp.spec.truth,
-             "scenarios": list(exp.spec.scenarios), "replications": exp.spec.replications},
-            indent=2,
-        ) + "\n",
-    )  # fmt: skip
-
-
-def scheduler_timeout() -> float:
-    """Seconds to wait for a Dask scheduler to answer: 10, or ``CJSIM_SCHEDULER_TIMEOUT``."""
-    import os
-
-    try:
-        return max(0.1, float(os.environ.get("CJSIM_SCHEDULER_TIMEOUT", "10")))
-    except ValueError:
-        return 10.0
-
-
-def check_scheduler(scheduler: str) -> None:
-    """Dask is installed and a scheduler address answers (``local`` needs Dask only);
-    an :class:`~cjsim.errors.OptionError` naming ``--scheduler`` otherwise."""
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        raise OptionError("--scheduler needs Dask: pip install 'cjsim[distributed]'") from None
-    if scheduler == "local":
-        return
-    try:
-        with Client(scheduler, timeout=f"{scheduler_timeout()}s"):
-            pass
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise OptionError(
-            f"--scheduler {scheduler}: cannot connect ({exc}); expected the address of a "
-            "running Dask scheduler, or 'local'"
-        ) from None
-
-
-def _run_on_dask(
-    scheduler: str,
-    workers: int,
-    todo: list[tuple[str, int]],
-    args: dict[tuple[str, int], tuple[Any, ...]],
-    record: Callable[[tuple[str, int], dict[str, Any]], None],
-) -> None:
-    """Tasks on a Dask cluster; each result is recorded as it arrives."""
-    try:
-        from dask.distributed import Client, LocalCluster, as_completed
-    except ImportError as exc:
-        raise OptionError("--scheduler needs Dask: pip install 'cjsim[distributed]'") from exc
-    cluster = None
-    if scheduler == "local":
-        import dask
-
-        # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ in its workers, which turns off glibc's
-        # adaptive mmap threshold: every large numpy array is then mapped and unmapped
-        # afresh, and a simulation task runs ~45% slower. Our own cluster goes without it.
-        environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
-        environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)  # fmt: skip
-    try:
-        if cluster is not None:
-            connect = Client(cluster)
-        else:
-            try:
-                connect = Client(scheduler, timeout=f"{scheduler_timeout()}s")
-            except (OSError, TimeoutError) as exc:
-                raise OptionError(
-                    f"--scheduler {scheduler}: cannot connect ({exc}); expected the address "
-                    "of a running Dask scheduler, or 'local'"
-                ) from None
-        with connect as client:
-            if cluster is not None:
-                # all workers first: tasks submitted to the first worker alone would stay
-                # there until work stealing spreads them
-                client.wait_for_workers(workers)
-            futures = {client.submit(run_task, *args[t], pure=False): t for t in todo}
-            for fut in as_completed(list(futures)):
-                record(futures[fut], fut.result())
-    finally:
-        if cluster is not None:
-            cluster.close()
-
-
 def run_experiment(
     exp: Experiment,
     folder: str | Path,
@@ -374,7 +106,7 @@ def run_experiment(
         raise OptionError("the parent folder does not exist", source=str(folder))
     if scheduler is not None:
         check_scheduler(scheduler)  # before the folder and its manifest are written
-    _check_folder(folder, exp, force)
+    check_folder(folder, exp, force)
     spec = exp.spec
     seeds = np.random.SeedSequence(spec.seed).spawn(spec.replications)
     # the truth's counterfactual runs get a stream of their own, apart from every replication
@@ -411,39 +143,13 @@ def run_experiment(
         for t in todo
     }  # fmt: skip
     if scheduler is not None and todo:
-        _run_on_dask(scheduler, workers, todo, args, record)
+        run_on_dask(scheduler, workers, todo, args, record)
     elif workers <= 1 or len(todo) <= 1:
         for t in todo:
             record(t, run_task(*args[t]))
     else:
-        _run_in_pool(workers, todo, args, record)
+        run_in_pool(workers, todo, args, record)
     return collect_results(exp, folder, done_before)
-
-
-def _run_in_pool(
-    workers: int,
-    todo: list[tuple[str, int]],
-    args: dict[tuple[str, int], tuple[Any, ...]],
-    record: Callable[[tuple[str, int], dict[str, Any]], None],
-) -> None:
-    """Tasks in a local process pool, at most two per worker queued at a time."""
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=ignore_interrupts)
-    futures: dict[Future[dict[str, Any]], tuple[str, int]] = {}
-    try:
-        queue = list(todo)
-        while queue or futures:
-            while queue and len(futures) < 2 * workers:
-                t = queue.pop(0)
-                futures[pool.submit(run_task, *args[t])] = t
-            finished, _ = wait(futures, return_when=FIRST_COMPLETED)
-            for f in finished:
-                record(futures.pop(f), f.result())
-    except BaseException:
-        # Ctrl-C or a failed task: unfinished tasks are dropped (their files were never
-        # written), running ones stopped; the finished ones are on disk for a resume.
-        stop_pool(pool)
-        raise
-    pool.shutdown()
 
 
 def collect_results(exp: Experiment, folder: str | Path, done_before: int = 0) -> ExperimentResult:

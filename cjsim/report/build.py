@@ -110,13 +110,9 @@ def _read_result(p: Path) -> pd.DataFrame:
 def experiment_report(folder: str | Path) -> Report:
     """The report of an experiment folder, complete or not."""
     from cjsim.experiment.config import METRICS
-    from cjsim.experiment.runner import (
-        TRUTH,
-        read_tasks,
-        task_list,
-        task_path,
-    )
+    from cjsim.experiment.folder import read_tasks, task_list, task_path
     from cjsim.experiment.stats import summarise_runs
+    from cjsim.experiment.tasks import TRUTH
 
     folder = Path(folder)
     from cjsim.report.inputs import check_manifest, check_task_files

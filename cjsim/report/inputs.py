@@ -241,7 +241,7 @@ def check_task_files(
     """Task files of the shape cjsim run writes, each replication with its ``metrics``
     (a file cut short is left to the caller, who lists it as unreadable: a crash of the
     disk may leave one, and ``cjsim run`` redoes it)."""
-    from cjsim.experiment.runner import task_path
+    from cjsim.experiment.folder import task_path
 
     for scenario, rep in tasks:
         path = task_path(folder, scenario, rep)

@@ -14,7 +14,9 @@ import pytest
 
 from cjsim.evaluate import score, summarise
 from cjsim.experiment.config import load_experiment
-from cjsim.experiment.runner import TRUTH, collect_results, experiment_tasks, run_experiment
+from cjsim.experiment.folder import experiment_tasks
+from cjsim.experiment.runner import collect_results, run_experiment
+from cjsim.experiment.tasks import TRUTH
 from cjsim.model import load_model, resolve_model
 
 OVERRIDES = """
@@ -239,7 +241,7 @@ def test_set_as_a_toml_table_sets_single_keys(tmp_path):
 
 @pytest.mark.slow
 def test_force_removes_the_old_results(tmp_path):
-    from cjsim.experiment.runner import OUTPUTS
+    from cjsim.experiment.folder import OUTPUTS
 
     (tmp_path / "s.toml").write_text(STUDY)
     run_experiment(load_experiment(tmp_path / "s.toml"), tmp_path / "out", workers=1)
