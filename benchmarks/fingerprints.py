@@ -196,7 +196,7 @@ def cases(base: Path) -> list[tuple[str, list[list[str]]]]:
             "ecommerce/optimize",
             [
                 [
-                    "optimize",
+                    "optimise",
                     "ecommerce",
                     "--customers",
                     "2000",
@@ -229,7 +229,7 @@ def cases(base: Path) -> list[tuple[str, list[list[str]]]]:
         )
     found.append(("demo", [["demo", "--customers", "6000", "--report", "demo.html"]]))
     commands = ["validate", "simulate", "funnel", "paths", "attribute", "evaluate", "run",
-                "optimize", "explain", "report", "demo"]  # fmt: skip
+                "optimise", "explain", "report", "demo"]  # fmt: skip
     found.append(("help", [["--help"], ["--version"]] + [[c, "--help"] for c in commands]))
     return found
 

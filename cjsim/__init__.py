@@ -42,7 +42,7 @@ from cjsim.errors import CjsimError, EventLogError, ModelError, OptionError
 if TYPE_CHECKING:
     from cjsim.attribution import attribute
     from cjsim.experiment.config import load_experiment
-    from cjsim.experiment.optimize import optimise_model as optimise
+    from cjsim.experiment.optimise import optimise_model as optimise
     from cjsim.experiment.runner import run_experiment
     from cjsim.model import JourneyModel, load_model
     from cjsim.model.funnel import funnel
@@ -64,7 +64,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "evaluate": ("cjsim.evaluate", None),
     "load_experiment": ("cjsim.experiment.config", "load_experiment"),
     "run_experiment": ("cjsim.experiment.runner", "run_experiment"),
-    "optimise": ("cjsim.experiment.optimize", "optimise_model"),
+    "optimise": ("cjsim.experiment.optimise", "optimise_model"),
     "report": ("cjsim.report", None),
 }
 

@@ -7,7 +7,8 @@ all terminal output in :mod:`.render` and :mod:`.render_studies`:
 * :mod:`.model`: ``validate``, ``funnel``, ``explain``;
 * :mod:`.simulate`: ``simulate`` (either engine);
 * :mod:`.attribute`: ``paths``, ``attribute``, ``report``;
-* :mod:`.experiment`: ``evaluate``, ``run``, ``optimize``;
+* :mod:`.experiment`: ``evaluate``, ``run``, ``optimise`` (``optimize`` is
+  accepted too);
 * :mod:`.demo`: ``demo`` (the pipeline itself is :func:`cjsim.demo.run`).
 
 Command modules import the library inside each command, so ``cjsim --help`` and
@@ -17,7 +18,7 @@ Command modules import the library inside each command, so ``cjsim --help`` and
 from __future__ import annotations
 
 from cjsim.cli import attribute, demo, experiment, model, simulate
-from cjsim.cli.app import app, main, register
+from cjsim.cli.app import app, main, register, register_alias
 
 __all__ = ["app", "main"]
 
@@ -29,8 +30,10 @@ register(  # in the order `cjsim --help` lists them
     attribute.attribute,
     experiment.evaluate,
     experiment.run,
-    experiment.optimize,
+    experiment.optimise,
     model.explain,
     attribute.report,
     demo.demo,
 )
+# one spelling, optimise; the American one, which earlier versions used, still works
+register_alias("optimize", experiment.optimise)

@@ -97,6 +97,11 @@ def register(*commands: Callable[..., Any]) -> None:
         app.command()(user_errors(command))
 
 
+def register_alias(name: str, command: Callable[..., Any]) -> None:
+    """Accept ``cjsim NAME`` for COMMAND too, without listing it in ``--help``."""
+    app.command(name, hidden=True)(user_errors(command))
+
+
 _MAIN_PID = [0]  # the process that installed the handler (main() sets it)
 
 

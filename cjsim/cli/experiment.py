@@ -1,4 +1,4 @@
-"""Commands that study a model over many runs: ``evaluate``, ``run`` and ``optimize``."""
+"""Commands that study a model over many runs: ``evaluate``, ``run`` and ``optimise``."""
 
 from __future__ import annotations
 
@@ -148,7 +148,7 @@ def run(
     out.print(f"wrote {', '.join(result.written)} to {folder}")
 
 
-def optimize(
+def optimise(
     model: Annotated[str, typer.Argument(help="Model file or embedded model name.")],
     customers: Annotated[int, typer.Option(help="Customers per simulation.")] = 20_000,
     replications: Annotated[int, typer.Option(help="Paired replications per point.")] = 4,
@@ -191,7 +191,7 @@ def optimize(
     ] = None,
 ) -> None:
     """Fit response curves by simulation, split the budget, and validate the split."""
-    from cjsim.experiment.optimize import optimise_model
+    from cjsim.experiment.optimise import optimise_model
 
     if customers < 1:
         raise OptionError(f"--customers {customers}: expected at least 1")
@@ -241,7 +241,7 @@ def _optimise_goal(
     metric: str | None, budget: float | None, max_change: float | None,
     target_roas: float | None, target_cpa: float | None,
 ) -> tuple[str, float | None]:  # fmt: skip
-    """What ``optimize`` maximises and its target marginal return (None: a fixed total),
+    """What ``optimise`` maximises and its target marginal return (None: a fixed total),
     after checking that the options agree (the metric was checked by _check_metric)."""
     metric = metric or "revenue"
     check_finite(("--budget", budget), ("--max-change", max_change),

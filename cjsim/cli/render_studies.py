@@ -353,6 +353,6 @@ def print_demo_experiment(experiment: Any) -> None:
     print_wide(t, 110)
     out.print(
         "Every scenario runs the same customers with the same random numbers, so the "
-        "differences are sharp; `cjsim run budget_shift` runs it in full, `cjsim optimize "
+        "differences are sharp; `cjsim run budget_shift` runs it in full, `cjsim optimise "
         "ecommerce` finds the best split."
     )

@@ -85,7 +85,7 @@ CJK_PATHS = "path,total_conversions,total_null\n\u4e2d\u6587 > \U0001f680,3,5\n\
 BIG = "1000000000"
 SIM = ["simulate", "ecommerce", "--customers", "10", "--out", "out.parquet"]
 EVAL = ["evaluate", "textbook", "--customers", "10", "--out", "ev"]
-OPT = ["optimize", "ecommerce", "--customers", "10"]
+OPT = ["optimise", "ecommerce", "--customers", "10"]
 
 CASES: dict[str, Case] = {
     # -- validate: model files -----------------------------------------------------------
@@ -277,22 +277,22 @@ CASES: dict[str, Case] = {
                                       {"e.toml": experiment()}),
     "run_out_sys": Case(["run", "e.toml", "--out", "/sys/r"], ("/sys/r", "cannot be written"),
                         {"e.toml": experiment()}, linux=True),
-    # -- optimize ----------------------------------------------------------------------------
-    "optimize_target_cpa_inf": Case([*OPT, "--target-cpa", "inf"], ("--target-cpa inf",
+    # -- optimise ----------------------------------------------------------------------------
+    "optimise_target_cpa_inf": Case([*OPT, "--target-cpa", "inf"], ("--target-cpa inf",
                                                                     "finite")),
-    "optimize_target_roas_inf": Case([*OPT, "--target-roas", "inf"], ("--target-roas inf",)),
-    "optimize_max_change_negative": Case([*OPT, "--max-change", "-1", "--out", "o.csv"],
+    "optimise_target_roas_inf": Case([*OPT, "--target-roas", "inf"], ("--target-roas inf",)),
+    "optimise_max_change_negative": Case([*OPT, "--max-change", "-1", "--out", "o.csv"],
                                          ("--max-change -1", "fraction >= 0"),
                                          existing="o.csv"),
-    "optimize_max_change_nan": Case([*OPT, "--max-change", "nan"], ("--max-change nan",)),
-    "optimize_budget_inf": Case([*OPT, "--budget", "inf"], ("--budget inf",)),
-    "optimize_customers": Case(["optimize", "ecommerce", "--customers", BIG],
+    "optimise_max_change_nan": Case([*OPT, "--max-change", "nan"], ("--max-change nan",)),
+    "optimise_budget_inf": Case([*OPT, "--budget", "inf"], ("--budget inf",)),
+    "optimise_customers": Case(["optimise", "ecommerce", "--customers", BIG],
                                ("--customers 1,000,000,000",)),
-    "optimize_replications": Case([*OPT, "--replications", "1000000"],
+    "optimise_replications": Case([*OPT, "--replications", "1000000"],
                                   ("--replications 1,000,000",)),
-    "optimize_out_sys": Case([*OPT, "--out", "/sys/o.csv"], ("/sys/o.csv", "cannot be written"),
+    "optimise_out_sys": Case([*OPT, "--out", "/sys/o.csv"], ("/sys/o.csv", "cannot be written"),
                              linux=True),
-    "optimize_figure_proc": Case([*OPT, "--figure", "/proc/o.png"],
+    "optimise_figure_proc": Case([*OPT, "--figure", "/proc/o.png"],
                                  ("/proc/o.png", "cannot be written"), linux=True),
     # -- report ------------------------------------------------------------------------------
     "report_out_sys": Case(["report", "paths.csv", "--out", "/sys/r.html"],
@@ -358,7 +358,7 @@ def check_bad_input(res: subprocess.CompletedProcess[str], case: Case) -> str:
 def test_the_matrix_is_large():
     assert len(CASES) >= 60
     commands = {c.args[0] for c in CASES.values()}
-    assert commands >= {"simulate", "paths", "attribute", "evaluate", "run", "optimize",
+    assert commands >= {"simulate", "paths", "attribute", "evaluate", "run", "optimise",
                         "report", "funnel", "validate", "explain", "demo"}  # fmt: skip
 
 

@@ -192,3 +192,10 @@ def test_simulate_with_the_agent_engine(tmp_path):
     figures = json.loads((tmp_path / "a.agents.json").read_text())
     assert figures["resources"][0]["resource"] == "chairs"
     assert set(figures["spend_per_day"]) == {"search_ads", "social_ads"}
+
+
+def test_optimise_is_the_one_spelling_and_optimize_still_works():
+    listed = runner.invoke(app, ["--help"]).output
+    assert "optimise" in listed and "optimize" not in listed
+    res = runner.invoke(app, ["optimize", "textbook", "--workers", "0"])
+    assert res.exit_code == 2 and "--workers 0" in res.output

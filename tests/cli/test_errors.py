@@ -170,10 +170,10 @@ PATHS_CSV = "path,total_conversions,total_null\nsearch > email,3,5\nsearch,1,9\n
         (["attribute", "paths.csv", "--direct", "tv"], ["--direct tv", "email, search"]),
         (["attribute", "paths.csv", "--seed", "-1"], ["-1"]),
         (
-            ["optimize", "textbook", "--metric", "conversions", "--target-roas", "2"],
+            ["optimise", "textbook", "--metric", "conversions", "--target-roas", "2"],
             ["--target-roas maximises revenue", "--metric conversions"],
         ),
-        (["optimize", "textbook", "--workers", "0"], ["--workers 0"]),
+        (["optimise", "textbook", "--workers", "0"], ["--workers 0"]),
         (
             ["evaluate", "textbook", "--out", "mine", "--customers", "50"],
             ["mine", "files cjsim evaluate did not write"],

@@ -314,9 +314,9 @@ def test_attribution_and_truth_figures_draw_their_numbers():
 def test_outputs_in_missing_folders_are_refused_before_any_work(tmp_path):
     res = cjsim("funnel", "dentist", "--figure", "nodir/f.png", cwd=tmp_path)
     assert_one_line_error(res, "nodir/f.png", "the folder does not exist")
-    res = cjsim("optimize", "trap_null_channel", "--report", "nodir/r.html", cwd=tmp_path)
+    res = cjsim("optimise", "trap_null_channel", "--report", "nodir/r.html", cwd=tmp_path)
     assert_one_line_error(res, "nodir/r.html", "the folder does not exist")
-    res = cjsim("optimize", "trap_null_channel", "--budget", "1e9", cwd=tmp_path)
+    res = cjsim("optimise", "trap_null_channel", "--budget", "1e9", cwd=tmp_path)
     assert_one_line_error(res, "more than the channels may take", "3 x its current budget")
 
 

@@ -89,7 +89,7 @@ def test_optimise_a_model_moves_money_from_a_useless_channel():
     """trap_null_channel: banner has no effect, so its money goes to video and search,
     the unbounded channels end with equal marginal returns per unit of spend, and the
     validation (paired replications) shows more conversions for about the same spend."""
-    from cjsim.experiment.optimize import optimise_model
+    from cjsim.experiment.optimise import optimise_model
     from tests.helpers.models import shipped
 
     opt = optimise_model(shipped("trap_null_channel"), 6000, replications=3, rng=2, workers=1)
@@ -113,14 +113,14 @@ def test_optimise_a_model_moves_money_from_a_useless_channel():
     assert abs(v.loc["spend", "diff"]) < 0.05 * v.loc["spend", "current"]
 
 
-def test_cli_optimize(tmp_path):
+def test_cli_optimise(tmp_path):
     from typer.testing import CliRunner
 
     from cjsim.cli import app
 
     out = tmp_path / "split.csv"
     res = CliRunner().invoke(
-        app, ["optimize", "trap_null_channel", "--customers", "3000", "--replications", "2",
+        app, ["optimise", "trap_null_channel", "--customers", "3000", "--replications", "2",
               "--workers", "1", "--out", str(out)],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
@@ -129,7 +129,7 @@ def test_cli_optimize(tmp_path):
 
 
 def test_max_change_keeps_each_channel_near_its_budget():
-    from cjsim.experiment.optimize import optimise_model
+    from cjsim.experiment.optimise import optimise_model
     from tests.helpers.models import shipped
 
     opt = optimise_model(shipped("trap_null_channel"), 4000, replications=2, rng=3,
@@ -155,7 +155,7 @@ def test_flexible_total_and_the_response_curve_figure(tmp_path):
 
     out, fig, rep = tmp_path / "split.csv", tmp_path / "curves.svg", tmp_path / "opt.html"
     res = CliRunner().invoke(
-        app, ["optimize", "trap_null_channel", "--customers", "3000", "--replications", "2",
+        app, ["optimise", "trap_null_channel", "--customers", "3000", "--replications", "2",
               "--workers", "1", "--target-roas", "0.5", "--out", str(out),
               "--figure", str(fig), "--report", str(rep)],
     )  # fmt: skip
@@ -172,6 +172,6 @@ def test_flexible_total_and_the_response_curve_figure(tmp_path):
     assert "Where should the budget go?" in html and html.count("data:image/png") == 2
     text = fig.read_text()
     assert text.startswith("<?xml") and all(c in text for c in ("video", "search", "banner"))
-    res = CliRunner().invoke(app, ["optimize", "trap_null_channel", "--target-roas", "1",
+    res = CliRunner().invoke(app, ["optimise", "trap_null_channel", "--target-roas", "1",
                                    "--budget", "100"])  # fmt: skip
     assert res.exit_code == 2 and "give at most one" in res.output
