@@ -229,15 +229,56 @@ def compile_model(model: JourneyModel) -> CompiledModel:
     """Integer-code a validated model into the arrays the engines use."""
     stages = tuple(model.stages)
     sidx = {s: i for i, s in enumerate(stages)}
-    S = len(stages)
     seg_table = model.segment_table()
-    segments = tuple(seg_table)
-    G = len(segments)
     channels = tuple(model.channels)
-    cidx = {c: i for i, c in enumerate(channels)}
-    C = len(channels)
+    base, absorbing = _base_transitions(model, sidx)
+    initial = np.zeros(len(stages))
+    for stage_name, p in model.initial_distribution.items():
+        initial[sidx[stage_name]] = p
+    affinity = np.ones((len(channels), len(seg_table)))
+    for g, seg in enumerate(seg_table.values()):
+        for channel_name, a in seg.affinity.items():
+            affinity[channels.index(channel_name), g] = a
+    exposure, paid, daily_budget, touch_cost = _exposure(model, sidx, absorbing, affinity)
+    values = [seg.value or model.value for seg in seg_table.values()]
+    wom = model.word_of_mouth
+    wom_sources, wom_targets = _word_of_mouth(model, sidx, absorbing)
+    return CompiledModel(
+        model=model,
+        stages=stages,
+        conversion=sidx[model.conversion],
+        absorbing=absorbing,
+        segments=tuple(seg_table),
+        segment_shares=np.array([seg.share for seg in seg_table.values()]),
+        initial=initial,
+        base=base,
+        channels=channels,
+        paid=paid,
+        exposure=exposure,
+        alpha=np.array([ch.adstock for ch in model.channels.values()]),
+        normalize=np.array([ch.normalize_adstock for ch in model.channels.values()], dtype=bool),
+        daily_budget=daily_budget,
+        touch_cost=touch_cost,
+        effects=_effect_arrays(model, sidx),
+        value_kind=tuple(v.distribution for v in values),
+        value_mean=np.array([v.mean for v in values]),
+        value_sd=np.array([v.sd for v in values]),
+        wom_channel=channels.index(wom.channel) if wom is not None else -1,
+        wom_rate=(wom.contact_rate * model.step_days) if wom is not None else 0.0,
+        wom_sources=wom_sources,
+        wom_targets=wom_targets,
+        affinity=affinity,
+        steps=model.steps,
+        step_days=model.step_days,
+    )
 
-    base = np.zeros((G, S, S))
+
+def _base_transitions(model: JourneyModel, sidx: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Each segment's step-transition matrix without marketing ``(G, S, S)`` (a stage
+    without a row absorbs), and which stages absorb in every segment ``(S,)``."""
+    S = len(sidx)
+    seg_table = model.segment_table()
+    base = np.zeros((len(seg_table), S, S))
     for s in range(S):
         base[:, s, s] = 1.0  # a stage without a row absorbs
     for g, seg in enumerate(seg_table.values()):
@@ -247,17 +288,17 @@ def compile_model(model: JourneyModel) -> CompiledModel:
             for to_name, p in row.items():
                 base[g, sidx[from_name], sidx[to_name]] += p
     absorbing = np.array([np.all(base[:, s, s] >= 1.0) for s in range(S)])
+    return base, absorbing
 
-    initial = np.zeros(S)
-    for stage_name, p in model.initial_distribution.items():
-        initial[sidx[stage_name]] = p
 
-    affinity = np.ones((C, G))
-    for g, seg in enumerate(seg_table.values()):
-        for channel_name, a in seg.affinity.items():
-            affinity[cidx[channel_name], g] = a
-
-    exposure = np.zeros((C, G, S))
+def _exposure(
+    model: JourneyModel, sidx: dict[str, int], absorbing: np.ndarray, affinity: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The chance of a touch per step ``(C, G, S)``, which channels are paid, their daily
+    budgets and the cost of a touch (a paid channel's reach is Poisson-placed)."""
+    S = len(sidx)
+    C = len(model.channels)
+    exposure = np.zeros((C, affinity.shape[1], S))
     paid = np.zeros(C, dtype=bool)
     daily_budget = np.zeros(C)
     touch_cost = np.zeros(C)
@@ -283,7 +324,12 @@ def compile_model(model: JourneyModel) -> CompiledModel:
             for stage_name, r in ch.rate.items():
                 exposure[c, :, sidx[stage_name]] = r
         exposure[c] = np.minimum(exposure[c] * affinity[c][:, None], 1.0)
+    return exposure, paid, daily_budget, touch_cost
 
+
+def _effect_arrays(model: JourneyModel, sidx: dict[str, int]) -> EffectArrays:
+    """One row per (channel, from-stage) effect: the stages it lifts and its curve."""
+    S = len(sidx)
     eff_rows: list[tuple[int, int, np.ndarray, float, float, float]] = []
     for c, ch in enumerate(model.channels.values()):
         for from_name, eff in ch.effects.items():
@@ -293,7 +339,7 @@ def compile_model(model: JourneyModel) -> CompiledModel:
             eff_rows.append(
                 (c, sidx[from_name], mask, eff.lift, eff.ec or ch.ec, eff.slope or ch.slope)
             )
-    effects = EffectArrays(
+    return EffectArrays(
         channel=np.array([r[0] for r in eff_rows], dtype=np.int64),
         stage=np.array([r[1] for r in eff_rows], dtype=np.int64),
         to_mask=np.array([r[2] for r in eff_rows], dtype=bool).reshape(len(eff_rows), S),
@@ -302,10 +348,16 @@ def compile_model(model: JourneyModel) -> CompiledModel:
         slope=np.array([r[5] for r in eff_rows], dtype=np.float64),
     )
 
-    values = [seg.value or model.value for seg in seg_table.values()]
+
+def _word_of_mouth(
+    model: JourneyModel, sidx: dict[str, int], absorbing: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The stages whose customers talk, and those who listen (default: every stage
+    before the conversion that does not absorb)."""
+    stages = tuple(sidx)
     wom = model.word_of_mouth
-    wom_sources = np.zeros(S, dtype=bool)
-    wom_targets = np.zeros(S, dtype=bool)
+    wom_sources = np.zeros(len(stages), dtype=bool)
+    wom_targets = np.zeros(len(stages), dtype=bool)
     if wom is not None:
         wom_sources[[sidx[s] for s in wom.sources]] = True
         targets = (
@@ -318,32 +370,4 @@ def compile_model(model: JourneyModel) -> CompiledModel:
             ]
         )
         wom_targets[[sidx[s] for s in targets]] = True
-
-    return CompiledModel(
-        model=model,
-        stages=stages,
-        conversion=sidx[model.conversion],
-        absorbing=absorbing,
-        segments=segments,
-        segment_shares=np.array([seg.share for seg in seg_table.values()]),
-        initial=initial,
-        base=base,
-        channels=channels,
-        paid=paid,
-        exposure=exposure,
-        alpha=np.array([ch.adstock for ch in model.channels.values()]),
-        normalize=np.array([ch.normalize_adstock for ch in model.channels.values()], dtype=bool),
-        daily_budget=daily_budget,
-        touch_cost=touch_cost,
-        effects=effects,
-        value_kind=tuple(v.distribution for v in values),
-        value_mean=np.array([v.mean for v in values]),
-        value_sd=np.array([v.sd for v in values]),
-        wom_channel=cidx[wom.channel] if wom is not None else -1,
-        wom_rate=(wom.contact_rate * model.step_days) if wom is not None else 0.0,
-        wom_sources=wom_sources,
-        wom_targets=wom_targets,
-        affinity=affinity,
-        steps=model.steps,
-        step_days=model.step_days,
-    )
+    return wom_sources, wom_targets

@@ -148,8 +148,26 @@ def _check_conversion_reachable(m: JourneyModel, source: str | None) -> None:
 
 
 def _cross_check(m: JourneyModel, source: str | None) -> None:
-    """Checks that span several keys: references, row sums, paid/organic consistency."""
+    """Checks that span several keys: references, row sums, paid/organic consistency
+    (in this order, so the first problem of a file is always the one reported)."""
     _check_sizes(m, source)
+    _check_stages_and_start(m, source)
+    shares = _check_rows(m, source)
+    _check_conversion_reachable(m, source)
+    _check_narrative(m, source)
+    if m.segments and abs(shares - 1.0) > ROW_SUM_TOLERANCE:
+        raise ModelError(
+            f"segment shares sum to {shares:.6g}; expected 1", source=source, key="segments"
+        )
+    for c, ch in m.channels.items():
+        _check_channel(m, c, ch, source)
+    _check_word_of_mouth(m, source)
+    check_agent_sections(m, source)
+
+
+def _check_stages_and_start(m: JourneyModel, source: str | None) -> None:
+    """Stages listed once, channel names, the named stages exist, where customers start
+    (before the conversion, summing to 1), and a step within the horizon."""
     stages = m.stages
     if len(set(stages)) != len(stages):
         dup = next(s for s in stages if stages.count(s) > 1)
@@ -184,6 +202,12 @@ def _cross_check(m: JourneyModel, source: str | None) -> None:
             source=source,
             key="step_days",
         )
+
+
+def _check_rows(m: JourneyModel, source: str | None) -> float:
+    """Every transition row (the model's and each segment's) and segment affinities; the
+    sum of the segment shares."""
+    stages = m.stages
     for s, row in m.transitions.items():
         _need_stage(s, stages, f"transitions.{s}", source)
         _check_row(row, stages, f"transitions.{s}", source)
@@ -195,7 +219,12 @@ def _cross_check(m: JourneyModel, source: str | None) -> None:
             _check_row(row, stages, f"segments.{g}.transitions.{s}", source)
         for c in seg.affinity:
             _need_channel(c, m.channels, f"segments.{g}.affinity.{c}", source)
-    _check_conversion_reachable(m, source)
+    return shares
+
+
+def _check_narrative(m: JourneyModel, source: str | None) -> None:
+    """The narrative's placeholders, and the stages, channels and segments it names."""
+    stages = m.stages
     if m.narrative.conversion is not None:
         check_placeholders(m.narrative.conversion, ("value",), "narrative.conversion", source)
     for s in m.narrative.stages:
@@ -209,26 +238,25 @@ def _cross_check(m: JourneyModel, source: str | None) -> None:
                 source=source,
                 key=f"narrative.segments.{g}",
             )
-    if m.segments and abs(shares - 1.0) > ROW_SUM_TOLERANCE:
+
+
+def _check_word_of_mouth(m: JourneyModel, source: str | None) -> None:
+    """Word of mouth spreads on an organic channel between stages that exist."""
+    stages = m.stages
+    w = m.word_of_mouth
+    if w is None:
+        return
+    _need_channel(w.channel, m.channels, "word_of_mouth.channel", source)
+    if m.channels[w.channel].type != "organic":
         raise ModelError(
-            f"segment shares sum to {shares:.6g}; expected 1", source=source, key="segments"
+            f"channel '{w.channel}' is paid; word of mouth needs an organic channel",
+            source=source,
+            key="word_of_mouth.channel",
         )
-    for c, ch in m.channels.items():
-        _check_channel(m, c, ch, source)
-    if m.word_of_mouth is not None:
-        w = m.word_of_mouth
-        _need_channel(w.channel, m.channels, "word_of_mouth.channel", source)
-        if m.channels[w.channel].type != "organic":
-            raise ModelError(
-                f"channel '{w.channel}' is paid; word of mouth needs an organic channel",
-                source=source,
-                key="word_of_mouth.channel",
-            )
-        for s in w.sources:
-            _need_stage(s, stages, "word_of_mouth.sources", source)
-        for s in w.targets or []:
-            _need_stage(s, stages, "word_of_mouth.targets", source)
-    check_agent_sections(m, source)
+    for s in w.sources:
+        _need_stage(s, stages, "word_of_mouth.sources", source)
+    for s in w.targets or []:
+        _need_stage(s, stages, "word_of_mouth.targets", source)
 
 
 def _check_sizes(m: JourneyModel, source: str | None) -> None:

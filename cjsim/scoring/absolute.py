@@ -25,6 +25,8 @@ ratios); per method the mean absolute ROAS error over the paid channels.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -125,26 +127,65 @@ def summarise_absolute(
 
     methods, reps, channels = labels(absolute)
     first = absolute.groupby("channel", sort=False).first().reindex(channels)
-    T = first["truth_conversions"].to_numpy(dtype=np.float64)
-    T_se = first["truth_conversions_se"].fillna(0.0).to_numpy()
-    rho_true = first["truth_roas"].to_numpy(dtype=np.float64)
-    rho_se = first["truth_roas_se"].fillna(0.0).to_numpy()
+    truth = _ChannelTruth(
+        first["truth_conversions"].to_numpy(dtype=np.float64),
+        first["truth_conversions_se"].fillna(0.0).to_numpy(),
+        first["truth_roas"].to_numpy(dtype=np.float64),
+        first["truth_roas_se"].fillna(0.0).to_numpy(),
+    )
     A = cube(absolute, "conversions", methods, reps, channels)  # (M, R, C)
     P = cube(absolute, "spend", methods, reps, channels)
     rho = cube(absolute, "roas", methods, reps, channels)
     z = float(norm.ppf((1 + level) / 2))
+    roas_mae, roas_var = _roas_mae(rho, truth, len(methods), draws, rng)
+    per_method = _per_method(methods, A, roas_mae, roas_var, caused, caused_se, level, z)
+    per_channel = _per_channel(methods, channels, A, P, rho, truth, level, z)
+    return per_method, per_channel
 
-    # per method: everything credited over what marketing caused, and the ROAS MAE
-    paid = np.isfinite(rho_true)
-    roas_err = np.abs(rho[:, :, paid] - rho_true[paid])
+
+@dataclass(frozen=True)
+class _ChannelTruth:
+    """The truth per channel: conversions caused and ROAS, each with its standard error."""
+
+    conversions: np.ndarray
+    conversions_se: np.ndarray
+    roas: np.ndarray
+    roas_se: np.ndarray
+
+
+def _roas_mae(
+    rho: np.ndarray,
+    truth: _ChannelTruth,
+    methods: int,
+    draws: int,
+    rng: int | np.random.Generator | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each method's mean absolute ROAS error over the paid channels, per replication
+    ``(M, R)``, and the variance its mean inherits from the truth ``(M,)`` (by draws)."""
+    paid = np.isfinite(truth.roas)
+    roas_err = np.abs(rho[:, :, paid] - truth.roas[paid])
     with quiet():
-        roas_mae = np.nanmean(roas_err, axis=2) if paid.any() else np.full(A.shape[:2], np.nan)
-        if paid.any() and np.any(rho_se[paid] > 0):
-            draw = truth_draws(rho_true[paid], rho_se[paid], draws, rng)  # (D, P)
+        roas_mae = np.nanmean(roas_err, axis=2) if paid.any() else np.full(rho.shape[:2], np.nan)
+        if paid.any() and np.any(truth.roas_se[paid] > 0):
+            draw = truth_draws(truth.roas[paid], truth.roas_se[paid], draws, rng)  # (D, P)
             per_draw = np.nanmean(np.abs(rho[None][..., paid] - draw[:, None, None]), axis=3)
             roas_var = draw_var(np.nanmean(per_draw, axis=2))
         else:
-            roas_var = np.zeros(len(methods))
+            roas_var = np.zeros(methods)
+    return roas_mae, roas_var
+
+
+def _per_method(
+    methods: list[str],
+    A: np.ndarray,
+    roas_mae: np.ndarray,
+    roas_var: np.ndarray,
+    caused: float,
+    caused_se: float,
+    level: float,
+    z: float,
+) -> pd.DataFrame:
+    """Per method: everything credited over what marketing caused, and the ROAS MAE."""
     bounded = caused > 0 and caused > z * caused_se
     rows = []
     for i, method in enumerate(methods):
@@ -157,13 +198,25 @@ def summarise_absolute(
             o = (np.nan, np.nan, np.nan)
         rows.append((method, float(np.nanmean(total)), caused, caused_se, *o,
                      *interval(roas_mae[i], level, roas_var[i])))  # fmt: skip
-    per_method = pd.DataFrame(
+    return pd.DataFrame(
         rows,
         columns=["method", "conversions", "caused", "caused_se", "over_credit", "over_credit_low",
                  "over_credit_high", "roas_mae", "roas_mae_low", "roas_mae_high"],
     )  # fmt: skip
 
-    # per method and channel: excess, ratio and ROAS error
+
+def _per_channel(
+    methods: list[str],
+    channels: list[str],
+    A: np.ndarray,
+    P: np.ndarray,
+    rho: np.ndarray,
+    truth: _ChannelTruth,
+    level: float,
+    z: float,
+) -> pd.DataFrame:
+    """Per method and channel: excess credit, its ratio to the truth, and ROAS error."""
+    T, T_se = truth.conversions, truth.conversions_se
     channel_rows = []
     for i, method in enumerate(methods):
         for j, channel in enumerate(channels):
@@ -173,14 +226,14 @@ def summarise_absolute(
                 oc = interval(ratio, level, (np.nanmean(ratio) * T_se[j] / T[j]) ** 2)
             else:
                 oc = (np.nan, np.nan, np.nan)
-            roe = interval(rho[i, :, j] - rho_true[j], level, rho_se[j] ** 2)
+            roe = interval(rho[i, :, j] - truth.roas[j], level, truth.roas_se[j] ** 2)
             with quiet():
                 channel_rows.append((
                     method, channel, np.nanmean(A[i, :, j]), T[j], T_se[j], *ex, *oc,
-                    np.nanmean(P[i, :, j]), np.nanmean(rho[i, :, j]), rho_true[j], rho_se[j],
-                    *roe,
+                    np.nanmean(P[i, :, j]), np.nanmean(rho[i, :, j]), truth.roas[j],
+                    truth.roas_se[j], *roe,
                 ))  # fmt: skip
-    per_channel = pd.DataFrame(
+    return pd.DataFrame(
         channel_rows,
         columns=["method", "channel", "conversions", "truth_conversions",
                  "truth_conversions_se", "excess", "excess_low", "excess_high",
@@ -188,4 +241,3 @@ def summarise_absolute(
                  "truth_roas", "truth_roas_se", "roas_error", "roas_error_low",
                  "roas_error_high"],
     )  # fmt: skip
-    return per_method, per_channel
