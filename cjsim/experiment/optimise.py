@@ -258,7 +258,7 @@ def _validate(
 ) -> pd.DataFrame:
     """The proposed budgets against the current ones on paired replications: per metric,
     both means and the difference with its ``level`` interval."""
-    from cjsim.experiment.stats import mean_interval
+    from cjsim.scoring.noise import interval
 
     check = _simulate_grid(
         {"current": model, "proposed": model.with_overrides(budgets=proposed)},
@@ -268,7 +268,7 @@ def _validate(
     for m in ("conversions", "revenue", "spend", "roas"):
         a = np.array([check[("current", r)][m] for r in range(len(seeds))])
         b = np.array([check[("proposed", r)][m] for r in range(len(seeds))])
-        d, lo, hi = mean_interval(b - a, level)
+        d, lo, hi = interval(b - a, level)
         val.append((m, a.mean(), b.mean(), d, lo, hi))
     return pd.DataFrame(val, columns=["metric", "current", "proposed", "diff",
                                       "diff_low", "diff_high"])  # fmt: skip

@@ -1,6 +1,7 @@
 """Statistics of experiment replications (statsmodels, scipy).
 
-Per scenario and metric: the mean over replications with a t-interval. Against the
+Per scenario and metric: the mean over replications with a t-interval
+(:func:`cjsim.scoring.noise.interval`). Against the
 baseline: the mean *paired* difference (replication r of every scenario shares its random
 numbers, so the pairs cancel most of the noise) with its t-interval and p-value, Holm-
 corrected over all comparisons, and the number of replications a chosen precision needs.
@@ -15,22 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.weightstats import DescrStatsW
 
-
-def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and t-interval (NaN bounds with fewer than two finite values; a zero-width
-    interval when every value is the same, as a difference of identical runs is)."""
-    v = np.asarray(values, dtype=np.float64)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return math.nan, math.nan, math.nan
-    if v.size < 2:
-        return float(v.mean()), math.nan, math.nan
-    if (v == v[0]).all():
-        return float(v[0]), float(v[0]), float(v[0])
-    lo, hi = DescrStatsW(v).tconfint_mean(alpha=1 - level)
-    return float(v.mean()), float(lo), float(hi)
+from cjsim.scoring.noise import interval
 
 
 def replications_needed(sd: float, half_width: float, level: float = 0.95) -> int:
@@ -75,7 +62,7 @@ def summarise_runs(
     for scenario, g in runs.groupby("scenario", sort=False):
         g = g.set_index("replication")
         for metric in metrics:
-            mean, lo, hi = mean_interval(g[metric].to_numpy(), level)
+            mean, lo, hi = interval(g[metric].to_numpy(), level)
             row: dict[str, Any] = {
                 "scenario": scenario, "metric": metric, "mean": mean, "low": lo, "high": hi,
             }  # fmt: skip
@@ -83,7 +70,7 @@ def summarise_runs(
                 common = g.index.intersection(base.index)
                 d = (g.loc[common, metric] - base.loc[common, metric]).to_numpy(np.float64)
                 d = d[np.isfinite(d)]
-                dm, dlo, dhi = mean_interval(d, level)
+                dm, dlo, dhi = interval(d, level)
                 # a p-value only where there is noise to test against: a difference that is
                 # the same in every replication (0, or a spend set by the scenario) is exact
                 # and left out of the Holm family

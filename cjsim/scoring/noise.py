@@ -57,12 +57,17 @@ TRUTH_DRAWS = 2000
 def interval(
     values: np.ndarray, level: float = 0.95, truth_var: float = 0.0
 ) -> tuple[float, float, float]:
-    r"""Mean over replications and its interval including the truth's variance.
+    r"""Mean over replications and its t-interval, widened by the truth's variance.
+
+    The one mean-with-interval of cjsim: experiment summaries
+    (:mod:`cjsim.experiment.stats`), a budget split's validation and every score use it.
+    The half-width is :math:`\sqrt{t_{n-1}^2\, s^2/n + z^2 \sigma_x^2}`; without a truth
+    variance it is the Student t-interval of the mean.
 
     Parameters
     ----------
     values : array
-        One value per replication (NaN ones are dropped).
+        One value per replication (NaN and infinite ones are dropped).
     level : float
         Confidence level.
     truth_var : float
@@ -71,7 +76,9 @@ def interval(
     Returns
     -------
     mean, low, high : float
-        ``low = high = mean`` when nothing varies; NaN bounds with fewer than two values.
+        NaN bounds with fewer than two values; when every value is the same (a difference
+        of identical runs) and the truth adds no variance, ``low = high = mean``, exactly
+        that value.
     """
     from scipy.stats import norm, t
 
@@ -79,10 +86,11 @@ def interval(
     values = values[np.isfinite(values)]
     if values.size == 0:
         return float("nan"), float("nan"), float("nan")
-    mean = float(values.mean())
+    same = bool((values == values[0]).all())
+    mean = float(values[0]) if same else float(values.mean())
     if values.size < 2:
         return mean, float("nan"), float("nan")
-    rep_var = 0.0 if np.allclose(values, values[0]) else float(values.var(ddof=1)) / values.size
+    rep_var = 0.0 if same else float(values.var(ddof=1)) / values.size
     truth_var = 0.0 if not np.isfinite(truth_var) else float(truth_var)
     if rep_var + truth_var <= 0:
         return mean, mean, mean

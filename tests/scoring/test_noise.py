@@ -51,3 +51,13 @@ def test_draws_are_independent_without_a_fixed_sum_and_reproducible():
     assert a.std(axis=0) == pytest.approx([0.5, 0.2], rel=0.05)
     assert abs(np.corrcoef(a.T)[0, 1]) < 0.05
     assert np.array_equal(a, truth_draws(np.array([1.0, 2.0]), np.array([0.5, 0.2]), 4000, rng=3))
+
+
+def test_nearly_equal_values_still_have_an_interval():
+    """Zero width only when every value is the same: conversions of 100,000.0 and
+    100,000.5 vary (an earlier tolerance of 1e-5 relative called them equal)."""
+    mean, lo, hi = interval(np.array([100_000.0, 100_000.5, 100_000.0]))
+    assert lo < mean < hi
+    assert hi - mean == pytest.approx(4.30265 * np.sqrt(1 / 12) / np.sqrt(3), rel=1e-5)  # t(2)
+    third = 0.1 + 0.2  # a mean of identical values is exactly that value
+    assert interval(np.full(7, third)) == (third, third, third)
