@@ -16,6 +16,7 @@ from numpy.typing import ArrayLike
 from scipy import optimize, stats
 
 from cjsim.errors import OptionError
+from cjsim.model.curves import hill_response
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,7 @@ class ResponseCurve:
 
     def __call__(self, spend: ArrayLike) -> np.ndarray:
         x = np.maximum(np.asarray(spend, dtype=np.float64), 0.0)
-        xs = x**self.slope
-        return self.top * xs / (xs + self.half**self.slope)
+        return np.asarray(hill_response(x, self.top, self.half, self.slope))
 
     def marginal(self, spend: ArrayLike) -> np.ndarray:
         """Derivative of the response: extra return per extra unit of spend."""
@@ -89,7 +89,7 @@ def fit_response(spend: ArrayLike, response: ArrayLike, *, kind: str = "michaeli
     if kind == "michaelis_menten":
 
         def f(x: np.ndarray, top: float, half: float) -> np.ndarray:
-            return top * x / (x + half)
+            return np.asarray(hill_response(x, top, half, 1.0))
 
         p, cov = optimize.curve_fit(f, x, y, p0=[top0, half0], bounds=([0, 1e-12], np.inf))
         return ResponseCurve(float(p[0]), float(p[1]), 1.0, cov)

@@ -16,6 +16,8 @@ modeling with carryover and shape effects. Google Inc. (adstock + Hill saturatio
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -64,6 +66,20 @@ def geometric_adstock(
     return np.moveaxis(out, 0, axis)
 
 
+def hill_response(x: Any, top: Any, half: Any, slope: Any) -> Any:
+    r"""The saturating response :math:`v\, x^s / (x^s + k^s)` (top ``v``, half point ``k``,
+    slope ``s``), the one formula of cjsim's saturation curves.
+
+    :func:`hill` (``top = 1``), :func:`michaelis_menten` (``slope = 1``), the budget
+    optimiser's response curves and the agent engine's per-customer lift evaluate it; on
+    numpy arrays or Python floats alike, with no checks (the callers check). The exponent
+    1 is exact in IEEE arithmetic, so ``slope = 1`` gives :math:`v x / (x + k)` to the bit.
+    :func:`hill_float32` is the same curve in float32, for the Markov engine.
+    """
+    xs = x**slope
+    return top * xs / (xs + half**slope)
+
+
 def hill(x: ArrayLike, ec: ArrayLike, slope: ArrayLike = 1.0) -> np.ndarray:
     r"""Hill saturation curve, from 0 at :math:`x=0` towards 1.
 
@@ -79,15 +95,14 @@ def hill(x: ArrayLike, ec: ArrayLike, slope: ArrayLike = 1.0) -> np.ndarray:
     slope = np.asarray(slope, dtype=np.float64)
     if np.any(ec <= 0):
         raise ValueError("ec must be > 0")
-    if np.all(slope == 1.0):
-        return x / (x + ec)
-    xs = x**slope
-    return xs / (xs + ec**slope)
+    return np.asarray(hill_response(x, 1.0, ec, slope))
 
 
 def hill_float32(a: np.ndarray, ec: float, slope: float) -> np.ndarray:
     """:func:`hill` of float32 adstock ``a`` in float32 arithmetic, as the engines step
-    (half the memory traffic of float64; validation checks it stays finite)."""
+    (half the memory traffic of float64; validation checks it stays finite). The formula of
+    :func:`hill_response`, without its two passes for ``top = 1`` and ``slope = 1`` (the
+    engine's inner loop)."""
     return a / (a + np.float32(ec)) if slope == 1.0 else a**slope / (a**slope + ec**slope)
 
 
@@ -115,7 +130,7 @@ def michaelis_menten(x: ArrayLike, vmax: ArrayLike, km: ArrayLike) -> np.ndarray
     km = np.asarray(km, dtype=np.float64)
     if np.any(km <= 0):
         raise ValueError("km must be > 0")
-    return np.asarray(vmax, dtype=np.float64) * x / (km + x)
+    return np.asarray(hill_response(x, np.asarray(vmax, dtype=np.float64), km, 1.0))
 
 
 def poisson_reach(impressions_per_capita: ArrayLike, max_reach: ArrayLike = 1.0) -> np.ndarray:

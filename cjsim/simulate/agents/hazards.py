@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from cjsim.model.compiled import CompiledModel
+from cjsim.model.curves import hill_response
 from cjsim.simulate.plan import Plan, StagePlan
 
 FORGOTTEN = 1e-6  # an adstock below this lifts nothing: it is set to 0 and stays there
@@ -151,7 +152,7 @@ class HazardTables:
                 continue
             if mult is None:
                 mult = [1.0] * len(base)
-            h = a / (a + ec) if slope == 1.0 else a**slope / (a**slope + ec**slope)
+            h = hill_response(a, 1.0, ec, slope)
             for col in cols:
                 mult[col] += lift * h
         if mult is None:  # no lifting adstock left: the base hazards, constant from now on
@@ -182,7 +183,7 @@ class HazardTables:
             if c.size:
                 sl = self.effect_slope[stage[pos], c]
                 ec = self.effect_ec[stage[pos], c]
-                h = np.where(sl == 1.0, ao / (ao + ec), ao**sl / (ao**sl + ec**sl))
+                h = hill_response(ao, 1.0, ec, sl)
                 # 1 + the lifts, added channel by channel (as lifted() does)
                 mult = np.ones_like(lam)
                 for k in np.unique(c).tolist():
