@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_simulate import machine, write_json
 
 import cjsim
+from cjsim.simulate.agents.simpy_adapter import events_scheduled
 
 RESULTS = Path(__file__).parent / "results" / "bench_agents.json"
 DENTIST = Path(cjsim.__file__).parent / "models" / "dentist.toml"
@@ -59,7 +60,7 @@ def _bare_simpy(processes: int, steps: int) -> float:
         env.process(proc(env, 1.0 + i / processes))
     t0 = time.perf_counter()
     env.run()
-    return next(env._eid) / (time.perf_counter() - t0)  # simpy numbers every event
+    return events_scheduled(env) / (time.perf_counter() - t0)  # simpy numbers every event
 
 
 def bare_journeys(customers: int) -> dict[str, float]:
@@ -113,7 +114,7 @@ def bare_journeys(customers: int) -> dict[str, float]:
     t0 = time.perf_counter()
     env.run(until=horizon)
     wall = time.perf_counter() - t0
-    return {"seconds": wall, "events": next(env._eid), "moves": moves[0]}
+    return {"seconds": wall, "events": events_scheduled(env), "moves": moves[0]}
 
 
 CHILD = """
@@ -121,6 +122,7 @@ import resource, sys, time
 from cjsim.model.compiled import compile_model
 from cjsim.model import load_model
 from cjsim.simulate.agents import simulate_agents
+from cjsim.simulate.agents.simpy_adapter import events_pending
 from cjsim.simulate.agents.world import World as _World
 model = load_model(sys.argv[1]).with_overrides(horizon_days=90)
 walls = []
@@ -134,7 +136,7 @@ wall = min(walls)
 # the same run again, untimed: the most events simpy held at once (seen at day ends)
 world = _World(compile_model(model), int(sys.argv[2]), 1)
 pending = []
-world.run(progress=lambda day: pending.append(len(world.env._queue)))
+world.run(progress=lambda day: pending.append(events_pending(world.env)))
 print(wall, stats.simpy_events, summary.events, summary.conversions, rss,
       stats.word_of_mouth_touches, stats.resources.iloc[0]["utilisation"], max(pending))
 """

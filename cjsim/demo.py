@@ -14,6 +14,7 @@ A notebook gets the same figures the command prints::
 from __future__ import annotations
 
 import contextlib
+import functools
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -109,6 +110,14 @@ class DemoResult:
     events_path: Path | None
 
 
+@functools.cache
+def demo_model() -> JourneyModel:
+    """The embedded model the demo runs (:data:`DEMO_MODEL`), read once per process."""
+    from cjsim.model import load_model, resolve_model
+
+    return load_model(resolve_model(DEMO_MODEL))
+
+
 def run(
     customers: int = 200_000,
     seed: int = 42,
@@ -141,14 +150,13 @@ def run(
     -------
     DemoResult
     """
-    from cjsim.model import load_model, resolve_model
     from cjsim.report.html import Report
     from cjsim.simulate.run import simulate
 
     if customers < 1:
         raise CjsimError(f"customers={customers}: expected at least 1")
     step = stage or (lambda _text: contextlib.nullcontext())
-    model = load_model(resolve_model(DEMO_MODEL))
+    model = demo_model()
     events_path = Path(events) if events is not None else None
     summary = simulate(model, customers, rng=seed, out=events_path, progress=progress).summary
     rep = Report(

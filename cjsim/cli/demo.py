@@ -27,13 +27,12 @@ def demo(
 ) -> None:
     """Quickstart: simulate the embedded ecommerce model, check attribution against the
     truth the simulator knows, try a what-if experiment, and write an HTML report."""
-    from cjsim.demo import DEMO_MODEL, run
-    from cjsim.model import load_model, resolve_model
+    from cjsim.demo import DEMO_MODEL, demo_model, run
 
     check_output(report_path, (".html", ".htm"))
     check_events_output(out_path)
     check_at_most("--customers", customers, MAX_CUSTOMERS)
-    out.print(f"[bold]cjsim demo[/bold]: {load_model(resolve_model(DEMO_MODEL)).description}")
+    out.print(f"[bold]cjsim demo[/bold]: {demo_model().description}")
     with progress(DEMO_MODEL, "{task.completed:,}/{task.total:,} customers",
                   show=customers >= 100_000) as bar:  # fmt: skip
         result = run(

@@ -11,7 +11,8 @@ here, and nowhere else:
   as ``URGENT``: it runs at this instant, before the ordinary events of this instant,
   and after the callbacks now running -- as an interrupt would;
 * :func:`events_scheduled`: ``Environment._eid``, the counter simpy numbers its scheduled
-  events with.
+  events with; :func:`events_pending`: the length of ``Environment._queue`` (for the
+  benchmark's queue profile).
 
 Checked against simpy 4.1.2 (``simpy/events.py``, ``simpy/core.py``; the project asks for
 ``simpy>=4.1``). If a simpy release renames these fields, this module is what needs to
@@ -51,3 +52,8 @@ def call_soon(env: simpy.Environment, callback: Callable[[simpy.Event], None]) -
 def events_scheduled(env: simpy.Environment) -> int:
     """How many events simpy has scheduled so far (this takes one number of its counter)."""
     return next(env._eid)
+
+
+def events_pending(env: simpy.Environment) -> int:
+    """How many events wait in the clock's queue (``Environment._queue``)."""
+    return len(env._queue)  # type: ignore[attr-defined]

@@ -21,12 +21,11 @@ import numpy as np
 import simpy
 
 from cjsim.model.compiled import CompiledModel
+from cjsim.simulate.agents.clocks import EPS
 from cjsim.simulate.agents.customers import Customers
 from cjsim.simulate.agents.keyed_random import PICK_CONTACT, TALK, key_uniform, keyed_uniforms
 from cjsim.simulate.agents.network import ContactNetwork
 from cjsim.simulate.agents.simpy_adapter import payload
-
-EPS = 1e-12
 
 
 class WordOfMouth:
