@@ -202,13 +202,33 @@ def lifted_moves(moves: np.ndarray, mult: np.ndarray) -> np.ndarray:
     ``moves[..., k]`` are base probabilities of leaving to target ``k``; the result has the
     same shape. See the module docstring for the formula.
     """
-    q = np.minimum(moves.sum(axis=-1, keepdims=True), _Q_CAP)
+    hazard = competing_hazards(moves) * np.maximum(mult, 0.0)
+    new_total = hazard.sum(axis=-1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        total_hazard = -np.log1p(-q)
-        hazard = np.where(q > 0, moves * (total_hazard / q), 0.0) * np.maximum(mult, 0.0)
-        new_total = hazard.sum(axis=-1, keepdims=True)
-        out = np.where(new_total > 0, hazard * (-np.expm1(-new_total) / new_total), 0.0)
+        out = np.where(new_total > 0, hazard * chance_per_hazard(new_total), 0.0)
     return out
+
+
+def competing_hazards(moves: np.ndarray) -> np.ndarray:
+    """The hazards of move probabilities read as competing risks, same shape as ``moves``.
+
+    ``moves[..., k]`` is the chance of leaving to target ``k`` in a step (staying
+    excluded). With :math:`q = \\sum_k p_k`, capped just below 1, the total hazard
+    :math:`\\Lambda = -\\log(1 - q)` is shared as :math:`\\lambda_k = p_k \\Lambda / q`;
+    a row that never leaves has hazard 0.
+    """
+    q = np.minimum(moves.sum(axis=-1, keepdims=True), _Q_CAP)
+    return np.where(q > 0, moves * (-np.log1p(-q) / np.where(q > 0, q, 1.0)), 0.0)
+
+
+def chance_per_hazard(total: np.ndarray) -> np.ndarray:
+    """The chance of leaving in a step per unit of total hazard.
+
+    Competing hazards :math:`\\lambda_k` of total :math:`\\Lambda` give the move chances
+    :math:`\\lambda_k (1 - e^{-\\Lambda}) / \\Lambda`: this is the factor
+    :math:`(1 - e^{-\\Lambda}) / \\Lambda`, NaN where ``total`` is 0 (callers keep it out).
+    """
+    return -np.expm1(-total) / total
 
 
 def touch_frequency(per_capita: float, max_reach: float) -> float:

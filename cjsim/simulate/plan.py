@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cjsim.model.compiled import CompiledModel
+from cjsim.model.compiled import CompiledModel, competing_hazards
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,7 @@ class Plan:
             if targets.size == 0:
                 continue
             moves = moves_all[:, targets]
-            q = np.minimum(moves.sum(axis=1, keepdims=True), 1.0 - 1e-12)
-            hazard = np.where(q > 0, moves * (-np.log1p(-q) / np.where(q > 0, q, 1.0)), 0.0)
+            hazard = competing_hazards(moves)
             effs = []
             on_stage = cm.effects.from_stage(s)
             for j in on_stage:
