@@ -67,6 +67,17 @@ def with_reversed(orders: np.ndarray) -> np.ndarray:
     return np.concatenate([orders, orders[:, ::-1]])
 
 
+def pair_means(credits: np.ndarray) -> np.ndarray:
+    """The mean credit of each antithetic pair of :func:`with_reversed`: ``(R / 2, ...)``.
+
+    ``credits`` holds R orders along the first axis, order r paired with r + R/2. The pairs
+    are independent, so their spread (ddof 1, over the square root of their number) is the
+    standard error that sampling orders adds to a sampled Shapley value.
+    """
+    half = len(credits) // 2
+    return (credits[:half] + credits[half:]) / 2
+
+
 def order_credits(orders: np.ndarray, value: Mapping[int, np.ndarray] | np.ndarray) -> np.ndarray:
     """Each player's marginal contribution in each order: ``(R, K, *value.shape[1:])``.
 

@@ -41,7 +41,7 @@ import scipy.sparse as sp
 from cjsim.attribution.base import Attribution, first_occurrence, share_of_total
 from cjsim.attribution.markov import MarkovAttribution
 from cjsim.errors import OptionError
-from cjsim.games import shapley_from_game, with_reversed, zeta
+from cjsim.games import pair_means, shapley_from_game, with_reversed, zeta
 from cjsim.paths import PathTable
 
 #: Largest number of channels for the exact 2^K computations (2^20 coalitions: 8 MB each).
@@ -283,7 +283,7 @@ class SampledShapley(Attribution):
             gain = np.diff(rate, axis=1, prepend=0.0)
         np.put_along_axis(credits, perms[:, :, None], gain, axis=1)
         half = R // 2
-        pairs = (credits[:half] + credits[half:]) / 2
+        pairs = pair_means(credits)
         self.conversions_ = credits[:, :, 0].mean(axis=0)
         self.value_ = credits[:, :, 1].mean(axis=0)
         self.standard_errors_ = pairs[:, :, 0].std(axis=0, ddof=1) / np.sqrt(half)
@@ -311,14 +311,7 @@ class MarkovShapley(Attribution):
                 f"{K} channels; the Markov removal game solves 2^K chains and supports at "
                 f"most {MAX_MARKOV_GAME}"
             )
-        markov = MarkovAttribution(order=self.order).fit(paths)
-        member = markov._membership()
-        v = np.zeros((1 << K, 2))
-        state_masks = (member.astype(np.int64) << np.arange(K)).sum(axis=1)
-        for S in range(1 << K):
-            outside = ~S & ((1 << K) - 1)
-            removed = (state_masks & outside) != 0
-            v[S] = markov._chain.solve(~np.r_[False, removed])
+        v = MarkovAttribution(order=self.order).fit(paths).game_values()
         self.channels_ = paths.channels
         self.game_values_ = v
         phi = shapley_from_game(v)

@@ -20,7 +20,7 @@ from cjsim.attribution import (
     ShapleyAttribution,
     attribute,
     batched_chains,
-    markov,
+    markov_chain,
 )
 from cjsim.attribution.bootstrap import bootstrap, percentile_interval, resample_counts
 from cjsim.errors import OptionError
@@ -125,7 +125,9 @@ def test_markov_bootstrap_without_a_fit_chunked_or_all_direct(monkeypatch):
     np.testing.assert_allclose(chunked, ref, rtol=1e-8, atol=1e-9)
     monkeypatch.setattr(batched_chains, "MAX_PASSES", 0)
     solved = []
-    monkeypatch.setattr(markov._Chain, "solve", _counting(markov._Chain.solve, solved))
+    monkeypatch.setattr(
+        markov_chain.FittedChain, "solve", _counting(markov_chain.FittedChain.solve, solved)
+    )
     direct, _ = MarkovAttribution(order=2).fit(t).fit_counts(t, *resamples)
     assert len(solved) == 12 * 5  # 12 resamples x (full chain + 4 removals)
     np.testing.assert_allclose(direct, ref, rtol=1e-12, atol=1e-12)
@@ -161,7 +163,9 @@ def test_batched_error_bound_holds_for_a_rough_solution(monkeypatch):
     bound = np.abs(batch.residual(x)).sum(axis=1)  # (B, V)
     p_rough = np.einsum("bnv,bn->bv", x, r.T)
     for b in range(6):
-        chain = markov._Chain(w.edge_from, w.edge_to, prob[:, b], w.n_states, np.zeros(len(r)))
+        chain = markov_chain.FittedChain(
+            w.edge_from, w.edge_to, prob[:, b], w.n_states, np.zeros(len(r))
+        )
         for v in range(keep.shape[1]):
             err = abs(chain.solve(keep[:, v])[0] - p_rough[b, v])
             assert err <= bound[b, v] + 1e-15

@@ -9,7 +9,7 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from cjsim.attribution import MarkovAttribution, choose_order, markov
+from cjsim.attribution import MarkovAttribution, choose_order, markov, markov_chain
 from cjsim.attribution.markov import weighted_auc
 from cjsim.errors import OptionError
 from tests.helpers.tables import random_table, table
@@ -279,9 +279,9 @@ def test_iterative_sparse_and_dense_solves_agree(monkeypatch):
     gives the same numbers (order 3 here has ~150 states)."""
     t = random_table(K=5, P=400, seed=9)
     dense = MarkovAttribution(order=3).fit(t)
-    monkeypatch.setattr(markov, "DENSE_LIMIT", 0)
+    monkeypatch.setattr(markov_chain, "DENSE_LIMIT", 0)
     iterative = MarkovAttribution(order=3).fit(t)
-    monkeypatch.setattr(markov, "POINT_RTOL", -1.0)  # no bound holds: every variant by LU
+    monkeypatch.setattr(markov_chain, "POINT_RTOL", -1.0)  # no bound holds: every variant by LU
     sparse = MarkovAttribution(order=3).fit(t)
     assert len(dense.states_) > 100
     for other in (iterative, sparse):
