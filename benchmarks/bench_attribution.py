@@ -46,7 +46,7 @@ from bench_simulate import machine, write_json
 
 from cjsim.attribution import MarkovAttribution, attribute
 from cjsim.attribution.shapley import coalition_values, shapley_from_game
-from cjsim.paths import PathTable, _aggregate, read_path_table
+from cjsim.paths import PathTable, aggregate_paths, read_path_table
 
 RESULTS = Path(__file__).parent / "results" / "bench_attribution.json"
 #: Probability that a journey ends after each touch (mean path length about 1 / EXIT).
@@ -94,7 +94,7 @@ def path_table(K: int, journeys: int, seed: int) -> PathTable:
     lengths, codes, conv = walk(start, T, journeys, seed + 1)
     value = np.where(conv, np.random.default_rng(seed + 2).gamma(2.0, 50.0, journeys), 0.0)
     names = [f"ch{i:02d}" for i in range(K)]
-    return _aggregate(names, lengths, codes.astype(np.int32), conv * 1.0, ~conv * 1.0, value)
+    return aggregate_paths(names, lengths, codes.astype(np.int32), conv * 1.0, ~conv * 1.0, value)
 
 
 def timed(fn, repeat: int = 1):

@@ -30,7 +30,7 @@ import pyarrow.compute
 from cjsim.errors import EventLogError
 from cjsim.events import event_format
 from cjsim.events_duckdb import open_events
-from cjsim.paths import JourneyStats, PathTable, PathTableError, _aggregate
+from cjsim.paths import JourneyStats, PathTable, PathTableError, aggregate_paths
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ def _merge(
         codes = np.concatenate([t.codes for t in tables])
         ages = np.concatenate([t.touch_age for t in tables])  # type: ignore[misc]
         tables.clear()  # the partial tables go before the merge needs its memory
-        merged = _aggregate(channels, lengths, codes, conv, nulls, value, ages=ages)
+        merged = aggregate_paths(channels, lengths, codes, conv, nulls, value, ages=ages)
     used = np.unique(merged.codes)
     remap = np.full(max(len(channels), 1), -1, np.int32)
     remap[used] = np.arange(len(used))
@@ -192,7 +192,7 @@ def _aggregate_sql(
                -- ages of converting journeys only: time decay credits conversions
                coalesce(list(ages) FILTER (WHERE conv), []) AS age_lists
         FROM ({journeys})
-        GROUP BY path ORDER BY len(path), path  -- the order of paths.py's _aggregate
+        GROUP BY path ORDER BY len(path), path  -- the order of aggregate_paths
         """
     )
     arrow = relation.arrow()  # a Table in DuckDB 1.x, a RecordBatchReader in 2.x

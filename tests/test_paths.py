@@ -6,16 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cjsim.paths import (
-    PathTableError,
-    _read_checked,
-    _read_clean,
-    _split_paths,
-    _unique_rows,
-    path_table_from_frame,
-    paths_from_events,
-    read_path_table,
-)
+from cjsim.paths import PathTableError, path_table_from_frame, paths_from_events, read_path_table
+from cjsim.paths.aggregate import _unique_rows
+from cjsim.paths.reading import _read_checked, _read_clean, _split_paths
 from tests.helpers.paths import log
 
 

@@ -24,7 +24,7 @@ from cjsim.attribution import (
 )
 from cjsim.attribution.bootstrap import bootstrap, percentile_interval, resample_counts
 from cjsim.errors import OptionError
-from cjsim.paths import _aggregate
+from cjsim.paths import aggregate_paths
 from tests.helpers.tables import random_table, table
 
 
@@ -226,8 +226,8 @@ def _journeys(n: int, rng: np.random.Generator):
     order = np.argsort(jid, kind="stable")
     codes = np.concatenate(steps)[order].astype(np.int32)
     conv = converted * 1.0
-    return _aggregate(["a", "b", "c"], np.bincount(jid, minlength=n), codes, conv, 1 - conv,
-                      conv * 10)  # fmt: skip
+    return aggregate_paths(["a", "b", "c"], np.bincount(jid, minlength=n), codes, conv, 1 - conv,
+                           conv * 10)  # fmt: skip
 
 
 def test_markov_intervals_cover_the_chains_shares():
