@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from cjsim.errors import EventLogError, show
-from cjsim.events import EVENT_KINDS, REQUIRED, check_header_names, event_format
+from cjsim.errors import EventLogError, check_header_names, not_utf8, show
+from cjsim.events import EVENT_KINDS, REQUIRED, event_format
 
 ROW = "_cjsim_row"  # the row-number column (a name no export uses)
 NUMERIC = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
@@ -57,8 +57,6 @@ def _csv_header(path: Path, source: str) -> list[str]:
     try:
         line = first.decode("utf-8-sig").rstrip("\r\n")
     except UnicodeDecodeError as exc:
-        from cjsim.events import not_utf8
-
         raise not_utf8(exc, source) from None
     if not line.strip():
         raise EventLogError("cannot be read as csv (no header line)", source=source)
