@@ -165,6 +165,43 @@ class _Checks:
         raise EventLogError(message, source=self.source, key=f"row {row}" if row else key)
 
     def run(self) -> CheckedLog:
+        """Run the checks in order, raising at the first that fails, then create the view
+        ``events`` of the checked log."""
+        sql, conditions = self._scan_sql()
+        counts = self.con.execute(sql).fetchall()[0]
+        rows = int(counts[0])
+        first = dict(zip(conditions, counts[2:], strict=True))
+        if rows == 0:
+            self.fail("the event log has no rows")
+        if first["event"]:
+            value = self.fetch(self.text("event"), first["event"])
+            self.fail(
+                f"event is {self.null_text if value is None else show(value)}; expected one "
+                f"of {', '.join(EVENT_KINDS)}",
+                first["event"],
+            )
+        time_days, time_order = self._time(_kind(self.types["time"]), first)
+        if first["customer"]:
+            self.fail("customer_id is empty; expected who the event is of", first["customer"])
+        customer = self._customer(first)
+        self._check_time_order(customer, time_order)
+        if first["touch"]:
+            if "channel" not in self.types:
+                self.fail("missing column channel; expected a channel for every touch")
+            if first["channel"]:
+                self.fail("touch without a channel; expected a channel name", first["channel"])
+        value = self._checked_value(first)
+        if first.get("stage"):
+            self.fail("stage event without a stage; expected a stage name", first["stage"])
+        self._create_view(customer, time_days, value)
+        return CheckedLog(rows, sorted(counts[1] or []))
+
+    def _scan_sql(self) -> tuple[str, list[str]]:
+        """The query of the one scan, and the names of the row checks it answers.
+
+        It returns the row count, the touches' channel names and, for every row check
+        that applies to this file's columns, the first row that fails it (NULL for none).
+        """
         ev, time_kind = self.text("event"), _kind(self.types["time"])
         kinds = ", ".join(_literal(k) for k in EVENT_KINDS)
         # each typed column once, in a subquery; the checks below only compare them
@@ -213,24 +250,11 @@ class _Checks:
             if "channel" in self.types
             else "[]"
         )
-        counts = self.con.execute(
-            f"SELECT count(*), {names}, {parts} FROM (SELECT {ROW} AS r, {typed} FROM raw)"
-        ).fetchall()[0]
-        rows = int(counts[0])
-        first = dict(zip(conditions, counts[2:], strict=True))
-        if rows == 0:
-            self.fail("the event log has no rows")
-        if first["event"]:
-            value = self.fetch(ev, first["event"])
-            self.fail(
-                f"event is {self.null_text if value is None else show(value)}; expected one "
-                f"of {', '.join(EVENT_KINDS)}",
-                first["event"],
-            )
-        time_days, time_order = self._time(time_kind, first)
-        if first["customer"]:
-            self.fail("customer_id is empty; expected who the event is of", first["customer"])
-        customer = self._customer(first)
+        sql = f"SELECT count(*), {names}, {parts} FROM (SELECT {ROW} AS r, {typed} FROM raw)"
+        return sql, list(conditions)
+
+    def _check_time_order(self, customer: str, time_order: str) -> None:
+        """Within a customer, in file order, times never go back (a window, one scan)."""
         back = self.con.execute(
             f"SELECT min({ROW}) FILTER (WHERE t < previous) FROM (SELECT {ROW}, t, "
             f"lag(t) OVER (PARTITION BY c ORDER BY {ROW}) AS previous FROM (SELECT {ROW}, "
@@ -243,26 +267,28 @@ class _Checks:
                 "events sorted by time within each customer",
                 back,
             )
-        if first["touch"]:
-            if "channel" not in self.types:
-                self.fail("missing column channel; expected a channel for every touch")
-            if first["channel"]:
-                self.fail("touch without a channel; expected a channel name", first["channel"])
-        value = "0.0"
-        if "value" in self.types:
-            value = self.value()
-            if first.get("value_text"):
-                shown = show(self.fetch(self.text("value"), first["value_text"]))
-                self.fail(f"value is {shown}; expected a number", first["value_text"])
-            if first["value"]:
-                v = self.fetch(value, first["value"])
-                self.fail(
-                    f"conversion value is {show(float('nan') if v is None else v)}; expected "
-                    "a finite amount >= 0",
-                    first["value"],
-                )
-        if first.get("stage"):
-            self.fail("stage event without a stage; expected a stage name", first["stage"])
+
+    def _checked_value(self, first: dict[str, Any]) -> str:
+        """SQL for the value (0.0 without the column), once every value is a number and
+        every conversion's a finite amount >= 0."""
+        if "value" not in self.types:
+            return "0.0"
+        value = self.value()
+        if first.get("value_text"):
+            shown = show(self.fetch(self.text("value"), first["value_text"]))
+            self.fail(f"value is {shown}; expected a number", first["value_text"])
+        if first["value"]:
+            v = self.fetch(value, first["value"])
+            self.fail(
+                f"conversion value is {show(float('nan') if v is None else v)}; expected "
+                "a finite amount >= 0",
+                first["value"],
+            )
+        return value
+
+    def _create_view(self, customer: str, time_days: str, value: str) -> None:
+        """The checked log as the view ``events``, in the columns the aggregation reads."""
+        ev = self.text("event")
         channel = (
             f"CASE WHEN {ev} = 'touch' THEN nullif({self.text('channel')}, '') END"
             if "channel" in self.types
@@ -273,7 +299,6 @@ class _Checks:
             f"customer_id, {time_days} AS time, {ev} AS event, {channel} AS channel, "
             f"{value} AS value FROM raw"
         )
-        return CheckedLog(rows, sorted(counts[1] or []))
 
     def _time(self, kind: str, first: dict[str, Any]) -> tuple[str, str]:
         """SQL for the time in days and for the time as compared within a customer
