@@ -25,6 +25,10 @@ class ModelError(CjsimError):
     """A model file (or model object) that is not valid."""
 
 
+class ProfileError(CjsimError):
+    """An observation profile (what a tracking system records) that is not valid."""
+
+
 class EventLogError(CjsimError):
     """An event log with missing columns, bad types or unordered times."""
 

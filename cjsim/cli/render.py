@@ -226,3 +226,25 @@ def print_funnel(res: Any, model: Any) -> None:
     )
     for note in res.notes:
         out.print(f"note: {note}")
+
+
+def print_observation(seen: Any, true: Any, out_path: Path, links: Path | None) -> None:
+    """What an observation kept: ids, events by kind, touches by channel."""
+    summary = seen.summary(true)
+    t = Table(title=f"observed with profile {seen.profile.name} (seed {seen.seed})")
+    for col in ("channel", "true touches", "recorded", "share"):
+        t.add_column(col, justify="left" if col == "channel" else "right")
+    for rec in seen.channel_table(true).itertuples(index=False):
+        t.add_row(rec.channel, f"{rec.true:,}", f"{rec.recorded:,}", f"{rec.share:.1%}")
+    out.print(t)
+    kinds = ", ".join(
+        f"{summary['observed'][k]:,} of {summary['true'][k]:,} {plural}"
+        for k, plural in (("touch", "touches"), ("stage", "stages"), ("conversion", "conversions"))
+    )
+    out.print(
+        f"wrote {len(seen.events):,} events to {out_path}: {summary['customers']:,} customers "
+        f"seen as {summary['observed_ids']:,} ids ({summary['opted_out']:,} refused tracking); "
+        f"{kinds}"
+    )
+    if links is not None:
+        out.print(f"wrote the id links to {links}")

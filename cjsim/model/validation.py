@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from cjsim.errors import ModelError
+from cjsim.errors import CjsimError, ModelError
 from cjsim.limits import MAX_CHANNELS, MAX_SEGMENTS, MAX_STAGES, MAX_STEPS
 from cjsim.model.agent_sections import check_agent_sections
 from cjsim.model.schema import Channel, JourneyModel
@@ -35,11 +35,16 @@ def _validate(cls: type[BaseModel], data: Mapping[str, Any], source: str | None)
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
-        raise _pydantic_error(cls, exc, source) from None
+        raise pydantic_error(cls, exc, source) from None
 
 
-def _pydantic_error(cls: type[BaseModel], exc: ValidationError, source: str | None) -> ModelError:
-    """Turn pydantic's first error into one line that names the key."""
+def pydantic_error(
+    cls: type[BaseModel],
+    exc: ValidationError,
+    source: str | None,
+    error: type[CjsimError] = ModelError,
+) -> CjsimError:
+    """Turn pydantic's first error into one line that names the key (any file kind)."""
     err = exc.errors()[0]
     loc = [
         str(part) for part in err["loc"] if not str(part).startswith(("function-", "str", "dict["))
@@ -50,11 +55,11 @@ def _pydantic_error(cls: type[BaseModel], exc: ValidationError, source: str | No
     if etype == "extra_forbidden":
         allowed = _allowed_keys(cls, err["loc"][:-1])
         hint = f"; expected one of: {', '.join(allowed)}" if allowed else ""
-        return ModelError(f"unknown key '{loc[-1]}'{hint}", source=source, key=key)
+        return error(f"unknown key '{loc[-1]}'{hint}", source=source, key=key)
     if etype == "missing":
-        return ModelError("required key is missing", source=source, key=key)
+        return error("required key is missing", source=source, key=key)
     msg = err["msg"].replace("Input should be", "expected")
-    return ModelError(f"got {shorten(err.get('input'))}; {msg}", source=source, key=key)
+    return error(f"got {shorten(err.get('input'))}; {msg}", source=source, key=key)
 
 
 def shorten(value: Any, width: int = 60) -> str:
