@@ -23,6 +23,7 @@ from cjsim.cli.render_studies import (
     print_attribution_study,
     print_evaluation,
     print_experiment,
+    print_loss_sweep,
     print_optimisation,
 )
 from cjsim.errors import OptionError
@@ -49,10 +50,24 @@ def evaluate(
     multi_conversion: Annotated[
         bool, typer.Option(help="Count every conversion, not only each customer's first.")
     ] = False,
+    observe: Annotated[
+        str | None,
+        typer.Option(
+            help="Attribute what a tracking system records under this profile (a TOML file "
+            "or perfect, typical_web_2026, strict_privacy); the truth stays the same."
+        ),
+    ] = None,
+    loss_levels: Annotated[
+        str | None,
+        typer.Option(
+            help="With --observe: sweep the profile's losses at these levels, e.g. "
+            "0,0.25,0.5,0.75,1 (0 records everything); writes sweep.csv and sweep.png."
+        ),
+    ] = None,
 ) -> None:
     """Score every attribution method against the model's counterfactual ground truth."""
     from cjsim.attribution import make_method
-    from cjsim.evaluate import EVALUATED_METHODS
+    from cjsim.evaluate import EVALUATED_METHODS, evaluate_losses
     from cjsim.evaluate import evaluate as run_evaluation
 
     check_engine(engine)
@@ -74,18 +89,53 @@ def evaluate(
     methods = tuple(method) if method else EVALUATED_METHODS
     for name in methods:
         make_method(name)  # unknown names stop here, before hours of simulation
+    profile, levels = _observation_options(observe, loss_levels)
     m = load_model_arg(model)
+    options = dict(
+        replications=replications, rng=seed, methods=methods, truth_customers=truth_customers,
+        multi_conversion=multi_conversion, workers=workers, engine=engine,
+    )  # fmt: skip
     with out.status(
         f"ground truth and {replications} replication(s) of {customers:,} customers..."
     ):
-        result = run_evaluation(
-            m, customers, replications=replications, rng=seed, methods=methods,
-            truth_customers=truth_customers, multi_conversion=multi_conversion,
-            workers=workers, engine=engine,
-        )  # fmt: skip
-    written = result.write(out_dir)
+        if levels is not None:
+            assert profile is not None
+            sweep = evaluate_losses(m, profile, levels, customers, **options)  # type: ignore[arg-type]
+            result = sweep.evaluations[-1]
+        else:
+            result = run_evaluation(m, customers, observe=profile, **options)  # type: ignore[arg-type]
+    written = sweep.write(out_dir) if levels is not None else result.write(out_dir)
+    if profile is not None:
+        out.print(f"attributed: the logs as profile {profile.name} records them")
     print_evaluation(result)
+    if levels is not None:
+        print_loss_sweep(sweep)
     out.print(f"wrote {', '.join(p.name for p in written)} to {out_dir}")
+
+
+def _observation_options(
+    observe: str | None, loss_levels: str | None
+) -> tuple[Any, tuple[float, ...] | None]:
+    """The profile of ``--observe`` and the levels of ``--loss-levels``, checked."""
+    if observe is None:
+        if loss_levels is not None:
+            raise OptionError("--loss-levels needs --observe PROFILE: the losses to scale")
+        return None, None
+    from cjsim.observe import load_profile
+
+    profile = load_profile(observe)
+    if loss_levels is None:
+        return profile, None
+    try:
+        levels = tuple(float(x) for x in loss_levels.split(","))
+    except ValueError:
+        levels = ()
+    if not levels or any(not 0 <= x <= 1 for x in levels) or len(set(levels)) != len(levels):
+        raise OptionError(
+            f"--loss-levels {loss_levels!r}: expected distinct numbers in [0, 1] separated "
+            "by commas, e.g. 0,0.25,0.5,0.75,1"
+        )
+    return profile, levels
 
 
 def run(

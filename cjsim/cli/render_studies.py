@@ -16,6 +16,34 @@ def print_evaluation(result: Any) -> None:
     print_absolute(result)
 
 
+def print_loss_sweep(sweep: Any) -> None:
+    """Each method's share error (mean absolute, with interval) at each loss level."""
+    table = sweep.table
+    t = Table(
+        title=f"Share error as tracking loses more (0: everything recorded, 1: "
+        f"{sweep.profile.name})",
+        title_justify="left",
+        caption="mean absolute error of credit shares against the true shares, with its "
+        "interval over replications; the same logs and draws at every level",
+        caption_justify="left",
+    )
+    t.add_column("method")
+    for x in sweep.levels:
+        t.add_column(f"{x:g}", justify="right")
+    first = table[table["level"] == sweep.levels[0]].sort_values("mae")["method"]
+    for method in first:
+        rows = table[table["method"] == method].set_index("level")
+        t.add_row(
+            str(method),
+            *(
+                f"{rows.at[x, 'mae']:.3f} [{rows.at[x, 'mae_low']:.3f}, "
+                f"{rows.at[x, 'mae_high']:.3f}]"
+                for x in sweep.levels
+            ),
+        )
+    print_wide(t, 14 + 22 * len(sweep.levels))
+
+
 def print_truth(truth: Any) -> None:
     """Per channel: what it caused (incremental, Shapley, share) and its ROAS, with ±."""
     tf = truth.to_frame().set_index("channel")

@@ -157,6 +157,62 @@ class Profile(_Strict):
             or self.conversions.tracked < 1
         )
 
+    def at_level(self, level: float) -> Profile:
+        """The profile with every loss scaled by ``level``: 0 loses nothing, 1 is this one.
+
+        Each mechanism's loss probability is multiplied by ``level``: opt-out and ad
+        blocker shares, the share of conversion tags that do not fire, the share of a
+        channel's touches that are not recorded (a channel never in paths loses all of
+        them; one whose views are untracked loses its views), the share of customers not
+        logged in and of events off the main device; cookie deletion rates are multiplied
+        and lifetimes divided by it. Stages stay as the profile says, except at level 0.
+        """
+        if not 0 <= level <= 1:
+            raise ProfileError(f"loss level {level!r}; expected a number between 0 and 1")
+        if level == 1:
+            return self
+
+        def kept(share: float) -> float:  # a share recorded, moved towards 1
+            return 1 - level * (1 - share)
+
+        ids = self.ids.model_copy(
+            update={
+                "primary_device_share": kept(self.ids.primary_device_share),
+                "logged_in": kept(self.ids.logged_in),
+                "cookie_lifetime_days": self.ids.cookie_lifetime_days / level
+                if level
+                else math.inf,
+                "cookie_deletion_per_day": self.ids.cookie_deletion_per_day * level,
+            }
+        )
+        consent = self.consent.model_copy(
+            update={
+                "opt_out": self.consent.opt_out * level,
+                "segments": {k: v * level for k, v in self.consent.segments.items()},
+            }
+        )
+        channels = []
+        for rule in self.channels:
+            if not rule.in_paths:
+                rule = rule.model_copy(update={"in_paths": True, "click_share": 0.0})
+                rule = rule.model_copy(update={"views_tracked": False})
+            if not rule.views_tracked:
+                rule = rule.model_copy(
+                    update={"click_share": kept(rule.click_share), "views_tracked": level == 0}
+                )
+            channels.append(rule)
+        return self.model_copy(
+            update={
+                "name": f"{self.name}@{level:g}",
+                "stages": self.stages or level == 0,
+                "ids": ids,
+                "consent": consent,
+                "ad_blockers": AdBlockers(share=self.ad_blockers.share * level),
+                "conversions": Conversions(tracked=kept(self.conversions.tracked)),
+                "channels": channels,
+            }
+        )
+
     def content_hash(self) -> str:
         """A short hash of the profile's settings (name and description excluded)."""
         settings = self.model_dump(mode="json", exclude={"name", "description"})

@@ -1,32 +1,15 @@
-r"""Which attribution method recovers the truth? Simulate, attribute, score.
+"""Scoring replications against the truth, and the result of an evaluation.
 
-For a model, :func:`evaluate` computes the ground truth once (counterfactual runs with
-common random numbers on ``truth_customers`` customers, :mod:`cjsim.simulate.truth`), then
-for each replication simulates an event log of ``customers`` customers with its own seed,
-builds the path table and attributes it with every method. Each method is scored three
-ways (formulas in :mod:`cjsim.scoring`):
-
-* **shares**: credit share minus the channel's true share (its Shapley share of the
-  conversions marketing caused); mean absolute error over channels and Spearman rank
-  correlation per replication and method; ``bias`` per method and channel;
-* **absolute**: attributed conversions against what each channel caused, the truth
-  scaled by ``customers / truth_customers``; the over-credit ratio (everything a method
-  credits over what marketing caused, and per channel), and attributed ROAS (attributed
-  value over the replication's own spend) against the true incremental ROAS;
-* **decisions**: the budget move a method's ROAS ranking recommends (lowest to highest
-  ROAS paid channel), valued with the true marginal ROAS, against the truth's own move.
-
-Every interval includes the truth's own noise (it is one estimate shared by every
-replication), and each method is compared with the best one (``tied_with_best``).
-The scoring functions take attribution results and truth tables only; this module
-orchestrates, so attribution still never imports simulation code.
+:func:`score_replications` scores every replication's credits (and spend) against a
+:class:`~cjsim.simulate.truth.GroundTruth` with :mod:`cjsim.scoring`; :func:`truth_table`
+scales the truth to a replication's size; :class:`Evaluation` holds the scores and writes
+them.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,37 +17,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cjsim._callable import make_callable
 from cjsim._io import atomic_path, write_text_atomic
-from cjsim._pool import pool_map
-from cjsim.attribution import attribute
 from cjsim.errors import OptionError
-from cjsim.model import JourneyModel
-from cjsim.paths import paths_from_events
-from cjsim.scoring import (
-    TRUTH_DRAWS,
-    decide,
-    score,
-    score_absolute,
-    summarise,
-    summarise_absolute,
-)
-from cjsim.simulate.run import simulate
-from cjsim.simulate.summary import SimulationSummary
-from cjsim.simulate.truth import GroundTruth, ground_truth
+from cjsim.scoring import decide, score, score_absolute, summarise, summarise_absolute
+from cjsim.simulate.truth import GroundTruth
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("cjsim.evaluate")
 
 #: Methods scored by default: every heuristic, Markov orders 1-3 and the Shapley variants.
 EVALUATED_METHODS = (
     "first", "last", "last_non_direct", "linear", "time_decay", "position",
     "markov", "markov_2", "markov_3", "shapley", "shapley_rate", "markov_shapley",
 )  # fmt: skip
-
-__all__ = [
-    "EVALUATED_METHODS", "TRUTH_DEFINITION", "Evaluation", "evaluate", "score",
-    "score_replications", "summarise", "truth_table",
-]  # fmt: skip
 
 #: How the truth is defined, for every table that shows it.
 TRUTH_DEFINITION = (
@@ -105,45 +69,6 @@ def truth_table(truth: GroundTruth, customers: int) -> tuple[pd.DataFrame, float
     else:
         caused_se = float(table["conversions_se"].fillna(0.0).sum())
     return table, caused, caused_se
-
-
-def simulate_log(
-    model: JourneyModel, customers: int, seed: Any, engine: str = "markov"
-) -> tuple[pd.DataFrame, SimulationSummary]:
-    """One simulated event log in memory and its summary, on either engine."""
-    run = simulate(model, customers, engine=engine, rng=seed, keep_events=True)
-    assert run.events is not None
-    return run.events, run.summary
-
-
-def attribute_log(
-    events: pd.DataFrame,
-    methods: tuple[str, ...],
-    rng: np.random.Generator,
-    multi_conversion: bool = False,
-) -> pd.DataFrame:
-    """Every method's credit on an event log: ``method, channel, conversions, value``."""
-    paths, _ = paths_from_events(events, multi_conversion=multi_conversion)
-    if paths.n_paths == 0:
-        return pd.DataFrame(columns=["method", "channel", "conversions", "value"])
-    result = attribute(paths, methods, rng=rng)
-    return result.to_frame()[["method", "channel", "conversions", "value"]]
-
-
-def _replication(
-    model: JourneyModel,
-    customers: int,
-    seed: np.random.SeedSequence,
-    methods: tuple[str, ...],
-    multi_conversion: bool,
-    engine: str = "markov",
-) -> tuple[pd.DataFrame, pd.Series]:
-    """One log's credits (``attribute_log``) and its spend per channel."""
-    events, summary = simulate_log(model, customers, seed, engine)
-    credit = attribute_log(
-        events, methods, np.random.default_rng(seed.spawn(1)[0]), multi_conversion
-    )
-    return credit, pd.Series(np.asarray(summary.spend, float), index=list(summary.channels))
 
 
 @dataclass
@@ -229,83 +154,6 @@ class Evaluation:
         return written
 
 
-def evaluate(
-    model: JourneyModel,
-    customers: int = 100_000,
-    *,
-    replications: int = 3,
-    rng: int | None = None,
-    methods: tuple[str, ...] = EVALUATED_METHODS,
-    truth_customers: int | None = None,
-    multi_conversion: bool = False,
-    level: float = 0.95,
-    workers: int | None = None,
-    engine: str = "markov",
-) -> Evaluation:
-    """Score attribution methods against the model's ground truth.
-
-    Parameters
-    ----------
-    model : JourneyModel
-    customers : int
-        Customers simulated per replication (their log is what gets attributed).
-    replications : int
-        Independent logs (seeds from ``SeedSequence(rng).spawn``).
-    truth_customers : int, optional
-        Customers per counterfactual run of the ground truth (default: ``customers``).
-    level : float
-        Confidence level of the intervals over replications.
-    engine : {"markov", "agents"}
-        The engine of the simulated logs and of the ground truth.
-    """
-    if customers < 1 or replications < 1:
-        raise OptionError(
-            f"customers {customers!r}, replications {replications!r}: expected at least 1 each"
-        )
-    if not 0 < level < 1:
-        raise OptionError(f"level is {level!r}; expected a number between 0 and 1")
-    from cjsim.attribution.shapley import MAX_MARKOV_GAME
-
-    if len(model.channels) > MAX_MARKOV_GAME and "markov_shapley" in methods:
-        if tuple(methods) != EVALUATED_METHODS:
-            raise OptionError(
-                f"markov_shapley solves 2^K chains and supports at most {MAX_MARKOV_GAME} "
-                f"channels; '{model.name}' has {len(model.channels)}"
-            )
-        methods = tuple(m for m in methods if m != "markov_shapley")  # default set: skip it
-    root = np.random.SeedSequence(rng)
-    truth_seed, *rep_seeds = root.spawn(replications + 1)
-    workers = workers or os.cpu_count() or 1
-    truth = ground_truth(
-        model, truth_customers or customers, rng=int(truth_seed.generate_state(1)[0]),
-        multi_conversion=multi_conversion, workers=workers, engine=engine,
-    )  # fmt: skip
-    args = [(model, customers, s, tuple(methods), multi_conversion, engine) for s in rep_seeds]
-    if workers > 1 and replications > 1:
-        results = pool_map(
-            _replication, *zip(*args, strict=True), workers=min(workers, replications)
-        )
-    else:
-        results = [_replication(*a) for a in args]
-    scores, summary, bias, absolute, decisions = score_replications(
-        truth, customers, results, level, rng=root.spawn(1)[0]
-    )
-    settings = {
-        "model": model.name,
-        "model_hash": model.content_hash(),
-        "customers": customers,
-        "replications": replications,
-        "truth_customers": truth_customers or customers,
-        "seed": int(root.entropy) if isinstance(root.entropy, int) else None,
-        "methods": list(methods),
-        "level": level,
-        "multi_conversion": multi_conversion,
-        "engine": engine,
-        "truth_draws": TRUTH_DRAWS,
-    }
-    return Evaluation(truth, scores, summary, bias, settings, absolute, decisions)
-
-
 def score_replications(
     truth: GroundTruth,
     customers: int,
@@ -349,6 +197,3 @@ def score_replications(
     summary["gain"] = summary["method"].map(moves["gain"])
     summary["regret"] = summary["method"].map(moves["regret"])
     return scores, summary, bias, per_channel, decisions
-
-
-make_callable(__name__, lambda: evaluate)  # cjsim.evaluate(model, ...) in a notebook
