@@ -6,7 +6,8 @@ all terminal output in :mod:`.render` and :mod:`.render_studies`:
 * :mod:`.app`: the Typer application, global options, errors (exit 2) and signals;
 * :mod:`.model`: ``validate``, ``funnel``, ``explain``;
 * :mod:`.simulate`: ``simulate`` (either engine);
-* :mod:`.observe`: ``observe`` (what a tracking system records of a log);
+* :mod:`.measure`: ``observe`` (what a tracking system records of a log) and ``panel``
+  (aggregates for marketing-mix models);
 * :mod:`.attribute`: ``paths``, ``attribute``, ``report``;
 * :mod:`.experiment`: ``evaluate``, ``run``, ``optimise`` (``optimize`` is
   accepted too);
@@ -18,7 +19,7 @@ Command modules import the library inside each command, so ``cjsim --help`` and
 
 from __future__ import annotations
 
-from cjsim.cli import attribute, demo, experiment, model, observe, simulate
+from cjsim.cli import attribute, demo, experiment, measure, model, simulate
 from cjsim.cli.app import app, main, register, register_alias
 
 __all__ = ["app", "main"]
@@ -26,7 +27,8 @@ __all__ = ["app", "main"]
 register(  # in the order `cjsim --help` lists them
     model.validate,
     simulate.simulate,
-    observe.observe,
+    measure.observe,
+    measure.panel,
     model.funnel,
     attribute.paths,
     attribute.attribute,

@@ -248,3 +248,30 @@ def print_observation(seen: Any, true: Any, out_path: Path, links: Path | None) 
     )
     if links is not None:
         out.print(f"wrote the id links to {links}")
+
+
+def print_panel(
+    built: Any, table: Any, out_path: Path, sidecar: Path, *, observed: bool = False
+) -> None:
+    """What a panel holds: periods, geos, totals per channel."""
+    totals = built.totals()
+    t = Table(title=f"panel per {built.freq}" + (f" and {built.geo}" if built.geo else ""))
+    for col in ("channel", "spend", "impressions"):
+        t.add_column(col, justify="left" if col == "channel" else "right")
+    for c in (*built.paid, *built.organic):
+        spend = totals.get(f"spend_{c}")
+        t.add_row(c, "" if spend is None else money(spend), f"{totals[f'impressions_{c}']:,.0f}")
+    out.print(t)
+    geos = f" x {len(built.population)} geos" if built.geo else ""
+    out.print(
+        f"wrote {len(table):,} rows ({built.frame['period'].nunique()} periods{geos}) to "
+        f"{out_path}: {totals['conversions']:,.0f} conversions, revenue "
+        f"{money(totals['revenue'])}; the columns' roles and the totals in {sidecar}"
+    )
+    if len(table) < len(built.frame):
+        out.print("note: the last period is shorter than the others and is left out")
+    if observed:
+        out.print(
+            "note: this log is an observed one (cjsim observe); platforms report spend and "
+            "impressions in full, so an MMM's panel is usually built from the true log"
+        )

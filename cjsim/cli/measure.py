@@ -1,0 +1,124 @@
+"""Commands that turn a true event log into what measurement sees: ``observe`` (what a
+tracking system records) and ``panel`` (the aggregates a marketing-mix model is fitted on)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cjsim.cli.options import check_events_output, check_output, load_model_arg
+from cjsim.cli.render import print_observation, print_panel
+from cjsim.errors import OptionError
+
+
+def observe(
+    events: Annotated[Path, typer.Argument(help="Simulated event log (.parquet or .csv).")],
+    profile: Annotated[
+        str,
+        typer.Option(
+            help="Observation profile: a TOML file or a shipped one (perfect, "
+            "typical_web_2026, strict_privacy)."
+        ),
+    ],
+    out_path: Annotated[
+        Path, typer.Option("--out", "-o", help="Observed event log to write (.parquet or .csv).")
+    ],
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the observation's draws.")] = 0,
+    links: Annotated[
+        Path | None,
+        typer.Option(help="Also write each observed id's true customer, device and cookie (.csv)."),
+    ] = None,
+) -> None:
+    """Record a true event log as analytics would: split ids, consent, blockers, lost tags."""
+    from cjsim._io import atomic_path
+    from cjsim.events import read_events, read_metadata, write_events
+    from cjsim.observe import load_profile
+    from cjsim.observe import observe as run_observe
+
+    chosen = load_profile(profile)
+    check_events_output(out_path)
+    check_output(out_path, (".parquet", ".pq", ".csv"), (events,))
+    check_output(links, (".csv",), (events, out_path))
+    true = read_events(events)
+    seen = run_observe(true, chosen, seed=seed, source=str(events))
+    metadata = {**read_metadata(events), "observed": seen.metadata()}
+    write_events(seen.events, out_path, metadata)
+    if links is not None:
+        with atomic_path(links) as tmp:
+            seen.links.to_csv(tmp, index=False)
+    print_observation(seen, true, out_path, links)
+
+
+def panel(
+    events: Annotated[Path, typer.Argument(help="Event log (.parquet or .csv), true or observed.")],
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="Panel to write (.csv).")],
+    freq: Annotated[str, typer.Option(help="Period: day, week or month (28 days).")] = "week",
+    geo: Annotated[
+        str | None, typer.Option(help="Column of the log whose values are geos, e.g. segment.")
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="The log's model (default: the one named in the log's metadata)."),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="Columns as cjsim, pymc, meridian or robyn expect.")
+    ] = "cjsim",
+    target: Annotated[
+        str, typer.Option(help="What the MMM explains: revenue or conversions.")
+    ] = "revenue",
+    start: Annotated[str, typer.Option(help="Calendar date of day 0 (YYYY-MM-DD).")] = "2026-01-05",
+) -> None:
+    """Aggregate an event log into a panel per period (and geo) for marketing-mix models."""
+    import json
+    from datetime import date
+
+    from cjsim._io import write_text_atomic
+    from cjsim.events import read_events, read_metadata
+    from cjsim.panel import FORMATS, FREQUENCIES, build_panel
+
+    if freq not in FREQUENCIES:
+        raise OptionError(f"--freq {freq!r}: expected one of: {', '.join(FREQUENCIES)}")
+    if fmt not in FORMATS:
+        raise OptionError(f"--format {fmt!r}: expected one of: {', '.join(FORMATS)}")
+    if target not in ("revenue", "conversions"):
+        raise OptionError(f"--target {target!r}: expected revenue or conversions")
+    if fmt in ("pymc", "robyn") and geo is not None:
+        raise OptionError(f"--format {fmt} is national; expected no --geo (or --format meridian)")
+    try:
+        day0 = date.fromisoformat(start)
+    except ValueError:
+        raise OptionError(f"--start {start!r}: expected a date as YYYY-MM-DD") from None
+    check_output(out_path, (".csv",), (events,))
+    meta = read_metadata(events)
+    chosen = load_model_arg(model or _model_of(meta, events))
+    if meta.get("model_hash") and meta["model_hash"] != chosen.content_hash():
+        raise OptionError(
+            f"the log was simulated from model {meta.get('model')!r} with hash "
+            f"{meta['model_hash']}, not {chosen.name!r} ({chosen.content_hash()}); expected "
+            "--model naming the log's model file",
+            source=str(events),
+        )
+    log = read_events(events)
+    built = build_panel(log, chosen, freq, geo=geo, start=day0, source=str(events))
+    table = built.to_frame(fmt, target)
+    roles = {"format": fmt, "freq": freq, "geo": geo, "start": start, "model": chosen.name,
+             "roles": built.roles(fmt, target), "totals": built.totals(), "log": meta}  # fmt: skip
+    sidecar = out_path.with_suffix(".json")
+    with_json = json.dumps(roles, indent=2, default=str) + "\n"
+    write_text_atomic(out_path, table.to_csv(index=False))
+    write_text_atomic(sidecar, with_json)
+    print_panel(built, table, out_path, sidecar, observed="observed" in meta)
+
+
+def _model_of(meta: dict[str, object], events: Path) -> str:
+    """The shipped model a log's metadata names; without one, the user must say."""
+    name = meta.get("model")
+    if not isinstance(name, str):
+        raise OptionError(
+            "the log does not say which model it comes from (a CSV log, or not simulated by "
+            "cjsim); expected --model MODEL",
+            source=str(events),
+        )
+    return name

@@ -1,0 +1,269 @@
+"""Aggregate panels: what a marketing-mix model (MMM) is fitted on, from an event log.
+
+:func:`build_panel` counts an event log per period (day, week or 28-day month) and,
+optionally, per geo (a column of the log such as ``segment``): per channel the spend
+(delivered touches times what a touch costs,
+:attr:`~cjsim.model.compiled.CompiledModel.touch_cost`: the spend the simulation reports)
+and the impressions (touches), then conversions and revenue, and two controls: ``trend``
+(the period's index) and ``new_customers`` (customers whose first event falls in the
+period). Periods with no events are rows of zeros: a panel has no gaps. Its totals are
+the log's totals.
+
+:meth:`Panel.to_frame` writes the panel in the column layout each MMM tool's examples
+use, and :meth:`Panel.roles` says which column plays which part (pass them to the tool):
+
+=========  ==============================================================================
+format     columns
+=========  ==============================================================================
+cjsim      ``period, date, days, [geo], spend_<ch>, impressions_<ch>, conversions,
+           revenue, trend, new_customers`` (every channel, organic ones without spend)
+pymc       PyMC-Marketing's ``MMM``: ``date, y`` (the target: revenue or conversions),
+           one spend column per paid channel named as the channel, ``trend,
+           new_customers`` as ``control_columns``
+meridian   Meridian's ``CsvDataLoader``: ``time, geo, population, conversions,
+           revenue_per_conversion, <ch>_impression, <ch>_spend`` (paid channels),
+           ``Organic_<ch>_impression`` (organic ones), controls ``trend, new_customers``
+robyn      Robyn's ``robyn_inputs``: ``DATE, revenue, conversions, <ch>_S`` (spend),
+           ``<ch>_I`` (impressions) per paid channel, organic channels' touches as
+           ``organic_vars`` (named as the channel), ``trend, new_customers`` as
+           ``context_vars``
+=========  ==============================================================================
+
+Build panels from the true log, not an observed one: spend and impressions come from
+the ad platforms' own reports and conversions from the order system, which tracking
+loss does not touch (``cjsim panel`` says so when given an observed log).
+
+The three tools want whole periods: their formats leave out a last period shorter than
+the others (the native one keeps it, with its ``days``). None of the tools is needed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cjsim.errors import EventLogError, OptionError
+from cjsim.model import JourneyModel
+from cjsim.model.compiled import compile_model
+
+#: Days per period of each ``freq``.
+FREQUENCIES = {"day": 1, "week": 7, "month": 28}
+FORMATS = ("cjsim", "pymc", "meridian", "robyn")
+CONTROLS = ("trend", "new_customers")
+#: The first day of the simulated horizon, when no other is given (a Monday).
+DEFAULT_START = date(2026, 1, 5)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Spend, impressions, conversions and revenue per period (and geo).
+
+    Attributes
+    ----------
+    frame : DataFrame
+        The native layout (see the module docstring).
+    paid, organic : tuple of str
+        The model's paid and organic channels.
+    freq : str
+    geo : str or None
+        The log's column the geos come from (None: one national panel).
+    population : dict
+        Customers per geo (each in the geo of their first event).
+    """
+
+    frame: pd.DataFrame
+    paid: tuple[str, ...]
+    organic: tuple[str, ...]
+    freq: str
+    geo: str | None
+    population: dict[str, int]
+
+    def totals(self) -> dict[str, float]:
+        """Sums over the whole panel: spend and impressions per channel, conversions, revenue."""
+        cols = [c for c in self.frame.columns if c.startswith(("spend_", "impressions_"))]
+        return {c: float(self.frame[c].sum()) for c in [*cols, "conversions", "revenue"]}
+
+    def whole_periods(self) -> pd.DataFrame:
+        """The native frame without a last period shorter than the others."""
+        days = FREQUENCIES[self.freq]
+        return self.frame[self.frame["days"] == days].reset_index(drop=True)
+
+    def to_frame(self, fmt: str = "cjsim", target: str = "revenue") -> pd.DataFrame:
+        """The panel in a tool's layout (``cjsim``, ``pymc``, ``meridian`` or ``robyn``)."""
+        if fmt not in FORMATS:
+            raise OptionError(f"panel format {fmt!r}; expected one of: {', '.join(FORMATS)}")
+        if target not in ("revenue", "conversions"):
+            raise OptionError(f"target {target!r}; expected 'revenue' or 'conversions'")
+        if fmt == "cjsim":
+            return self.frame.copy()
+        return _LAYOUTS[fmt](self, self.whole_periods(), target)
+
+    def roles(self, fmt: str = "cjsim", target: str = "revenue") -> dict[str, Any]:
+        """Which column plays which part in a format (the arguments a tool is given)."""
+        paid, organic = list(self.paid), list(self.organic)
+        if fmt == "pymc":
+            return {"date_column": "date", "target_column": "y", "target": target,
+                    "channel_columns": paid, "control_columns": list(CONTROLS)}  # fmt: skip
+        if fmt == "meridian":
+            return {
+                "time": "time", "geo": "geo", "population": "population",
+                "kpi": "conversions", "revenue_per_kpi": "revenue_per_conversion",
+                "media": [f"{c}_impression" for c in paid],
+                "media_spend": [f"{c}_spend" for c in paid],
+                "organic_media": [f"Organic_{c}_impression" for c in organic],
+                "controls": list(CONTROLS),
+            }  # fmt: skip
+        if fmt == "robyn":
+            return {
+                "date_var": "DATE", "dep_var": target,
+                "dep_var_type": "revenue" if target == "revenue" else "conversion",
+                "paid_media_spends": [f"{c}_S" for c in paid],
+                "paid_media_vars": [f"{c}_I" for c in paid],
+                "organic_vars": organic, "context_vars": list(CONTROLS),
+            }  # fmt: skip
+        return {
+            "period": "period", "date": "date", "geo": "geo" if self.geo else None,
+            "spend": [f"spend_{c}" for c in paid],
+            "impressions": [f"impressions_{c}" for c in (*paid, *organic)],
+            "conversions": "conversions", "revenue": "revenue", "controls": list(CONTROLS),
+        }  # fmt: skip
+
+
+def build_panel(
+    events: pd.DataFrame,
+    model: JourneyModel,
+    freq: str = "week",
+    *,
+    geo: str | None = None,
+    start: date = DEFAULT_START,
+    source: str | None = None,
+) -> Panel:
+    """Count an event log per period (and geo) into a panel.
+
+    Parameters
+    ----------
+    events : DataFrame
+        An event log with times in days since the start (simulated or observed).
+    model : JourneyModel
+        The model of the log: its channels, their costs and the horizon.
+    freq : {"day", "week", "month"}
+        Period length: 1, 7 or 28 days.
+    geo : str, optional
+        A column of the log whose values are the geos (``segment``, say).
+    start : date
+        The calendar date of day 0.
+    """
+    if freq not in FREQUENCIES:
+        raise OptionError(f"--freq {freq!r}: expected one of: {', '.join(FREQUENCIES)}")
+    if not pd.api.types.is_numeric_dtype(events["time"]):
+        raise EventLogError("time must be days since the start (a simulated log)", source=source)
+    if geo is not None and geo not in events.columns:
+        columns = ", ".join(c for c in events.columns if c not in ("time", "value"))
+        raise OptionError(f"--geo {geo!r}: the log has no such column; columns: {columns}")
+    days = FREQUENCIES[freq]
+    periods = max(1, math.ceil(model.horizon_days / days - 1e-9))
+    period = np.floor(events["time"].to_numpy(float) / days).astype(np.int64)
+    if period.size and (period.min() < 0 or period.max() >= periods):
+        raise EventLogError(
+            f"an event at day {float(events['time'].max()):g} lies outside the model's "
+            f"horizon of {model.horizon_days:g} days; expected the log of this model",
+            source=source,
+        )
+    geos = _geo_values(events, geo)
+    keys = pd.MultiIndex.from_product([range(periods), sorted(set(geos))], names=["p", "g"])
+    frame = pd.DataFrame(index=keys)
+    kind = events["event"].astype(str).to_numpy()
+    channel = events["channel"].astype(object).to_numpy()
+    compiled = compile_model(model)
+    cost = dict(zip(compiled.channels, compiled.touch_cost.tolist(), strict=True))
+    paid = tuple(n for n, c in model.channels.items() if c.type == "paid")
+    organic = tuple(n for n, c in model.channels.items() if c.type != "paid")
+
+    def count(rows: np.ndarray, weights: np.ndarray | None = None) -> pd.Series:
+        where = pd.MultiIndex.from_arrays([period[rows], geos[rows]])
+        data = pd.Series(1.0 if weights is None else weights[rows], index=where)
+        return data.groupby(level=[0, 1]).sum().reindex(keys, fill_value=0.0)
+
+    for name in (*paid, *organic):
+        rows = np.flatnonzero((kind == "touch") & (channel == name))
+        touches = count(rows)
+        if name in paid:
+            frame[f"spend_{name}"] = touches * cost[name]
+        frame[f"impressions_{name}"] = touches.astype(np.int64)
+    conversions = np.flatnonzero(kind == "conversion")
+    frame["conversions"] = count(conversions).astype(np.int64)
+    frame["revenue"] = count(conversions, events["value"].to_numpy(float))
+    frame["trend"] = keys.get_level_values("p")
+    ids = events["customer_id"].to_numpy()
+    _, first = np.unique(ids, return_index=True)
+    frame["new_customers"] = count(first).astype(np.int64)
+    frame = frame.reset_index()
+    dates = [(start + timedelta(days=int(p) * days)).isoformat() for p in frame["p"]]
+    frame.insert(1, "date", dates)
+    ends = np.minimum((frame["p"] + 1) * days, model.horizon_days)
+    frame.insert(2, "days", (ends - frame["p"] * days).to_numpy(float))
+    frame = frame.rename(columns={"p": "period", "g": "geo"})
+    if geo is None:
+        frame = frame.drop(columns="geo")
+    return Panel(frame, paid, organic, freq, geo, _population(geos, first))
+
+
+def _geo_values(events: pd.DataFrame, geo: str | None) -> np.ndarray:
+    """Each row's geo (one value, ``national``, without a geo column)."""
+    if geo is None:
+        return np.full(len(events), "national", dtype=object)
+    values = events[geo].astype(object).to_numpy()
+    return np.where(pd.isna(values), "(none)", values).astype(str).astype(object)
+
+
+def _population(geos: np.ndarray, first: np.ndarray) -> dict[str, int]:
+    """Customers per geo (each counted in the geo of their first event)."""
+    names, counts = np.unique(geos[first].astype(str), return_counts=True)
+    return dict(zip(names.tolist(), counts.tolist(), strict=True))
+
+
+def _pymc(panel: Panel, whole: pd.DataFrame, target: str) -> pd.DataFrame:
+    if panel.geo is not None:
+        raise OptionError("the pymc format is national; expected no --geo (or --format meridian)")
+    out = pd.DataFrame({"date": whole["date"], "y": whole[target]})
+    for c in panel.paid:
+        out[c] = whole[f"spend_{c}"]
+    return out.assign(**{c: whole[c] for c in CONTROLS})
+
+
+def _meridian(panel: Panel, whole: pd.DataFrame, target: str) -> pd.DataFrame:
+    geo = whole["geo"] if panel.geo is not None else pd.Series("national", index=whole.index)
+    out = pd.DataFrame({"time": whole["date"], "geo": geo,
+                        "population": geo.map(panel.population).fillna(0).astype(np.int64),
+                        "conversions": whole["conversions"]})  # fmt: skip
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["revenue_per_conversion"] = np.where(
+            whole["conversions"] > 0, whole["revenue"] / whole["conversions"], 0.0
+        )
+    for c in panel.paid:
+        out[f"{c}_impression"] = whole[f"impressions_{c}"]
+        out[f"{c}_spend"] = whole[f"spend_{c}"]
+    for c in panel.organic:
+        out[f"Organic_{c}_impression"] = whole[f"impressions_{c}"]
+    return out.assign(**{c: whole[c] for c in CONTROLS})
+
+
+def _robyn(panel: Panel, whole: pd.DataFrame, target: str) -> pd.DataFrame:
+    if panel.geo is not None:
+        raise OptionError("the robyn format is national; expected no --geo (or --format meridian)")
+    out = pd.DataFrame({"DATE": whole["date"], "revenue": whole["revenue"],
+                        "conversions": whole["conversions"]})  # fmt: skip
+    for c in panel.paid:
+        out[f"{c}_S"] = whole[f"spend_{c}"]
+        out[f"{c}_I"] = whole[f"impressions_{c}"]
+    for c in panel.organic:
+        out[c] = whole[f"impressions_{c}"]
+    return out.assign(**{c: whole[c] for c in CONTROLS})
+
+
+_LAYOUTS = {"pymc": _pymc, "meridian": _meridian, "robyn": _robyn}
