@@ -1,8 +1,9 @@
-"""Reference pages of the model and experiment files, generated from their schemas.
+"""Reference pages of the model, experiment and profile files, generated from their schemas.
 
-``python docs/make_reference.py`` writes ``model-file.md``, ``experiment-file.md`` and
-``limits.md`` into ``docs/reference``; a test checks the committed pages equal what this module
-generates, so the reference cannot drift from the validation that reads the files.
+``python docs/make_reference.py`` writes ``model-file.md``, ``experiment-file.md``,
+``profile-file.md`` and ``limits.md`` into ``docs/reference``; a test checks the committed
+pages equal what this module generates, so the reference cannot drift from the validation
+that reads the files.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from cjsim.model import (
     WordOfMouth,
 )
 from cjsim.model.agent_sections import AgentsConfig, Capacity, Network, Schedule
+from cjsim.observe.profile import AdBlockers, ChannelRule, Consent, Conversions, Ids, Profile
 
 MODEL_SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("top level", JourneyModel),
@@ -124,6 +126,16 @@ def _default(field: Any) -> str:
     return f"{value:_}" if isinstance(value, int) else str(value)
 
 
+PROFILE_SECTIONS: list[tuple[str, type[BaseModel]]] = [
+    ("top level", Profile),
+    ("[ids]", Ids),
+    ("[consent]", Consent),
+    ("[ad_blockers]", AdBlockers),
+    ("[conversions]", Conversions),
+    ("[[channels]] (a list of rules: the first whose pattern matches a channel wins)", ChannelRule),
+]
+
+
 def section_markdown(title: str, cls: type[BaseModel]) -> str:
     doc = inspect.cleandoc(cls.__doc__ or "")
     doc = re.split(r"\n\s*\n", doc)[0].replace("\n", " ")
@@ -162,12 +174,28 @@ def page(kind: str) -> str:
             "shipped experiments (`cjsim/experiments/*.toml`) show them in use.\n"
         )
         sections = EXPERIMENT_SECTIONS
+    elif kind == "profile":
+        head = (
+            "# Observation profile reference\n\nEvery key an observation profile (TOML, "
+            "read by `cjsim observe` and `cjsim evaluate --observe`) may hold, generated from "
+            "the schema that validates it. Unknown keys are errors; every key has a default "
+            "that loses nothing, so an empty file records everything. What each mechanism "
+            "does, exactly, is in `cjsim.observe.mechanisms`; the shipped profiles "
+            "(`cjsim/observe/profiles/*.toml`: `perfect`, `typical_web_2026`, "
+            "`strict_privacy`) say where their rates come from.\n"
+        )
+        sections = PROFILE_SECTIONS
     else:
-        raise ValueError(f"kind is {kind!r}; expected 'model', 'experiment' or 'limits'")
+        raise ValueError(f"kind is {kind!r}; expected 'model', 'experiment', 'profile' or 'limits'")
     return head + "".join("\n" + section_markdown(t, c) for t, c in sections)
 
 
-PAGES = {"model-file.md": "model", "experiment-file.md": "experiment", "limits.md": "limits"}
+PAGES = {
+    "model-file.md": "model",
+    "experiment-file.md": "experiment",
+    "profile-file.md": "profile",
+    "limits.md": "limits",
+}
 
 
 def write_pages(folder: str | Path) -> list[Path]:

@@ -74,7 +74,9 @@ def test_there_are_three_tutorials():
     }
 
 
-@pytest.mark.parametrize("name", ["model-file.md", "experiment-file.md", "limits.md"])
+@pytest.mark.parametrize(
+    "name", ["model-file.md", "experiment-file.md", "profile-file.md", "limits.md"]
+)
 def test_reference_pages_match_the_schemas(name):
     """The reference is generated from the pydantic schemas; a stale page fails here
     (regenerate with ``python docs/make_reference.py``)."""

@@ -118,7 +118,8 @@ RECORD_ALL = ChannelRule(pattern="*")
 
 
 class Profile(_Strict):
-    """An observation profile (see the module docstring for the file format)."""
+    """What a tracking system records: the profile's name, whether stages reach it, and
+    its tables (see the module docstring for a whole file)."""
 
     name: str = "custom"
     description: str = ""
