@@ -6,8 +6,8 @@ all terminal output in :mod:`.render` and :mod:`.render_studies`:
 * :mod:`.app`: the Typer application, global options, errors (exit 2) and signals;
 * :mod:`.model`: ``validate``, ``funnel``, ``explain``;
 * :mod:`.simulate`: ``simulate`` (either engine);
-* :mod:`.measure`: ``observe`` (what a tracking system records of a log) and ``panel``
-  (aggregates for marketing-mix models);
+* :mod:`.measure`: ``observe`` (what a tracking system records of a log), ``panel``
+  (aggregates for marketing-mix models) and ``lift`` (holdout tests against the truth);
 * :mod:`.attribute`: ``paths``, ``attribute``, ``report``;
 * :mod:`.experiment`: ``evaluate``, ``run``, ``optimise`` (``optimize`` is
   accepted too);
@@ -29,6 +29,7 @@ register(  # in the order `cjsim --help` lists them
     simulate.simulate,
     measure.observe,
     measure.panel,
+    measure.lift,
     model.funnel,
     attribute.paths,
     attribute.attribute,

@@ -1,5 +1,6 @@
-"""Commands that turn a true event log into what measurement sees: ``observe`` (what a
-tracking system records) and ``panel`` (the aggregates a marketing-mix model is fitted on)."""
+"""Commands of measurement: ``observe`` (what a tracking system records of a true log),
+``panel`` (the aggregates a marketing-mix model is fitted on) and ``lift`` (a holdout
+test, replicated and scored against the truth)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,17 @@ from typing import Annotated
 
 import typer
 
-from cjsim.cli.options import check_events_output, check_output, load_model_arg
-from cjsim.cli.render import print_observation, print_panel
+from cjsim.cli.options import (
+    check_events_output,
+    check_output,
+    check_output_folder,
+    check_workers,
+    load_model_arg,
+)
+from cjsim.cli.render import out, print_observation, print_panel
+from cjsim.cli.render_studies import print_lift
 from cjsim.errors import OptionError
+from cjsim.limits import MAX_CUSTOMERS, MAX_REPLICATIONS, check_at_most
 
 
 def observe(
@@ -122,3 +131,46 @@ def _model_of(meta: dict[str, object], events: Path) -> str:
             source=str(events),
         )
     return name
+
+
+def lift(
+    model: Annotated[str, typer.Argument(help="Model file or embedded model name.")],
+    channel: Annotated[str, typer.Option(help="The paid channel to test.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")],
+    holdout: Annotated[
+        float, typer.Option(help="Share of customers who never see the channel.")
+    ] = 0.1,
+    customers: Annotated[int, typer.Option(help="Customers per test (both groups).")] = 100_000,
+    replications: Annotated[int, typer.Option(help="Independent tests.")] = 20,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
+    truth_customers: Annotated[
+        int | None,
+        typer.Option(help="Customers per counterfactual run (default: 10 x --customers)."),
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Processes (default: all cores).")] = None,
+    start: Annotated[
+        str, typer.Option(help="Calendar date of day 0, for Robyn's dates (YYYY-MM-DD).")
+    ] = "2026-01-05",
+) -> None:
+    """Run a user-level holdout test of a channel many times and score it against the truth."""
+    from datetime import date
+
+    from cjsim.lift import holdout_test
+
+    check_at_most("--customers", customers, MAX_CUSTOMERS)
+    check_at_most("--replications", replications, MAX_REPLICATIONS)
+    check_workers(workers)
+    check_output_folder(out_dir)
+    try:
+        day0 = date.fromisoformat(start)
+    except ValueError:
+        raise OptionError(f"--start {start!r}: expected a date as YYYY-MM-DD") from None
+    chosen = load_model_arg(model)
+    with out.status(f"truth and {replications} lift tests of {customers:,} customers..."):
+        study = holdout_test(
+            chosen, channel, customers, holdout=holdout, replications=replications, rng=seed,
+            truth_customers=truth_customers, workers=workers,
+        )  # fmt: skip
+    written = study.write(out_dir, days=chosen.horizon_days, start=day0)
+    print_lift(study)
+    out.print(f"wrote {', '.join(p.name for p in written)} to {out_dir}")

@@ -16,6 +16,40 @@ def print_evaluation(result: Any) -> None:
     print_absolute(result)
 
 
+def print_lift(study: Any) -> None:
+    """A lift study: the truth, the mean estimate, coverage and power of the design."""
+    s, truth, cfg = study.summary, study.truth, study.settings
+    t = Table(
+        title=f"Holdout test of {cfg['channel']} ({cfg['model']}): {cfg['n_exposed']:,} exposed, "
+        f"{cfg['n_holdout']:,} held out, {cfg['replications']} tests",
+        title_justify="left",
+        caption="per 1,000 customers; truth: everyone with the channel on minus everyone "
+        "with it off (counterfactual runs, CRN), ± 1.96 standard errors",
+        caption_justify="left",
+    )
+    for col in ("", "truth", "mean estimate", "interval over tests"):
+        t.add_column(col, justify="left" if not col else "right")
+    for label, key, scale in (("conversions", "conversions", 1000), ("revenue", "value", 1000),
+                              ("incremental ROAS", "iroas", 1)):  # fmt: skip
+        est = (
+            "conversions_lift" if key == "conversions" else "value_lift" if key == "value" else key
+        )
+        t.add_row(
+            label,
+            f"{truth[key] * scale:,.3f} ± {1.96 * truth[key + '_se'] * scale:,.3f}",
+            f"{s[est] * scale:,.3f}",
+            f"[{s[est + '_low'] * scale:,.3f}, {s[est + '_high'] * scale:,.3f}]",
+        )
+    print_wide(t, 100)
+    level = cfg["level"]
+    out.print(
+        f"coverage of the {level:.0%} intervals: {s['coverage']:.0%} "
+        f"[{s['coverage_low']:.0%}, {s['coverage_high']:.0%}] of tests hold the true lift; "
+        f"power: {s['power']:.0%} find a lift (expected {s['expected_power']:.0%}); "
+        f"minimum detectable lift at 80% power: {1000 * s['mdl']:,.3f} conversions per 1,000"
+    )
+
+
 def print_loss_sweep(sweep: Any) -> None:
     """Each method's share error (mean absolute, with interval) at each loss level."""
     table = sweep.table
