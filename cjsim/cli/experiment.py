@@ -24,6 +24,7 @@ from cjsim.cli.render_studies import (
     print_evaluation,
     print_experiment,
     print_loss_sweep,
+    print_mmm,
     print_optimisation,
 )
 from cjsim.errors import OptionError
@@ -57,6 +58,21 @@ def evaluate(
             "or perfect, typical_web_2026, strict_privacy); the truth stays the same."
         ),
     ] = None,
+    mmm: Annotated[
+        bool,
+        typer.Option(
+            help="Score marketing-mix models instead: fit the baseline MMM on a simulated "
+            "log's panel and score its ROAS per channel against the true ROAS."
+        ),
+    ] = False,
+    mmm_estimates: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="With --mmm: a CSV of your MMM's estimates (channel, roas[, roas_low, "
+            "roas_high]) to score beside the baseline (repeatable)."
+        ),
+    ] = None,
+    freq: Annotated[str, typer.Option(help="With --mmm: the panel's period.")] = "day",
     loss_levels: Annotated[
         str | None,
         typer.Option(
@@ -86,6 +102,10 @@ def evaluate(
             "folder (or an earlier evaluation's, which is replaced)",
             source=str(out_dir),
         )
+    if mmm or mmm_estimates:
+        _evaluate_mmm(model, out_dir, customers, seed, truth_customers, workers, freq,
+                      mmm_estimates or [], mmm)  # fmt: skip
+        return
     methods = tuple(method) if method else EVALUATED_METHODS
     for name in methods:
         make_method(name)  # unknown names stop here, before hours of simulation
@@ -110,6 +130,29 @@ def evaluate(
     print_evaluation(result)
     if levels is not None:
         print_loss_sweep(sweep)
+    out.print(f"wrote {', '.join(p.name for p in written)} to {out_dir}")
+
+
+def _evaluate_mmm(
+    model: str, out_dir: Path, customers: int, seed: int, truth_customers: int | None,
+    workers: int | None, freq: str, estimate_files: list[Path], mmm: bool,
+) -> None:  # fmt: skip
+    """``cjsim evaluate --mmm``: the baseline MMM (and the user's estimates) against the truth."""
+    from cjsim.evaluate.mmm import evaluate_mmm, read_estimates
+    from cjsim.panel import FREQUENCIES
+
+    if not mmm:
+        raise OptionError("--mmm-estimates needs --mmm: the estimates are scored in an MMM study")
+    if freq not in FREQUENCIES:
+        raise OptionError(f"--freq {freq!r}: expected one of: {', '.join(FREQUENCIES)}")
+    estimates = {p.stem: read_estimates(p) for p in estimate_files}
+    chosen = load_model_arg(model)
+    with out.status(f"a log of {customers:,} customers, its panel, the MMM and the truth..."):
+        result = evaluate_mmm(chosen, customers, freq=freq, rng=seed,
+                              truth_customers=truth_customers, estimates=estimates,
+                              workers=workers)  # fmt: skip
+    written = result.write(out_dir)
+    print_mmm(result)
     out.print(f"wrote {', '.join(p.name for p in written)} to {out_dir}")
 
 

@@ -50,6 +50,29 @@ def print_lift(study: Any) -> None:
     )
 
 
+def print_mmm(result: Any) -> None:
+    """MMM estimates of ROAS per channel against the true incremental ROAS."""
+    cfg = result.settings
+    t = Table(
+        title=f"ROAS per channel: MMMs against the truth ({cfg['model']}, {cfg['periods']} "
+        f"periods of a {cfg['freq']}, R² of the baseline {cfg['r2']:.2f})",
+        title_justify="left",
+        caption="truth: incremental value over spend, all on against the channel off "
+        "(counterfactual runs, CRN), ± 1.96 standard errors",
+        caption_justify="left",
+    )
+    for col in ("source", "channel", "true ROAS", "estimate", "interval", "error"):
+        t.add_column(col, justify="left" if col in ("source", "channel") else "right")
+    for r in result.table.itertuples(index=False):
+        band = "" if is_missing(r.roas_low) else f"[{r.roas_low:,.2f}, {r.roas_high:,.2f}]"
+        t.add_row(r.source, r.channel, f"{r.true_roas:,.2f} ± {1.96 * r.true_roas_se:,.2f}",
+                  f"{r.roas:,.2f}", band, f"{r.error:+,.2f}")  # fmt: skip
+    print_wide(t, 110)
+    for r in result.summary.itertuples(index=False):
+        cover = "" if is_missing(r.coverage) else f", intervals hold the truth for {r.coverage:.0%}"
+        out.print(f"{r.source}: mean absolute ROAS error {r.roas_mae:,.2f}{cover}")
+
+
 def print_loss_sweep(sweep: Any) -> None:
     """Each method's share error (mean absolute, with interval) at each loss level."""
     table = sweep.table

@@ -1,0 +1,83 @@
+"""The baseline MMM recovers ROAS on a panel built from its own equation, and cjsim
+evaluate --mmm scores it (and a user's estimates) against the counterfactual truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cjsim.evaluate.mmm import evaluate_mmm, score_estimates
+from cjsim.mmm import adstock, fit_mmm
+from tests.helpers.cli import assert_one_line_error, cjsim
+from tests.helpers.models import shipped
+
+
+def synthetic_panel(seed: int = 1, periods: int = 104) -> tuple[pd.DataFrame, np.ndarray]:
+    """Weekly spend of three channels flighted on and off; revenue from the model's own
+    equation with noise. Returns the panel and the true ROAS."""
+    rng = np.random.default_rng(seed)
+    X = rng.gamma(2.0, 500, (periods, 3)) * (rng.random((periods, 3)) < 0.7)
+    theta, k, beta = [0.5, 0.2, 0.0], [800.0, 1500.0, 400.0], [3000.0, 5000.0, 1000.0]
+    a = np.column_stack([adstock(X[:, c], theta[c]) for c in range(3)])
+    Z = a / (a + np.array(k))
+    y = 2000 + 5 * np.arange(periods) + Z @ beta + rng.normal(0, 150, periods)
+    panel = pd.DataFrame({"spend_a": X[:, 0], "spend_b": X[:, 1], "spend_c": X[:, 2], "revenue": y})
+    return panel, (Z * beta).sum(axis=0) / X.sum(axis=0)
+
+
+def test_adstock_is_the_geometric_recursion() -> None:
+    x = np.array([1.0, 0.0, 2.0, 0.0])
+    assert adstock(x, 0.5).tolist() == [1.0, 0.5, 2.25, 1.125]
+
+
+def test_the_baseline_recovers_roas_where_it_can() -> None:
+    panel, true = synthetic_panel()
+    fit = fit_mmm(panel, ["a", "b", "c"], bootstrap=40, rng=0)
+    table = fit.table.set_index("channel")
+    assert fit.r2 > 0.95
+    np.testing.assert_allclose(table["roas"], true, rtol=0.1)
+    assert ((table["roas_low"] <= true) & (true <= table["roas_high"])).all()
+    assert table.loc["a", "carryover"] == pytest.approx(0.5, abs=0.1)
+
+
+def test_scores_name_each_source_and_channel() -> None:
+    truth = pd.DataFrame({"channel": ["a", "b"], "roas": [2.0, 1.0], "roas_se": [0.1, 0.1],
+                          "marginal_roas": [1.0, 0.5]})  # fmt: skip
+    mine = pd.DataFrame({"channel": ["a"], "roas": [2.5], "roas_low": [1.9], "roas_high": [3.0]})
+    scored = score_estimates("mine", mine, truth)
+    assert scored["error"].iloc[0] == pytest.approx(0.5) and scored["covered"].iloc[0]
+    assert np.isnan(scored["roas"].iloc[1])  # a channel the source does not estimate
+
+
+def test_evaluate_mmm_scores_against_the_truth() -> None:
+    model = shipped("trap_upper_funnel")
+    mine = pd.DataFrame({"channel": ["tv", "search"], "roas": [9.0, 0.5]})
+    result = evaluate_mmm(model, 3_000, rng=2, bootstrap=5, estimates={"mine": mine}, workers=1)
+    assert set(result.table["source"]) == {"baseline_mmm", "mine"}
+    assert set(result.table["channel"]) == {"tv", "search"}
+    truth = result.truth.set_index("channel")
+    assert truth.loc["tv", "roas"] > 0 and truth.loc["tv", "roas_se"] > 0
+    assert len(result.panel) == 90  # a day per row over the model's horizon
+
+
+def test_cli_evaluate_mmm_and_bad_estimates(tmp_path: Path) -> None:
+    (tmp_path / "mine.csv").write_text("channel,roas\ntv,9.0\nsearch,0.4\n", encoding="utf-8")
+    (tmp_path / "bad.csv").write_text("channel,roas\ntv,high\n", encoding="utf-8")
+    (tmp_path / "nocol.csv").write_text("channel,value\ntv,1\n", encoding="utf-8")
+    args = ("evaluate", "trap_upper_funnel", "--customers", "2000", "--workers", "1")
+    res = cjsim(*args, "--mmm", "--mmm-estimates", "mine.csv", "--out", "mmm", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "baseline_mmm" in res.stdout and "mine" in res.stdout
+    assert (tmp_path / "mmm" / "mmm.csv").exists() and (tmp_path / "mmm" / "panel.csv").exists()
+    for extra, needles in (
+        (("--mmm", "--mmm-estimates", "bad.csv"), ("bad.csv", "line 2", "number")),
+        (("--mmm", "--mmm-estimates", "nocol.csv"), ("nocol.csv", "roas")),
+        (("--mmm-estimates", "mine.csv"), ("--mmm",)),
+        (("--mmm", "--freq", "year"), ("--freq",)),
+    ):
+        res = cjsim(*args, *extra, "--out", "bad", cwd=tmp_path)
+        assert_one_line_error(res, *needles)
+        assert not (tmp_path / "bad").exists()
