@@ -25,9 +25,9 @@ MAX_FUNCTION_LINES = 80
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "limits", "_io", "_toml", "_pool", "_callable", "games"),
     ("model",),
-    ("simulate", "events", "events_duckdb", "paths", "paths_duckdb", "inputs", "observe"),
-    ("attribution", "scoring", "report.figures", "report.data"),
-    ("explain", "evaluate", "experiment"),
+    ("simulate", "events", "events_duckdb", "paths", "paths_duckdb", "inputs", "observe", "panel"),
+    ("attribution", "scoring", "mmm", "report.figures", "report.data"),
+    ("explain", "evaluate", "experiment", "lift"),
     ("report", "demo", "docs_reference"),
     ("cli", "__main__"),
 )

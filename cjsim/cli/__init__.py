@@ -1,7 +1,7 @@
 """The ``cjsim`` command line.
 
 One module per group of commands, the option checks they share in :mod:`.options`, and
-all terminal output in :mod:`.render` and :mod:`.render_studies`:
+all terminal output in :mod:`.render`, :mod:`.render_studies` and :mod:`.render_measure`:
 
 * :mod:`.app`: the Typer application, global options, errors (exit 2) and signals;
 * :mod:`.model`: ``validate``, ``funnel``, ``explain``;

@@ -19,12 +19,11 @@ from cjsim.cli.options import (
     load_model_arg,
 )
 from cjsim.cli.render import err, out
+from cjsim.cli.render_measure import print_loss_sweep, print_mmm
 from cjsim.cli.render_studies import (
     print_attribution_study,
     print_evaluation,
     print_experiment,
-    print_loss_sweep,
-    print_mmm,
     print_optimisation,
 )
 from cjsim.errors import OptionError
@@ -83,10 +82,30 @@ def evaluate(
 ) -> None:
     """Score every attribution method against the model's counterfactual ground truth."""
     from cjsim.attribution import make_method
-    from cjsim.evaluate import EVALUATED_METHODS, evaluate_losses
-    from cjsim.evaluate import evaluate as run_evaluation
+    from cjsim.evaluate import EVALUATED_METHODS
 
     check_engine(engine)
+    _check_study_options(customers, replications, truth_customers, workers, out_dir)
+    if mmm or mmm_estimates:
+        _evaluate_mmm(model, out_dir, customers, seed, truth_customers, workers, freq,
+                      mmm_estimates or [], mmm)  # fmt: skip
+        return
+    methods = tuple(method) if method else EVALUATED_METHODS
+    for name in methods:
+        make_method(name)  # unknown names stop here, before hours of simulation
+    profile, levels = _observation_options(observe, loss_levels)
+    options = dict(
+        replications=replications, rng=seed, methods=methods, truth_customers=truth_customers,
+        multi_conversion=multi_conversion, workers=workers, engine=engine,
+    )  # fmt: skip
+    _evaluate_methods(load_model_arg(model), customers, out_dir, profile, levels, options)
+
+
+def _check_study_options(
+    customers: int, replications: int, truth_customers: int | None, workers: int | None,
+    out_dir: Path,
+) -> None:  # fmt: skip
+    """The sizes of an evaluation and its folder, before any work."""
     for flag, value in (("--customers", customers), ("--replications", replications),
                         ("--truth-customers", truth_customers)):  # fmt: skip
         if value is not None and value < 1:
@@ -96,34 +115,35 @@ def evaluate(
     check_at_most("--replications", replications, MAX_REPLICATIONS)
     check_workers(workers)
     check_output_folder(out_dir)
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / "evaluation.json").exists():
+    ours = ("evaluation.json", "mmm.json")
+    if (
+        out_dir.is_dir()
+        and any(out_dir.iterdir())
+        and not any((out_dir / n).exists() for n in ours)
+    ):
         raise OptionError(
             "the folder holds files cjsim evaluate did not write; expected a new or empty "
             "folder (or an earlier evaluation's, which is replaced)",
             source=str(out_dir),
         )
-    if mmm or mmm_estimates:
-        _evaluate_mmm(model, out_dir, customers, seed, truth_customers, workers, freq,
-                      mmm_estimates or [], mmm)  # fmt: skip
-        return
-    methods = tuple(method) if method else EVALUATED_METHODS
-    for name in methods:
-        make_method(name)  # unknown names stop here, before hours of simulation
-    profile, levels = _observation_options(observe, loss_levels)
-    m = load_model_arg(model)
-    options = dict(
-        replications=replications, rng=seed, methods=methods, truth_customers=truth_customers,
-        multi_conversion=multi_conversion, workers=workers, engine=engine,
-    )  # fmt: skip
+
+
+def _evaluate_methods(
+    m: Any, customers: int, out_dir: Path, profile: Any, levels: tuple[float, ...] | None,
+    options: dict[str, Any],
+) -> None:  # fmt: skip
+    """The methods scored on the logs (as a profile records them, at each loss level)."""
+    from cjsim.evaluate import evaluate as run_evaluation
+    from cjsim.evaluate import evaluate_losses
+
     with out.status(
-        f"ground truth and {replications} replication(s) of {customers:,} customers..."
+        f"ground truth and {options['replications']} replication(s) of {customers:,} customers..."
     ):
         if levels is not None:
-            assert profile is not None
-            sweep = evaluate_losses(m, profile, levels, customers, **options)  # type: ignore[arg-type]
+            sweep = evaluate_losses(m, profile, levels, customers, **options)
             result = sweep.evaluations[-1]
         else:
-            result = run_evaluation(m, customers, observe=profile, **options)  # type: ignore[arg-type]
+            result = run_evaluation(m, customers, observe=profile, **options)
     written = sweep.write(out_dir) if levels is not None else result.write(out_dir)
     if profile is not None:
         out.print(f"attributed: the logs as profile {profile.name} records them")

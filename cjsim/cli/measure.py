@@ -17,7 +17,7 @@ from cjsim.cli.options import (
     load_model_arg,
 )
 from cjsim.cli.render import out, print_observation, print_panel
-from cjsim.cli.render_studies import print_lift
+from cjsim.cli.render_measure import print_lift
 from cjsim.errors import OptionError
 from cjsim.limits import MAX_CUSTOMERS, MAX_REPLICATIONS, check_at_most
 

@@ -1,7 +1,8 @@
 """Rich rendering of what the commands print: tables, summaries and progress bars.
 
-Only this module (and :mod:`cjsim.cli.render_studies`) writes to the terminal. Tables
-that do not fit a terminal wrap to its width; a file or a pipe gets them whole.
+Only this module (and :mod:`cjsim.cli.render_studies`, :mod:`cjsim.cli.render_measure`)
+writes to the terminal. Tables that do not fit a terminal wrap to its width; a file or a
+pipe gets them whole.
 """
 
 from __future__ import annotations
