@@ -81,3 +81,34 @@ def test_cli_evaluate_mmm_and_bad_estimates(tmp_path: Path) -> None:
         res = cjsim(*args, *extra, "--out", "bad", cwd=tmp_path)
         assert_one_line_error(res, *needles)
         assert not (tmp_path / "bad").exists()
+
+
+def test_a_response_curve_at_the_budget_is_the_truths_increment() -> None:
+    from cjsim.evaluate.mmm import mmm_truth, response_curves
+
+    model = shipped("trap_upper_funnel")
+    truth = mmm_truth(model, 3_000, rng=5, workers=1).set_index("channel")
+    curves = response_curves(model, 3_000, rng=5, multiples=(0.0, 1.0, 2.0), workers=1)
+    at_budget = curves[curves["multiple"] == 1.0].set_index("channel")
+    # the same counterfactual runs by two paths: the ground truth and the curves
+    assert at_budget.loc["tv", "value"] == truth.loc["tv", "incremental_value"]
+    assert at_budget.loc["tv", "spend"] == pytest.approx(truth.loc["tv", "spend"], rel=1e-12)
+    off = curves[curves["multiple"] == 0.0]
+    assert (off["value"] == 0).all() and (off["spend"] == 0).all()
+    doubled = curves[curves["multiple"] == 2.0].set_index("channel")
+    assert doubled.loc["tv", "spend"] > at_budget.loc["tv", "spend"]
+
+
+def test_cli_panel_writes_the_truth_beside_it(tmp_path: Path) -> None:
+    from cjsim.simulate import simulate
+
+    simulate(shipped("trap_upper_funnel"), 1_000, rng=2, out=tmp_path / "ev.parquet")
+    res = cjsim("panel", "ev.parquet", "--out", "p.csv", "--truth", "--truth-customers", "2000",
+                cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    truth = pd.read_csv(tmp_path / "p_truth.csv").set_index("channel")
+    curves = pd.read_csv(tmp_path / "p_curves.csv")
+    panel = pd.read_csv(tmp_path / "p.csv")
+    assert set(truth.index) == {"tv", "search"} and set(curves["channel"]) == {"tv", "search"}
+    # totals at the log's 1,000 customers although measured on 2,000: near the panel's spend
+    assert truth.loc["tv", "spend"] == pytest.approx(panel["spend_tv"].sum(), rel=0.2)

@@ -5,7 +5,7 @@ test, replicated and scored against the truth)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -78,6 +78,19 @@ def panel(
         str, typer.Option(help="What the MMM explains: revenue or conversions.")
     ] = "revenue",
     start: Annotated[str, typer.Option(help="Calendar date of day 0 (YYYY-MM-DD).")] = "2026-01-05",
+    truth: Annotated[
+        bool,
+        typer.Option(
+            help="Also write the truth an MMM is scored on: each paid channel's incremental "
+            "and marginal ROAS (<out>_truth.csv) and response curve (<out>_curves.csv)."
+        ),
+    ] = False,
+    truth_customers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="With --truth: customers per counterfactual run (default: the log's)."
+        ),
+    ] = None,
 ) -> None:
     """Aggregate an event log into a panel per period (and geo) for marketing-mix models."""
     import json
@@ -116,9 +129,41 @@ def panel(
              "roles": built.roles(fmt, target), "totals": built.totals(), "log": meta}  # fmt: skip
     sidecar = out_path.with_suffix(".json")
     with_json = json.dumps(roles, indent=2, default=str) + "\n"
+    truths = _panel_truth(chosen, meta, truth_customers, out_path) if truth else {}
     write_text_atomic(out_path, table.to_csv(index=False))
     write_text_atomic(sidecar, with_json)
+    for path, frame in truths.items():
+        write_text_atomic(path, frame.to_csv(index=False))
     print_panel(built, table, out_path, sidecar, observed="observed" in meta)
+    if truths:
+        out.print(f"wrote the truth to {', '.join(str(p) for p in truths)}")
+
+
+def _panel_truth(
+    model: Any, meta: dict[str, Any], customers: int | None, out_path: Path
+) -> dict[Path, Any]:
+    """The true ROAS table and response curves of a panel's model, their totals at the
+    log's size (the truth may be measured on more customers)."""
+    from cjsim.evaluate.mmm import mmm_truth, response_curves
+
+    logged = meta.get("customers")
+    size = customers or logged
+    if not isinstance(size, int) or size < 1:
+        raise OptionError(
+            "the log does not say how many customers it has; expected --truth-customers N"
+        )
+    check_at_most("--truth-customers", size, MAX_CUSTOMERS)
+    seed = int(meta.get("seed") or 0)
+    with out.status(f"the truth: counterfactual runs of {size:,} customers..."):
+        table = mmm_truth(model, size, rng=seed)
+        curves = response_curves(model, size, rng=seed)
+    if isinstance(logged, int) and logged != size:  # totals at the log's size; ratios stay
+        factor = logged / size
+        table[["spend", "incremental_value"]] *= factor
+        sums = ["spend", "conversions", "conversions_se", "value", "value_se"]
+        curves[sums] *= factor
+    stem = out_path.with_suffix("")
+    return {Path(f"{stem}_truth.csv"): table, Path(f"{stem}_curves.csv"): curves}
 
 
 def _model_of(meta: dict[str, object], events: Path) -> str:

@@ -3,7 +3,9 @@
 :func:`mmm_truth` measures each paid channel's incremental ROAS (what it caused over
 what it spent, the quantity an MMM's contribution over spend estimates) and marginal ROAS
 over the model's horizon by counterfactual runs with common random numbers
-(:func:`~cjsim.simulate.truth.ground_truth`). :func:`evaluate_mmm` simulates a log,
+(:func:`~cjsim.simulate.truth.ground_truth`); :func:`response_curves` the true response
+of each paid channel to its budget: the value it adds over the channel off at each budget
+multiple, on the same customers. :func:`evaluate_mmm` simulates a log,
 builds its panel, fits the baseline MMM (:mod:`cjsim.mmm`) and scores it -- and any
 estimates a user brings (a CSV of ``channel, roas[, roas_low, roas_high]`` from
 PyMC-Marketing, Meridian, Robyn...) -- against that truth.
@@ -54,6 +56,50 @@ def mmm_truth(model: JourneyModel, customers: int, *, rng: int, workers: int | N
         index=pd.Index(paid, name="channel"),
     )
     return table.reset_index()
+
+
+#: Budget multiples of a true response curve (0: the channel off).
+CURVE_MULTIPLES = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)
+
+
+def response_curves(
+    model: JourneyModel,
+    customers: int,
+    *,
+    rng: int,
+    multiples: tuple[float, ...] = CURVE_MULTIPLES,
+    workers: int | None = None,
+) -> pd.DataFrame:
+    """Per paid channel and budget multiple: the channel's ``spend``, the ``value`` and
+    ``conversions`` it adds over the channel off (with CRN standard errors ``*_se``) and
+    their ratio ``roas``, every other channel at its budget."""
+    from cjsim.simulate.counterfactual import block_sizes, paired, run_scenarios
+
+    paid = [n for n, c in model.channels.items() if c.type == "paid"]
+    index = {n: i for i, n in enumerate(model.channels)}
+
+    def scenario(
+        channel: str, multiple: float
+    ) -> tuple[frozenset[str], tuple[tuple[str, float], ...]]:
+        if multiple == 0:
+            return (frozenset([channel]), ())
+        return (frozenset(), ((channel, float(multiple)),) if multiple != 1 else ())
+
+    todo = [scenario(c, m) for c in paid for m in (0.0, *multiples)]
+    runs = run_scenarios(model, customers, rng, todo, False, workers or os.cpu_count() or 1)
+    sizes = block_sizes(customers)
+    rows = []
+    for c in paid:
+        off = runs[scenario(c, 0.0)]
+        for m in multiples:
+            on = runs[scenario(c, m)]
+            diff, se, _ = paired(on[:, :2], off[:, :2], sizes)
+            spend = float(on[:, 2 + index[c]].sum())
+            rows.append({"channel": c, "multiple": m, "spend": spend,
+                         "conversions": float(diff[0]), "conversions_se": float(se[0]),
+                         "value": float(diff[1]), "value_se": float(se[1]),
+                         "roas": float(diff[1]) / spend if spend > 0 else np.nan})  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def read_estimates(path: str | Path) -> pd.DataFrame:
