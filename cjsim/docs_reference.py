@@ -24,6 +24,7 @@ from cjsim.model import (
     ChainSpec,
     Channel,
     Effect,
+    Geo,
     JourneyModel,
     Narrative,
     Segment,
@@ -44,6 +45,7 @@ MODEL_SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("[agents]", AgentsConfig),
     ("[capacity.NAME]", Capacity),
     ("[network]", Network),
+    ("[geos.NAME]", Geo),
     ("[narrative]", Narrative),
     ("[chain] (the plain Markov form, instead of everything above)", ChainSpec),
 ]

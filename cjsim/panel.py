@@ -189,10 +189,13 @@ def build_panel(
         data = pd.Series(1.0 if weights is None else weights[rows], index=where)
         return data.groupby(level=[0, 1]).sum().reindex(keys, fill_value=0.0)
 
+    geo_cost = _geo_costs(model, events, compiled.channels)
     for name in (*paid, *organic):
         rows = np.flatnonzero((kind == "touch") & (channel == name))
         touches = count(rows)
-        if name in paid:
+        if name in paid and geo_cost is not None:  # a touch costs what it costs in its geo
+            frame[f"spend_{name}"] = count(rows, geo_cost[compiled.channels.index(name)])
+        elif name in paid:
             frame[f"spend_{name}"] = touches * cost[name]
         frame[f"impressions_{name}"] = touches.astype(np.int64)
     conversions = np.flatnonzero(kind == "conversion")
@@ -211,6 +214,22 @@ def build_panel(
     if geo is None:
         frame = frame.drop(columns="geo")
     return Panel(frame, paid, organic, freq, geo, _population(geos, first))
+
+
+def _geo_costs(model: JourneyModel, events: pd.DataFrame, channels: tuple[str, ...]
+               ) -> np.ndarray | None:  # fmt: skip
+    """Per channel and row, what the row's touch costs in its geo (a log of a model with
+    geos); None for a model without geos."""
+    if not model.geos or "geo" not in events.columns:
+        return None
+    from cjsim.model.geos import geo_world
+
+    geo = events["geo"].astype(object).to_numpy()
+    costs = np.zeros((len(channels), len(events)))
+    for name in model.geos:
+        rows = geo == name
+        costs[:, rows] = compile_model(geo_world(model, name)).touch_cost[:, None]
+    return costs
 
 
 def _geo_values(events: pd.DataFrame, geo: str | None) -> np.ndarray:

@@ -17,7 +17,7 @@ from cjsim.cli.options import (
     load_model_arg,
 )
 from cjsim.cli.render import out, print_observation, print_panel
-from cjsim.cli.render_measure import print_lift
+from cjsim.cli.render_measure import print_geo_lift, print_lift
 from cjsim.errors import OptionError
 from cjsim.limits import MAX_CUSTOMERS, MAX_REPLICATIONS, check_at_most
 
@@ -196,11 +196,27 @@ def lift(
     start: Annotated[
         str, typer.Option(help="Calendar date of day 0, for Robyn's dates (YYYY-MM-DD).")
     ] = "2026-01-05",
+    design: Annotated[
+        str,
+        typer.Option(
+            help="holdout (customers held out) or geo (the channel goes dark in half of the "
+            "model's geos from --start-day)."
+        ),
+    ] = "holdout",
+    start_day: Annotated[
+        int | None, typer.Option(help="Geo design: the day the channel goes dark (default: mid).")
+    ] = None,
 ) -> None:
-    """Run a user-level holdout test of a channel many times and score it against the truth."""
+    """Run a lift test of a channel many times and score it against the truth."""
     from datetime import date
 
     from cjsim.lift import holdout_test
+
+    if design not in ("holdout", "geo"):
+        raise OptionError(f"--design {design!r}: expected holdout or geo")
+    if design == "geo":
+        _geo_lift(model, channel, out_dir, customers, replications, seed, workers, start_day)
+        return
 
     check_at_most("--customers", customers, MAX_CUSTOMERS)
     check_at_most("--replications", replications, MAX_REPLICATIONS)
@@ -218,4 +234,28 @@ def lift(
         )  # fmt: skip
     written = study.write(out_dir, days=chosen.horizon_days, start=day0)
     print_lift(study)
+    out.print(f"wrote {', '.join(p.name for p in written)} to {out_dir}")
+
+
+def _geo_lift(
+    model: str, channel: str, out_dir: Path, customers: int, replications: int, seed: int,
+    workers: int | None, start_day: int | None,
+) -> None:  # fmt: skip
+    """``cjsim lift --design geo``: a go-dark test in half of the geos, replicated."""
+    from cjsim._io import write_text_atomic
+    from cjsim.lift_geo import geo_test
+
+    check_at_most("--customers", customers, MAX_CUSTOMERS)
+    check_at_most("--replications", replications, MAX_REPLICATIONS)
+    check_workers(workers)
+    check_output_folder(out_dir)
+    chosen = load_model_arg(model)
+    with out.status(f"{replications} geo tests of {customers:,} customers..."):
+        study = geo_test(chosen, channel, customers, start_day=start_day,
+                         replications=replications, rng=seed, workers=workers)  # fmt: skip
+    out_dir.mkdir(exist_ok=True)
+    written = [out_dir / "geo_lift.csv", out_dir / "geo_lift_summary.csv"]
+    write_text_atomic(written[0], study.table.to_csv(index=False))
+    write_text_atomic(written[1], study.summary.to_csv(index=False))
+    print_geo_lift(study)
     out.print(f"wrote {', '.join(p.name for p in written)} to {out_dir}")

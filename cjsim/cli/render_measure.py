@@ -93,3 +93,23 @@ def print_loss_sweep(sweep: Any) -> None:
             ),
         )
     print_wide(t, 14 + 22 * len(sweep.levels))
+
+
+def print_geo_lift(study: Any) -> None:
+    """A geo study: per estimator, mean estimate against the truth, bias, coverage, power."""
+    cfg = study.settings
+    t = Table(
+        title=f"Go-dark test of {cfg['channel']} in half of {len(cfg['geos'])} geos "
+        f"({cfg['model']}), {cfg['replications']} tests",
+        title_justify="left",
+        caption=f"{cfg['units']}; truth: the treated geos again with the channel on, same "
+        "random numbers",
+        caption_justify="left",
+    )
+    for col in ("estimator", "mean estimate", "mean truth", "bias", "RMSE", "coverage", "power"):
+        t.add_column(col, justify="left" if col == "estimator" else "right")
+    for r in study.summary.itertuples(index=False):
+        t.add_row(r.estimator, f"{r.mean_estimate:,.2f}", f"{r.mean_truth:,.2f}",
+                  f"{r.bias:+,.2f} [{r.bias_low:+,.2f}, {r.bias_high:+,.2f}]", f"{r.rmse:,.2f}",
+                  f"{r.coverage:.0%}", f"{r.power:.0%}")  # fmt: skip
+    print_wide(t, 110)

@@ -83,6 +83,20 @@ class Channel(Frozen):
     schedule: Schedule | None = None
 
 
+class Geo(Frozen):
+    """A region of the market: its share of the customers, its own demand, its budgets.
+
+    A model with geos is simulated geo by geo (each a market of its own, with its share of
+    the population and of the customers) so that geo panels and geo experiments exist.
+    ``base_rate`` multiplies the base chances of leaving the first stage (more or less
+    demand without marketing); ``budget_share`` is the share of every paid budget spent
+    in the geo (default: its ``share``, the same spend per head as everywhere)."""
+
+    share: Annotated[float, Field(gt=0.0, le=1.0)]
+    base_rate: Positive = 1.0
+    budget_share: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+
+
 class Segment(Frozen):
     """A customer segment: its share of the market and how it differs from the base."""
 
@@ -141,6 +155,7 @@ class JourneyModel(Frozen):
     agents: AgentsConfig = AgentsConfig()
     capacity: dict[str, Capacity] = Field(default_factory=dict)
     network: Network | None = None
+    geos: dict[str, Geo] = Field(default_factory=dict)
     narrative: Narrative = Narrative()
 
     # -- derived facts -------------------------------------------------------------
@@ -194,7 +209,10 @@ class JourneyModel(Frozen):
         with comments, key order or formatting of the file, or with the ``[narrative]``
         words (which only ``cjsim explain`` reads).
         """
-        data = self.model_dump(mode="json", exclude={"narrative"})
+        # a model without geos hashes as it did before geos existed
+        data = self.model_dump(
+            mode="json", exclude={"narrative", *(() if self.geos else ("geos",))}
+        )
         payload = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 

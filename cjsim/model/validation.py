@@ -168,6 +168,25 @@ def _cross_check(m: JourneyModel, source: str | None) -> None:
         _check_channel(m, c, ch, source)
     _check_word_of_mouth(m, source)
     check_agent_sections(m, source)
+    _check_geos(m, source)
+
+
+def _check_geos(m: JourneyModel, source: str | None) -> None:
+    """Geo shares (and budget shares) sum to 1; a base rate keeps the first row a row."""
+    for what in ("share", "budget_share"):
+        given = [getattr(g, what) for g in m.geos.values() if getattr(g, what) is not None]
+        if given and abs(sum(given) - 1.0) > ROW_SUM_TOLERANCE:
+            raise ModelError(f"geo {what}s sum to {sum(given):.6g}; expected 1", source=source,
+                             key="geos")  # fmt: skip
+    first = m.stages[0]
+    moves = sum(p for t, p in m.transitions.get(first, {}).items() if t != first)
+    for name, g in m.geos.items():
+        if moves * g.base_rate > 1.0 + ROW_SUM_TOLERANCE:
+            raise ModelError(
+                f"{g.base_rate:g} makes the chances of leaving '{first}' sum to "
+                f"{moves * g.base_rate:.4g}; expected at most {1 / moves:.4g}",
+                source=source, key=f"geos.{name}.base_rate",
+            )  # fmt: skip
 
 
 def _check_stages_and_start(m: JourneyModel, source: str | None) -> None:

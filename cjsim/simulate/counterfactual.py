@@ -63,7 +63,7 @@ def outcome(
         tb = arrays["customer_id"][touch].astype(np.int64) // BLOCK
         tc = arrays["channel"][touch].astype(np.int64)
         counts = np.bincount(tb * C + tc, minlength=n_blocks * C).reshape(n_blocks, C)
-        out[:, 2:] += counts * cost
+        out[:, 2:] += counts * arrays.get("touch_cost", cost)  # a geo's own (geos)
         conv = arrays["event"] == CONVERSION
         cid = arrays["customer_id"][conv].astype(np.int64)
         val = arrays["value"][conv].astype(np.float64)

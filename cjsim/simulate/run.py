@@ -114,6 +114,11 @@ def simulate(
     if chunk_size is not None and chunk_size < 1:
         raise OptionError(f"chunk_size={chunk_size!r}: expected a whole number >= 1")
     out_path = Path(out) if out is not None else None
+    if model.geos:  # each geo a market of its own (cjsim.simulate.geos)
+        from cjsim.simulate.geos import simulate_geos
+
+        summary, frame = simulate_geos(model, customers, rng=rng, engine=engine, out=out_path)
+        return Simulation(summary, frame if keep_events else None, None, out_path)
     tables: list[Any] = []
     sink = tables.append if keep_events else None
     if engine == "agents":
@@ -141,6 +146,11 @@ def event_arrays(
 ) -> Iterator[dict[str, np.ndarray]]:
     """The integer-coded event arrays of one run, chunk by chunk (what the truth counts)."""
     check_engine(engine)
+    if model.geos:
+        from cjsim.simulate.geos import geo_event_arrays
+
+        yield from geo_event_arrays(model, customers, rng=rng, engine=engine)
+        return
     if engine == "agents":
         from cjsim.simulate.agents import agent_event_arrays
 

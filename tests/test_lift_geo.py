@@ -1,0 +1,65 @@
+"""Go-dark geo tests: the truth by the same random numbers, estimators by hand, coverage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cjsim.lift_geo import daily_outcomes, dark_world, estimate, geo_test, synthetic_weights
+from cjsim.model.geos import geo_customers
+from cjsim.simulate.geos import simulate_geos
+from tests.helpers.cli import assert_one_line_error, cjsim
+from tests.helpers.models import shipped
+
+
+def test_before_the_start_the_dark_and_the_lit_geo_are_the_same() -> None:
+    model = shipped("geo_retail")
+    dark = {"north": dark_world(model, "north", "tv", 60)}
+    _, seen = simulate_geos(model, 3_000, rng=7, worlds=dark)
+    _, lit = simulate_geos(model, 3_000, rng=7)
+    geos = list(model.geos)
+    y_seen = daily_outcomes(seen, geos, 120, "conversions")
+    y_lit = daily_outcomes(lit, geos, 120, "conversions")
+    assert (y_seen[:60] == y_lit[:60]).all()  # common random numbers until tv goes dark
+    assert (y_seen[:, 1:] == y_lit[:, 1:]).all()  # the other geos never change
+    tv_after = (seen["geo"] == "north") & (seen["channel"] == "tv") & (seen["time"] >= 60)
+    assert not tv_after.any()
+
+
+def test_estimators_on_a_panel_with_a_known_effect() -> None:
+    rng = np.random.default_rng(0)
+    days, G, start = 60, 8, 30
+    y = 1.0 + rng.normal(0, 0.01, (days, G)) + np.linspace(0, 0.5, G)  # geo levels differ
+    treated = np.array([True, False] * 4)
+    y[start:, treated] -= 0.2  # going dark costs 0.2 a day
+    est = estimate(y, treated, np.ones(G), start, 0.95)
+    assert est["did"] == pytest.approx(0.2, abs=0.01)
+    assert est["did_low"] < 0.2 < est["did_high"]
+    w = synthetic_weights(y[:start, 0], y[:start, ~treated])
+    assert w.sum() == pytest.approx(1.0) and (w >= -1e-9).all()
+
+
+@pytest.mark.slow
+def test_did_intervals_cover_the_exact_truth() -> None:
+    study = geo_test(shipped("geo_retail"), "tv", 16_000, replications=40, rng=2)
+    did = study.summary.set_index("estimator").loc["did"]
+    assert did["coverage"] >= 0.8  # 95% intervals over 8 geos; 40 tests
+    assert abs(did["bias"]) < 3 * (did["bias_high"] - did["bias"]) + 1e-9
+    assert (study.table["truth"] > 0).all()  # tv sells in every draw
+
+
+def test_cli_geo_design_and_its_errors(tmp_path: Path) -> None:
+    args = ("lift", "geo_retail", "--design", "geo", "--channel", "tv", "--customers", "2000",
+            "--replications", "2", "--workers", "1")  # fmt: skip
+    res = cjsim(*args, "--out", "geo", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "did" in res.stdout and (tmp_path / "geo" / "geo_lift_summary.csv").exists()
+    res = cjsim("lift", "ecommerce", "--design", "geo", "--channel", "video", "--out", "b",
+                cwd=tmp_path)  # fmt: skip
+    assert_one_line_error(res, "ecommerce", "geos")
+    res = cjsim(*args, "--start-day", "119", "--out", "b", cwd=tmp_path)
+    assert_one_line_error(res, "start day", "between 2 and 118")
+    assert not (tmp_path / "b").exists()
+    assert sum(geo_customers(shipped("geo_retail"), 2_000).values()) == 2_000
