@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,12 @@ from cjsim.model.geos import geo_customers, geo_world
 from cjsim.scoring.noise import interval
 
 ESTIMATORS = ("did", "difference_in_means", "synthetic_control")
+
+
+def _z(level: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + level / 2))
 
 
 def _t(level: float, df: float) -> float:
@@ -156,7 +163,23 @@ def _replication(
     row: dict[str, Any] = {"treated": ",".join(chosen),
                            "truth": truth}  # fmt: skip
     row.update(estimate(y_seen, treated, population, start, level))
+    row["spend_saved"] = _spend_after(model, lit, chosen, channel, start)
+    row["treated_customers"] = int(population[treated].sum())
     return row
+
+
+def _spend_after(
+    model: JourneyModel, lit: pd.DataFrame, treated: list[str], channel: str, start: int
+) -> float:
+    """What ``channel`` spent in the treated geos after the start, with the channel on:
+    the spend going dark saved (each touch at its geo's cost)."""
+    from cjsim.model.compiled import compile_model
+
+    index = list(model.channels).index(channel)
+    rows = (lit["event"] == "touch") & (lit["channel"] == channel) & (lit["time"] >= start)
+    touches = lit.loc[rows, "geo"].astype(str).value_counts()
+    return float(sum(touches.get(g, 0) * compile_model(geo_world(model, g)).touch_cost[index]
+                     for g in treated))  # fmt: skip
 
 
 def dark_world(model: JourneyModel, geo: str, channel: str, start: int) -> JourneyModel:
@@ -178,6 +201,28 @@ class GeoStudy:
     table: pd.DataFrame
     summary: pd.DataFrame
     settings: dict[str, Any] = field(default_factory=dict)
+
+    def calibration(self, fmt: str, *, start: date, estimator: str = "did") -> pd.DataFrame:
+        """One row per test in the lift-test form of ``pymc`` (``channel, x, delta_x,
+        delta_y, sigma``: the treated geos' spend after the start, its change, the change
+        of the outcome and its standard error) or ``robyn`` (``calibration_input``)."""
+        cfg, t = self.settings, self.table
+        per = t["treated_customers"] / 1000  # estimates are per 1,000 customers
+        lift = t[estimator] * per
+        sigma = (t[f"{estimator}_high"] - t[f"{estimator}_low"]) / (2 * _z(cfg["level"])) * per
+        if fmt == "pymc":
+            return pd.DataFrame({"channel": cfg["channel"], "x": t["spend_saved"],
+                                 "delta_x": -t["spend_saved"], "delta_y": -lift,
+                                 "sigma": sigma})  # fmt: skip
+        if fmt == "robyn":
+            first = start + timedelta(days=cfg["start_day"])
+            last = start + timedelta(days=cfg["days"] - 1)
+            return pd.DataFrame({"channel": cfg["channel"], "liftStartDate": first.isoformat(),
+                                 "liftEndDate": last.isoformat(), "liftAbs": lift,
+                                 "spend": t["spend_saved"], "confidence": cfg["level"],
+                                 "metric": cfg["target"],
+                                 "calibration_scope": "immediate"})  # fmt: skip
+        raise OptionError(f"calibration format {fmt!r}; expected pymc or robyn")
 
 
 def geo_test(
@@ -218,7 +263,8 @@ def geo_test(
     post_days = days - start
     table = pd.DataFrame(rows)
     scale = 1000 * post_days  # per 1,000 customers over the test period
-    numeric = [c for c in table.columns if c != "treated"]
+    numeric = [c for c in table.columns if c not in ("treated", "spend_saved",
+                                                     "treated_customers")]  # fmt: skip
     table[numeric] = table[numeric] * scale
     table.insert(0, "replication", range(replications))
     summary = _summary(table, level)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cjsim.lift_geo import daily_outcomes, dark_world, estimate, geo_test, synthetic_weights
@@ -56,6 +57,11 @@ def test_cli_geo_design_and_its_errors(tmp_path: Path) -> None:
     res = cjsim(*args, "--out", "geo", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert "did" in res.stdout and (tmp_path / "geo" / "geo_lift_summary.csv").exists()
+    pymc = pd.read_csv(tmp_path / "geo" / "calibration_pymc.csv")
+    assert list(pymc.columns) == ["channel", "x", "delta_x", "delta_y", "sigma"]
+    assert len(pymc) == 2 and (pymc["x"] > 0).all() and (pymc["delta_x"] == -pymc["x"]).all()
+    robyn = pd.read_csv(tmp_path / "geo" / "calibration_robyn.csv")
+    assert robyn["liftStartDate"].iloc[0] == "2026-03-06"  # day 60 from the 5th of January
     res = cjsim("lift", "ecommerce", "--design", "geo", "--channel", "video", "--out", "b",
                 cwd=tmp_path)  # fmt: skip
     assert_one_line_error(res, "ecommerce", "geos")

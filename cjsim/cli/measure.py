@@ -215,7 +215,11 @@ def lift(
     if design not in ("holdout", "geo"):
         raise OptionError(f"--design {design!r}: expected holdout or geo")
     if design == "geo":
-        _geo_lift(model, channel, out_dir, customers, replications, seed, workers, start_day)
+        try:
+            day0 = date.fromisoformat(start)
+        except ValueError:
+            raise OptionError(f"--start {start!r}: expected a date as YYYY-MM-DD") from None
+        _geo_lift(model, channel, out_dir, customers, replications, seed, workers, start_day, day0)
         return
 
     check_at_most("--customers", customers, MAX_CUSTOMERS)
@@ -239,7 +243,7 @@ def lift(
 
 def _geo_lift(
     model: str, channel: str, out_dir: Path, customers: int, replications: int, seed: int,
-    workers: int | None, start_day: int | None,
+    workers: int | None, start_day: int | None, day0: Any,
 ) -> None:  # fmt: skip
     """``cjsim lift --design geo``: a go-dark test in half of the geos, replicated."""
     from cjsim._io import write_text_atomic
@@ -257,5 +261,9 @@ def _geo_lift(
     written = [out_dir / "geo_lift.csv", out_dir / "geo_lift_summary.csv"]
     write_text_atomic(written[0], study.table.to_csv(index=False))
     write_text_atomic(written[1], study.summary.to_csv(index=False))
+    for fmt in ("pymc", "robyn"):
+        written.append(out_dir / f"calibration_{fmt}.csv")
+        frame = study.calibration(fmt, start=day0)
+        write_text_atomic(written[-1], frame.to_csv(index=False))
     print_geo_lift(study)
     out.print(f"wrote {', '.join(p.name for p in written)} to {out_dir}")
