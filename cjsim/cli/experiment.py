@@ -80,7 +80,7 @@ def evaluate(
         ),
     ] = None,
 ) -> None:
-    """Score every attribution method against the model's counterfactual ground truth."""
+    """Score attribution methods (or MMMs: --mmm) against the model's counterfactual truth."""
     from cjsim.attribution import make_method
     from cjsim.evaluate import EVALUATED_METHODS
 
