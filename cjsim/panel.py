@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from cjsim.errors import EventLogError, OptionError
+from cjsim.events import label_codes, rows_labelled
 from cjsim.model import JourneyModel
 from cjsim.model.compiled import compile_model
 
@@ -174,31 +175,33 @@ def build_panel(
             f"horizon of {model.horizon_days:g} days; expected the log of this model",
             source=source,
         )
-    geos = _geo_values(events, geo)
-    keys = pd.MultiIndex.from_product([range(periods), sorted(set(geos))], names=["p", "g"])
+    geos, geo_names = _geo_codes(events, geo)
+    keys = pd.MultiIndex.from_product([range(periods), geo_names], names=["p", "g"])
+    cell = period * len(geo_names) + geos  # the (period, geo) row of each event
     frame = pd.DataFrame(index=keys)
-    kind = events["event"].astype(str).to_numpy()
-    channel = events["channel"].astype(object).to_numpy()
+    touch = rows_labelled(events["event"], "touch")
+    channel_codes, channel_names = label_codes(events["channel"])
     compiled = compile_model(model)
     cost = dict(zip(compiled.channels, compiled.touch_cost.tolist(), strict=True))
     paid = tuple(n for n, c in model.channels.items() if c.type == "paid")
     organic = tuple(n for n, c in model.channels.items() if c.type != "paid")
 
     def count(rows: np.ndarray, weights: np.ndarray | None = None) -> pd.Series:
-        where = pd.MultiIndex.from_arrays([period[rows], geos[rows]])
-        data = pd.Series(1.0 if weights is None else weights[rows], index=where)
-        return data.groupby(level=[0, 1]).sum().reindex(keys, fill_value=0.0)
+        w = None if weights is None else weights[rows]
+        sums = np.bincount(cell[rows], weights=w, minlength=len(keys)).astype(np.float64)
+        return pd.Series(sums, index=keys)
 
     geo_cost = _geo_costs(model, events, compiled.channels)
     for name in (*paid, *organic):
-        rows = np.flatnonzero((kind == "touch") & (channel == name))
+        code = channel_names.index(name) if name in channel_names else -2
+        rows = np.flatnonzero(touch & (channel_codes == code))
         touches = count(rows)
         if name in paid and geo_cost is not None:  # a touch costs what it costs in its geo
             frame[f"spend_{name}"] = count(rows, geo_cost[compiled.channels.index(name)])
         elif name in paid:
             frame[f"spend_{name}"] = touches * cost[name]
         frame[f"impressions_{name}"] = touches.astype(np.int64)
-    conversions = np.flatnonzero(kind == "conversion")
+    conversions = np.flatnonzero(rows_labelled(events["event"], "conversion"))
     frame["conversions"] = count(conversions).astype(np.int64)
     frame["revenue"] = count(conversions, events["value"].to_numpy(float))
     frame["trend"] = keys.get_level_values("p")
@@ -213,7 +216,7 @@ def build_panel(
     frame = frame.rename(columns={"p": "period", "g": "geo"})
     if geo is None:
         frame = frame.drop(columns="geo")
-    return Panel(frame, paid, organic, freq, geo, _population(geos, first))
+    return Panel(frame, paid, organic, freq, geo, _population(geos, geo_names, first))
 
 
 def _geo_costs(model: JourneyModel, events: pd.DataFrame, channels: tuple[str, ...]
@@ -224,26 +227,32 @@ def _geo_costs(model: JourneyModel, events: pd.DataFrame, channels: tuple[str, .
         return None
     from cjsim.model.geos import geo_world
 
-    geo = events["geo"].astype(object).to_numpy()
+    codes, names = label_codes(events["geo"])
     costs = np.zeros((len(channels), len(events)))
     for name in model.geos:
-        rows = geo == name
+        rows = codes == (names.index(name) if name in names else -2)
         costs[:, rows] = compile_model(geo_world(model, name)).touch_cost[:, None]
     return costs
 
 
-def _geo_values(events: pd.DataFrame, geo: str | None) -> np.ndarray:
-    """Each row's geo (one value, ``national``, without a geo column)."""
+def _geo_codes(events: pd.DataFrame, geo: str | None) -> tuple[np.ndarray, list[str]]:
+    """Each row's geo as a code into the sorted geo names (one geo, ``national``, without a
+    geo column; ``(none)`` for rows without a value)."""
     if geo is None:
-        return np.full(len(events), "national", dtype=object)
-    values = events[geo].astype(object).to_numpy()
-    return np.where(pd.isna(values), "(none)", values).astype(str).astype(object)
+        return np.zeros(len(events), dtype=np.int64), ["national"]
+    codes, names = label_codes(events[geo])
+    labels = [*names, "(none)"] if (codes < 0).any() else list(names)
+    codes = np.where(codes < 0, len(names), codes)
+    order = sorted(range(len(labels)), key=labels.__getitem__)
+    rank = np.empty(len(labels), dtype=np.int64)
+    rank[order] = np.arange(len(labels))
+    return rank[codes], [labels[i] for i in order]
 
 
-def _population(geos: np.ndarray, first: np.ndarray) -> dict[str, int]:
+def _population(geos: np.ndarray, names: list[str], first: np.ndarray) -> dict[str, int]:
     """Customers per geo (each counted in the geo of their first event)."""
-    names, counts = np.unique(geos[first].astype(str), return_counts=True)
-    return dict(zip(names.tolist(), counts.tolist(), strict=True))
+    counts = np.bincount(geos[first], minlength=len(names))
+    return {n: int(c) for n, c in zip(names, counts, strict=True) if c}
 
 
 def _pymc(panel: Panel, whole: pd.DataFrame, target: str) -> pd.DataFrame:

@@ -51,7 +51,7 @@ def observe(
     check_output(out_path, (".parquet", ".pq", ".csv"), (events,))
     check_output(links, (".csv",), (events, out_path))
     true = read_events(events)
-    seen = run_observe(true, chosen, seed=seed, source=str(events))
+    seen = run_observe(true, chosen, seed=seed, source=str(events), validate=False)
     metadata = {**read_metadata(events), "observed": seen.metadata()}
     write_events(seen.events, out_path, metadata)
     if links is not None:

@@ -65,7 +65,8 @@ def _replication(
     for view in views:
         seen = events
         if view is not None:
-            seen = observe(events, view, seed=int(observation_seed.generate_state(1)[0])).events
+            drawn = int(observation_seed.generate_state(1)[0])
+            seen = observe(events, view, seed=drawn, validate=False).events
         rng = np.random.default_rng(attribution_seed)
         results.append((attribute_log(seen, methods, rng, multi_conversion), spend))
     return results

@@ -25,7 +25,14 @@ The package in modules: :mod:`~cjsim.events.schema` (kinds, columns, formats),
 """
 
 from cjsim.events.checks import validate_events
-from cjsim.events.reading import QUOTE_HINT, read_events, read_metadata, too_many_fields
+from cjsim.events.reading import (
+    QUOTE_HINT,
+    label_codes,
+    read_events,
+    read_metadata,
+    rows_labelled,
+    too_many_fields,
+)
 from cjsim.events.schema import (
     COLUMNS,
     CONVERSION,
@@ -54,8 +61,10 @@ __all__ = [
     "arrays_to_table",
     "arrow_schema",
     "event_format",
+    "label_codes",
     "read_events",
     "read_metadata",
+    "rows_labelled",
     "too_many_fields",
     "validate_events",
     "write_events",

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from cjsim.errors import EventLogError
-from cjsim.events import validate_events
+from cjsim.events import label_codes, rows_labelled, validate_events
 from cjsim.observe.profile import Profile
 
 
@@ -85,8 +85,8 @@ class Observation:
         """Counts of the true and the observed log, for a report or the terminal."""
 
         def counts(frame: pd.DataFrame) -> dict[str, int]:
-            kinds = frame["event"].astype(str).value_counts()
-            return {k: int(kinds.get(k, 0)) for k in ("touch", "stage", "conversion")}
+            return {k: int(rows_labelled(frame["event"], k).sum())
+                    for k in ("touch", "stage", "conversion")}  # fmt: skip
 
         return {
             "customers": int(self.customers.shape[0]),
@@ -100,7 +100,7 @@ class Observation:
         """Per channel: touches in the true log, touches recorded, and the share recorded."""
 
         def touches(frame: pd.DataFrame) -> pd.Series:
-            rows = frame["event"].astype(str) == "touch"
+            rows = rows_labelled(frame["event"], "touch")
             return frame.loc[rows, "channel"].astype(str).value_counts()
 
         true, seen = touches(true_events), touches(self.events)
@@ -132,7 +132,12 @@ class _Draws:
 
 
 def observe(
-    events: pd.DataFrame, profile: Profile, *, seed: int = 0, source: str | None = None
+    events: pd.DataFrame,
+    profile: Profile,
+    *,
+    seed: int = 0,
+    source: str | None = None,
+    validate: bool = True,
 ) -> Observation:
     """Apply an observation profile to a simulated event log.
 
@@ -147,13 +152,17 @@ def observe(
         Seed of the draws (consent, devices, cookies, clicks, tags).
     source : str, optional
         The log's file name, for error messages.
+    validate : bool, default True
+        Check the log first (:func:`~cjsim.events.validate_events`); a log just read
+        with :func:`~cjsim.events.read_events` or simulated has been checked already.
 
     Returns
     -------
     Observation
         The observed log, its ids and the per-customer draws.
     """
-    validate_events(events, source=source)
+    if validate:
+        validate_events(events, source=source)
     if not pd.api.types.is_integer_dtype(events["customer_id"]):
         raise EventLogError(
             f"customer_id has type {events['customer_id'].dtype}; expected integer ids of a "
@@ -169,10 +178,9 @@ def observe(
     ids = events["customer_id"].to_numpy(np.int64)
     cust, uniq = pd.factorize(ids, sort=True)
     time = events["time"].to_numpy(np.float64)
-    kind = events["event"].astype(str).to_numpy()
     draws = _Draws.draw(uniq.size, ids.size, seed)
     customers = _customer_draws(events, cust, uniq, profile, draws)
-    kept = _recorded(events, kind, cust, customers, profile, draws)
+    kept = _recorded(events, cust, customers, profile, draws)
     device, cookie = _identities(cust, time, customers["logged_in"].to_numpy(), profile, draws)
     return _assemble(events, kept, cust, uniq, device, cookie, customers, profile, seed)
 
@@ -183,7 +191,7 @@ def _customer_draws(
     """Per true customer: segment, and whether they opt out, log in, block ads."""
     if "segment" in events.columns:
         _, first = np.unique(cust, return_index=True)  # each customer's first row
-        segment = events["segment"].astype(object).to_numpy()[first]
+        segment = events["segment"].iloc[first].astype(object).to_numpy()
         segment = np.where(pd.isna(segment), "", segment).astype(str)
     else:
         segment = np.full(uniq.size, "", dtype=object).astype(str)
@@ -202,7 +210,6 @@ def _customer_draws(
 
 def _recorded(
     events: pd.DataFrame,
-    kind: np.ndarray,
     cust: np.ndarray,
     customers: pd.DataFrame,
     profile: Profile,
@@ -211,23 +218,23 @@ def _recorded(
     """Which events the tracking system records (a boolean per row)."""
     consented = ~customers["opted_out"].to_numpy()[cust]
     blocker = customers["ad_blocker"].to_numpy()[cust]
-    channel = events["channel"].astype(object).to_numpy()
-    touch = kind == "touch"
-    kept = np.zeros(kind.size, dtype=bool)
-    for name in pd.unique(channel[touch]):
-        rule = profile.rule(str(name))
-        rows = touch & (channel == name)
+    touch = rows_labelled(events["event"], "touch")
+    codes, names = label_codes(events["channel"])
+    kept = np.zeros(touch.size, dtype=bool)
+    for code in np.unique(codes[touch & (codes >= 0)]):
+        rule = profile.rule(names[code])
         if not rule.in_paths:
             continue
-        seen = draws.click < rule.click_share
-        if rule.views_tracked:
-            seen = np.ones_like(seen)
+        rows = touch & (codes == code)
+        seen = np.ones(touch.size, dtype=bool) if rule.views_tracked else (
+            draws.click < rule.click_share)  # fmt: skip
         if rule.blocked_by_ad_blockers:
-            seen = seen & ~blocker
+            seen &= ~blocker
         kept |= rows & seen & consented
     if profile.stages:
-        kept |= (kind == "stage") & consented
-    conversion = (kind == "conversion") & (draws.conversion < profile.conversions.tracked)
+        kept |= rows_labelled(events["event"], "stage") & consented
+    conversion = rows_labelled(events["event"], "conversion")
+    conversion &= draws.conversion < profile.conversions.tracked
     if not profile.consent.keep_conversions:
         conversion &= consented
     return kept | conversion
