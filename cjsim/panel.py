@@ -159,22 +159,7 @@ def build_panel(
     start : date
         The calendar date of day 0.
     """
-    if freq not in FREQUENCIES:
-        raise OptionError(f"--freq {freq!r}: expected one of: {', '.join(FREQUENCIES)}")
-    if not pd.api.types.is_numeric_dtype(events["time"]):
-        raise EventLogError("time must be days since the start (a simulated log)", source=source)
-    if geo is not None and geo not in events.columns:
-        columns = ", ".join(c for c in events.columns if c not in ("time", "value"))
-        raise OptionError(f"--geo {geo!r}: the log has no such column; columns: {columns}")
-    days = FREQUENCIES[freq]
-    periods = max(1, math.ceil(model.horizon_days / days - 1e-9))
-    period = np.floor(events["time"].to_numpy(float) / days).astype(np.int64)
-    if period.size and (period.min() < 0 or period.max() >= periods):
-        raise EventLogError(
-            f"an event at day {float(events['time'].max()):g} lies outside the model's "
-            f"horizon of {model.horizon_days:g} days; expected the log of this model",
-            source=source,
-        )
+    days, periods, period = _periods(events, model, freq, geo, source)
     geos, geo_names = _geo_codes(events, geo)
     keys = pd.MultiIndex.from_product([range(periods), geo_names], names=["p", "g"])
     cell = period * len(geo_names) + geos  # the (period, geo) row of each event
@@ -217,6 +202,28 @@ def build_panel(
     if geo is None:
         frame = frame.drop(columns="geo")
     return Panel(frame, paid, organic, freq, geo, _population(geos, geo_names, first))
+
+
+def _periods(events: pd.DataFrame, model: JourneyModel, freq: str, geo: str | None,
+             source: str | None) -> tuple[int, int, np.ndarray]:  # fmt: skip
+    """Days per period, the number of periods, and each event's period (checked)."""
+    if freq not in FREQUENCIES:
+        raise OptionError(f"--freq {freq!r}: expected one of: {', '.join(FREQUENCIES)}")
+    if not pd.api.types.is_numeric_dtype(events["time"]):
+        raise EventLogError("time must be days since the start (a simulated log)", source=source)
+    if geo is not None and geo not in events.columns:
+        columns = ", ".join(c for c in events.columns if c not in ("time", "value"))
+        raise OptionError(f"--geo {geo!r}: the log has no such column; columns: {columns}")
+    days = FREQUENCIES[freq]
+    periods = max(1, math.ceil(model.horizon_days / days - 1e-9))
+    period = np.floor(events["time"].to_numpy(float) / days).astype(np.int64)
+    if period.size and (period.min() < 0 or period.max() >= periods):
+        raise EventLogError(
+            f"an event at day {float(events['time'].max()):g} lies outside the model's "
+            f"horizon of {model.horizon_days:g} days; expected the log of this model",
+            source=source,
+        )
+    return days, periods, period
 
 
 def _geo_costs(model: JourneyModel, events: pd.DataFrame, channels: tuple[str, ...]
