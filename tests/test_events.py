@@ -95,3 +95,38 @@ def test_unknown_format_and_missing_file(tmp_path):
         read_events(tmp_path / "e.json")
     with pytest.raises(EventLogError, match="file not found"):
         read_events(tmp_path / "nope.parquet")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"event": ["touch", "visit", "conversion"]},
+        {"event": ["touch", None, "conversion"]},
+        {"channel": ["", None, None]},
+        {"channel": [None, None, None]},
+        {"event": ["touch", "stage", "conversion"], "stage": [None, "", None]},
+        {"value": [0.0, 0.0, -1.0]},
+    ],
+)
+def test_categorical_columns_are_checked_as_their_text(change) -> None:  # type: ignore[no-untyped-def]
+    """A Parquet or simulated log (categorical columns, read by codes) gets the same verdict
+    and message as the same log with text columns."""
+    from cjsim.errors import EventLogError
+    from cjsim.events import validate_events
+
+    base = {"customer_id": [1, 1, 1], "time": [0.0, 1.0, 2.0],
+            "event": ["touch", "touch", "conversion"], "channel": ["a", "b", None],
+            "stage": [None, None, None], "value": [0.0, 0.0, 5.0]}  # fmt: skip
+    text = pd.DataFrame({**base, **change})
+    coded = text.copy()
+    for col in ("event", "channel", "stage"):
+        coded[col] = coded[col].astype("category")
+    messages = []
+    for frame in (text, coded):
+        try:
+            validate_events(frame, source="x")
+            messages.append(None)
+        except EventLogError as exc:
+            messages.append(str(exc))
+    assert messages[0] == messages[1]
+    assert messages[0] is not None

@@ -27,10 +27,8 @@ The package in modules: :mod:`~cjsim.events.schema` (kinds, columns, formats),
 from cjsim.events.checks import validate_events
 from cjsim.events.reading import (
     QUOTE_HINT,
-    label_codes,
     read_events,
     read_metadata,
-    rows_labelled,
     too_many_fields,
 )
 from cjsim.events.schema import (
@@ -44,6 +42,8 @@ from cjsim.events.schema import (
     TOUCH,
     arrow_schema,
     event_format,
+    label_codes,
+    rows_labelled,
 )
 from cjsim.events.writing import EventWriter, arrays_to_table, write_events
 

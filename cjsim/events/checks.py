@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cjsim.errors import EventLogError, show
-from cjsim.events.schema import EVENT_KINDS, REQUIRED
+from cjsim.events.schema import EVENT_KINDS, REQUIRED, label_codes, rows_labelled
 
 
 class _Log:
@@ -52,9 +52,20 @@ class _Log:
         return pd.to_numeric(self.frame["value"], errors="coerce").to_numpy(dtype=np.float64)
 
     @cached_property
+    def categorical(self) -> bool:
+        """The event column is categorical (a simulated or Parquet log): read by codes."""
+        return isinstance(self.frame["event"].dtype, pd.CategoricalDtype)
+
+    def kind(self, label: str) -> np.ndarray:
+        """Which rows are events of kind ``label``."""
+        if self.categorical:
+            return rows_labelled(self.frame["event"], label)
+        return (self.event == label).to_numpy()
+
+    @cached_property
     def touch(self) -> np.ndarray:
         """Which rows are touches."""
-        return (self.event == "touch").to_numpy()
+        return self.kind("touch")
 
 
 def _has_required_columns(log: _Log) -> None:
@@ -77,10 +88,15 @@ def _has_rows(log: _Log) -> None:
 
 def _events_are_known(log: _Log) -> None:
     """Every event is a touch, a stage or a conversion."""
-    ev = log.event
+    if log.categorical:  # one test per category, not per row
+        codes, names = label_codes(log.frame["event"])
+        known = np.array([n in EVENT_KINDS for n in names] + [False])  # [-1]: empty
+        bad = ~known[codes]
+    else:
+        bad = (~log.event.isin(EVENT_KINDS)).to_numpy()
     log.reject(
-        (~ev.isin(EVENT_KINDS)).to_numpy(),
-        lambda i: f"event is {show(ev.iloc[i])}; expected one of {', '.join(EVENT_KINDS)}",
+        bad,
+        lambda i: f"event is {show(log.event.iloc[i])}; expected one of {', '.join(EVENT_KINDS)}",
     )
 
 
@@ -144,8 +160,7 @@ def _touches_have_a_channel_column(log: _Log) -> None:
 def _touches_have_a_channel(log: _Log) -> None:
     """Every touch names its channel."""
     if log.touch.any():
-        ch = log.frame["channel"].astype("string")
-        empty = log.touch & (ch.isna() | (ch == "")).to_numpy()
+        empty = log.touch & _empty(log.frame["channel"])
         log.reject(empty, lambda i: "touch without a channel; expected a channel name")
 
 
@@ -153,6 +168,8 @@ def _values_are_numbers(log: _Log) -> None:
     """A value, where given, is a number."""
     if "value" in log.frame.columns:
         raw = log.frame["value"]
+        if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+            return  # numbers (NaN counts as no value given)
         log.reject(
             np.isnan(log.value) & (raw.astype("string").fillna("") != "").to_numpy(bool),
             lambda i: f"value is {show(raw.iloc[i])}; expected a number",
@@ -163,7 +180,7 @@ def _conversion_values_are_amounts(log: _Log) -> None:
     """A conversion's value is a finite amount >= 0."""
     if "value" in log.frame.columns:
         v = log.value
-        conv = (log.event == "conversion").to_numpy()
+        conv = log.kind("conversion")
         log.reject(
             conv & ~(np.isfinite(v) & (v >= 0)),
             lambda i: f"conversion value is {show(v[i])}; expected a finite amount >= 0",
@@ -173,9 +190,18 @@ def _conversion_values_are_amounts(log: _Log) -> None:
 def _stages_are_named(log: _Log) -> None:
     """Every stage event names its stage."""
     if "stage" in log.frame.columns:
-        st = log.frame["stage"].astype("string")
-        empty = (log.event == "stage").to_numpy() & (st.isna() | (st == "")).to_numpy()
+        empty = log.kind("stage") & _empty(log.frame["stage"])
         log.reject(empty, lambda i: "stage event without a stage; expected a stage name")
+
+
+def _empty(column: pd.Series) -> np.ndarray:
+    """Rows with no text: missing or ``""`` (a categorical column by its categories)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes, names = label_codes(column)
+        blank = np.array([n == "" for n in names] + [True])  # [-1]: missing
+        return blank[codes]
+    text = column.astype("string")
+    return (text.isna() | (text == "")).to_numpy()
 
 
 #: The rules, in the order they are tried: the first that fails is the one reported.

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from cjsim.errors import EventLogError
@@ -44,3 +46,21 @@ def arrow_schema() -> pa.Schema:
             ("segment", cat),
         ]
     )
+
+
+def label_codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """A text column as integer codes and their labels (-1: empty), without turning
+    millions of values into strings: a categorical column gives its own codes."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        return codes, [str(c) for c in column.cat.categories]
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    return np.asarray(codes), [str(u) for u in uniques]
+
+
+def rows_labelled(column: pd.Series, label: str) -> np.ndarray:
+    """A boolean per row: the column holds ``label``."""
+    codes, names = label_codes(column)
+    if label not in names:
+        return np.zeros(codes.size, dtype=bool)
+    return codes == names.index(label)
