@@ -45,31 +45,10 @@ from cjsim._pool import pool_map
 from cjsim.errors import OptionError
 from cjsim.model import JourneyModel
 from cjsim.model.geos import geo_customers, geo_world
+from cjsim.scoring.lift import difference_in_means, t_quantile
 from cjsim.scoring.noise import interval
 
 ESTIMATORS = ("did", "difference_in_means", "synthetic_control")
-
-
-def _z(level: float) -> float:
-    from scipy.stats import norm
-
-    return float(norm.ppf(0.5 + level / 2))
-
-
-def _t(level: float, df: float) -> float:
-    from scipy.stats import t
-
-    return float(t.ppf(0.5 + level / 2, df)) if df > 0 else math.nan
-
-
-def _welch(a: np.ndarray, b: np.ndarray, level: float) -> tuple[float, float, float]:
-    """Mean of a minus mean of b, and its Welch t-interval."""
-    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
-    est = float(a.mean() - b.mean())
-    se = math.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1)) if se > 0 else 1.0
-    half = _t(level, df) * se
-    return est, est - half, est + half
 
 
 def synthetic_weights(treated: np.ndarray, donors: np.ndarray) -> np.ndarray:
@@ -105,8 +84,9 @@ def estimate(
     d = y[~pre].mean(axis=0) - y[pre].mean(axis=0)
     out: dict[str, float] = {}
     for name, values in (("did", d), ("difference_in_means", y[~pre].mean(axis=0))):
-        est, low, high = _welch(values[~treated], values[treated], level)
-        out.update({name: est, f"{name}_low": low, f"{name}_high": high})
+        est = difference_in_means(values[~treated], values[treated], level, student=True)
+        out.update({name: est.lift, f"{name}_se": est.se, f"{name}_low": est.low,
+                    f"{name}_high": est.high})  # fmt: skip
     sc = _synthetic(y, treated, population, pre)
     controls = np.flatnonzero(~treated)
     placebos = []
@@ -118,8 +98,9 @@ def estimate(
             sub = np.where(rest | mask)[0]
             placebos.append(_synthetic(y[:, sub], mask[sub], population[sub], pre))
     spread = float(np.std(placebos, ddof=1)) if len(placebos) > 1 else math.nan
-    half = _t(level, len(placebos) - 1) * spread
-    out.update({"synthetic_control": sc, "synthetic_control_low": sc - half,
+    half = t_quantile(level, len(placebos) - 1) * spread
+    out.update({"synthetic_control": sc, "synthetic_control_se": spread,
+                "synthetic_control_low": sc - half,
                 "synthetic_control_high": sc + half})  # fmt: skip
     return out
 
@@ -209,7 +190,7 @@ class GeoStudy:
         cfg, t = self.settings, self.table
         per = t["treated_customers"] / 1000  # estimates are per 1,000 customers
         lift = t[estimator] * per
-        sigma = (t[f"{estimator}_high"] - t[f"{estimator}_low"]) / (2 * _z(cfg["level"])) * per
+        sigma = t[f"{estimator}_se"] * per
         if fmt == "pymc":
             return pd.DataFrame({"channel": cfg["channel"], "x": t["spend_saved"],
                                  "delta_x": -t["spend_saved"], "delta_y": -lift,

@@ -56,24 +56,46 @@ class LiftEstimate:
         return LiftEstimate(self.lift * factor, self.se * abs(factor), lo, hi, self.level)
 
 
-def _z(level: float) -> float:
+def normal_quantile(level: float) -> float:
+    """The two-sided normal quantile of a confidence level (1.96 at 0.95)."""
     from scipy.stats import norm
 
     return float(norm.ppf(0.5 + level / 2))
 
 
+def t_quantile(level: float, df: float) -> float:
+    """The two-sided Student t quantile of a confidence level (NaN without a degree of
+    freedom)."""
+    from scipy.stats import t
+
+    return float(t.ppf(0.5 + level / 2, df)) if df > 0 else math.nan
+
+
 def difference_in_means(
-    treated: np.ndarray, control: np.ndarray, level: float = 0.95
+    treated: np.ndarray, control: np.ndarray, level: float = 0.95, *, student: bool = False
 ) -> LiftEstimate:
-    """Mean of ``treated`` minus mean of ``control``, with Welch's standard error."""
+    """Mean of ``treated`` minus mean of ``control``, with Welch's standard error.
+
+    The interval uses the normal quantile (groups of thousands of customers), or with
+    ``student`` the t quantile at the Welch-Satterthwaite degrees of freedom (a handful
+    of geos)."""
     treated = np.asarray(treated, dtype=np.float64)
     control = np.asarray(control, dtype=np.float64)
     if treated.size < 2 or control.size < 2:
         nan = float("nan")
         return LiftEstimate(nan, nan, nan, nan, level)
     lift = float(treated.mean() - control.mean())
-    se = math.sqrt(treated.var(ddof=1) / treated.size + control.var(ddof=1) / control.size)
-    half = _z(level) * se
+    vt, vc = treated.var(ddof=1) / treated.size, control.var(ddof=1) / control.size
+    se = math.sqrt(vt + vc)
+    if student:
+        df = (
+            (vt + vc) ** 2 / (vt**2 / (treated.size - 1) + vc**2 / (control.size - 1))
+            if se > 0
+            else 1.0
+        )
+        half = t_quantile(level, df) * se
+    else:
+        half = normal_quantile(level) * se
     return LiftEstimate(lift, se, lift - half, lift + half, level)
 
 
@@ -83,7 +105,7 @@ def power(true_lift: float, se: float, level: float = 0.95) -> float:
 
     if not se > 0:
         return float("nan")
-    z = _z(level)
+    z = normal_quantile(level)
     shift = abs(true_lift) / se
     return float(norm.cdf(shift - z) + norm.cdf(-shift - z))
 
@@ -92,7 +114,7 @@ def minimum_detectable_lift(se: float, level: float = 0.95, target_power: float 
     """The smallest lift found with probability ``target_power`` by a test of this ``se``."""
     from scipy.stats import norm
 
-    return (_z(level) + float(norm.ppf(target_power))) * se
+    return (normal_quantile(level) + float(norm.ppf(target_power))) * se
 
 
 def binary_se(rate: float, n_treated: int, n_control: int) -> float:
