@@ -132,7 +132,7 @@ def _replication(
     days = math.ceil(model.horizon_days)
     entropy = int(sim_seed.generate_state(1)[0])
     _, seen = simulate_geos(model, customers, rng=entropy, worlds=dark)
-    _, lit = simulate_geos(model, customers, rng=entropy)
+    _, lit = simulate_geos(model, customers, rng=entropy, only=chosen)  # the controls: as seen
     sizes = geo_customers(model, customers)
     population = np.array([sizes[g] for g in geos], dtype=float)
     y_seen = daily_outcomes(seen, geos, days, target) / population

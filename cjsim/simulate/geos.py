@@ -12,7 +12,7 @@ the geos' summaries.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,24 +53,29 @@ def simulate_geos(
     engine: str = "markov",
     out: str | Path | None = None,
     worlds: dict[str, JourneyModel] | None = None,
+    only: Collection[str] | None = None,
 ) -> tuple[SimulationSummary, pd.DataFrame]:
-    """Every geo's customers simulated in its own market; the summary and the one log."""
+    """Every geo's customers simulated in its own market; the summary and the one log.
+
+    ``only`` simulates just those geos (their customers keep their ids and draws): a geo
+    experiment's rerun of the treated geos."""
     from cjsim.events import write_events
     from cjsim.simulate.run import simulate
 
+    names = list(model.geos)
     parts, frames = [], []
     for name, world, n, seed, first in geo_runs(model, customers, rng, worlds):
-        if n == 0:
+        if n == 0 or (only is not None and name not in only):
             continue
         run = simulate(world, n, engine=engine, rng=seed, keep_events=True)
         assert run.events is not None
         frame = run.events
         frame["customer_id"] += first
-        frame["geo"] = name
+        codes = np.full(len(frame), names.index(name), dtype=np.int32)
+        frame["geo"] = pd.Categorical.from_codes(codes, categories=names)
         frames.append(frame)
         parts.append(run.summary)
     events = pd.concat(frames, ignore_index=True)
-    events["geo"] = pd.Categorical(events["geo"], categories=list(model.geos))
     summary = combine(parts, model, customers, resolve_entropy(rng))
     if out is not None:
         meta = {"model": model.name, "model_hash": model.content_hash(), "engine": engine,
