@@ -182,7 +182,8 @@ def build_panel(
         rows = np.flatnonzero(touch & (channel_codes == code))
         touches = count(rows)
         if name in paid and geo_cost is not None:  # a touch costs what it costs in its geo
-            frame[f"spend_{name}"] = count(rows, geo_cost[compiled.channels.index(name)])
+            table, geo_rows = geo_cost
+            frame[f"spend_{name}"] = count(rows, table[geo_rows, compiled.channels.index(name)])
         elif name in paid:
             frame[f"spend_{name}"] = touches * cost[name]
         frame[f"impressions_{name}"] = touches.astype(np.int64)
@@ -227,19 +228,19 @@ def _periods(events: pd.DataFrame, model: JourneyModel, freq: str, geo: str | No
 
 
 def _geo_costs(model: JourneyModel, events: pd.DataFrame, channels: tuple[str, ...]
-               ) -> np.ndarray | None:  # fmt: skip
-    """Per channel and row, what the row's touch costs in its geo (a log of a model with
-    geos); None for a model without geos."""
+               ) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
+    """What a touch of each channel costs in each geo, (geos + 1, C), and each row's index
+    into it (a log of a model with geos); None for a model without geos."""
     if not model.geos or "geo" not in events.columns:
         return None
     from cjsim.model.geos import geo_world
 
     codes, names = label_codes(events["geo"])
-    costs = np.zeros((len(channels), len(events)))
-    for name in model.geos:
-        rows = codes == (names.index(name) if name in names else -2)
-        costs[:, rows] = compile_model(geo_world(model, name)).touch_cost[:, None]
-    return costs
+    table = np.zeros((len(names) + 1, len(channels)))  # the last row: no geo, costs nothing
+    for i, name in enumerate(names):
+        if name in model.geos:
+            table[i] = compile_model(geo_world(model, name)).touch_cost
+    return table, codes  # codes of -1 index the last row
 
 
 def _geo_codes(events: pd.DataFrame, geo: str | None) -> tuple[np.ndarray, list[str]]:

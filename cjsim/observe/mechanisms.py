@@ -195,8 +195,8 @@ def _customer_draws(
         segment = np.where(pd.isna(segment), "", segment).astype(str)
     else:
         segment = np.full(uniq.size, "", dtype=object).astype(str)
-    rates = {s: profile.consent.rate(s or None) for s in np.unique(segment)}
-    opt_out_rate = np.vectorize(rates.__getitem__, otypes=[float])(segment)
+    names, which = np.unique(segment, return_inverse=True)
+    opt_out_rate = np.array([profile.consent.rate(s or None) for s in names])[which]
     return pd.DataFrame(
         {
             "customer_id": uniq,
