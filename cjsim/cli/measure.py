@@ -4,6 +4,7 @@ test, replicated and scored against the truth)."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from cjsim.cli.options import (
     check_output_folder,
     check_workers,
     load_model_arg,
+    parse_date,
 )
 from cjsim.cli.render import out, print_observation, print_panel
 from cjsim.cli.render_measure import print_geo_lift, print_lift
@@ -94,7 +96,6 @@ def panel(
 ) -> None:
     """Aggregate an event log into a panel per period (and geo) for marketing-mix models."""
     import json
-    from datetime import date
 
     from cjsim._io import write_text_atomic
     from cjsim.events import read_events, read_metadata
@@ -108,10 +109,7 @@ def panel(
         raise OptionError(f"--target {target!r}: expected revenue or conversions")
     if fmt in ("pymc", "robyn") and geo is not None:
         raise OptionError(f"--format {fmt} is national; expected no --geo (or --format meridian)")
-    try:
-        day0 = date.fromisoformat(start)
-    except ValueError:
-        raise OptionError(f"--start {start!r}: expected a date as YYYY-MM-DD") from None
+    day0 = parse_date("--start", start)
     check_output(out_path, (".csv",), (events,))
     meta = read_metadata(events)
     chosen = load_model_arg(model or _model_of(meta, events))
@@ -208,28 +206,18 @@ def lift(
     ] = None,
 ) -> None:
     """Run a lift test of a channel many times and score it against the truth."""
-    from datetime import date
-
     from cjsim.lift import holdout_test
 
     if design not in ("holdout", "geo"):
         raise OptionError(f"--design {design!r}: expected holdout or geo")
-    if design == "geo":
-        try:
-            day0 = date.fromisoformat(start)
-        except ValueError:
-            raise OptionError(f"--start {start!r}: expected a date as YYYY-MM-DD") from None
-        _geo_lift(model, channel, out_dir, customers, replications, seed, workers, start_day, day0)
-        return
-
     check_at_most("--customers", customers, MAX_CUSTOMERS)
     check_at_most("--replications", replications, MAX_REPLICATIONS)
     check_workers(workers)
     check_output_folder(out_dir)
-    try:
-        day0 = date.fromisoformat(start)
-    except ValueError:
-        raise OptionError(f"--start {start!r}: expected a date as YYYY-MM-DD") from None
+    day0 = parse_date("--start", start)
+    if design == "geo":
+        _geo_lift(model, channel, out_dir, customers, replications, seed, workers, start_day, day0)
+        return
     chosen = load_model_arg(model)
     with out.status(f"truth and {replications} lift tests of {customers:,} customers..."):
         study = holdout_test(
@@ -243,16 +231,12 @@ def lift(
 
 def _geo_lift(
     model: str, channel: str, out_dir: Path, customers: int, replications: int, seed: int,
-    workers: int | None, start_day: int | None, day0: Any,
+    workers: int | None, start_day: int | None, day0: date,
 ) -> None:  # fmt: skip
-    """``cjsim lift --design geo``: a go-dark test in half of the geos, replicated."""
+    """``cjsim lift --design geo`` (options checked): a go-dark test in half of the geos."""
     from cjsim._io import write_text_atomic
     from cjsim.lift_geo import geo_test
 
-    check_at_most("--customers", customers, MAX_CUSTOMERS)
-    check_at_most("--replications", replications, MAX_REPLICATIONS)
-    check_workers(workers)
-    check_output_folder(out_dir)
     chosen = load_model_arg(model)
     with out.status(f"{replications} geo tests of {customers:,} customers..."):
         study = geo_test(chosen, channel, customers, start_day=start_day,

@@ -8,6 +8,7 @@ the value and what is expected.
 from __future__ import annotations
 
 import math
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,6 +60,14 @@ def check_workers(workers: int | None) -> None:
 def check_at_least(flag: str, value: int | None, least: int = 1) -> None:
     if value is not None and value < least:
         raise OptionError(f"{flag} {value}: expected at least {least}")
+
+
+def parse_date(flag: str, text: str) -> date:
+    """A calendar date given as YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise OptionError(f"{flag} {text!r}: expected a date as YYYY-MM-DD") from None
 
 
 def check_delimiter(delimiter: str | None, *, detect: bool = False) -> None:
