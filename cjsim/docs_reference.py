@@ -32,6 +32,7 @@ from cjsim.model import (
     WordOfMouth,
 )
 from cjsim.model.agent_sections import AgentsConfig, Capacity, Network, Schedule
+from cjsim.model.timing import Arrivals, Flighting
 from cjsim.observe.profile import AdBlockers, ChannelRule, Consent, Conversions, Ids, Profile
 
 MODEL_SECTIONS: list[tuple[str, type[BaseModel]]] = [
@@ -40,12 +41,14 @@ MODEL_SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("[channels.NAME]", Channel),
     ("channels.NAME.effects.STAGE", Effect),
     ("[channels.NAME.schedule]", Schedule),
+    ("[channels.NAME.flighting]", Flighting),
     ("[segments.NAME]", Segment),
     ("[word_of_mouth]", WordOfMouth),
     ("[agents]", AgentsConfig),
     ("[capacity.NAME]", Capacity),
     ("[network]", Network),
     ("[geos.NAME]", Geo),
+    ("[arrivals]", Arrivals),
     ("[narrative]", Narrative),
     ("[chain] (the plain Markov form, instead of everything above)", ChainSpec),
 ]

@@ -50,7 +50,7 @@ import pandas as pd
 from cjsim.errors import EventLogError, OptionError
 from cjsim.events import label_codes, rows_labelled
 from cjsim.model import JourneyModel
-from cjsim.model.compiled import compile_model
+from cjsim.model.compiled import CompiledModel, compile_model
 
 #: Days per period of each ``freq``.
 FREQUENCIES = {"day": 1, "week": 7, "month": 28}
@@ -176,14 +176,16 @@ def build_panel(
         sums = np.bincount(cell[rows], weights=w, minlength=len(keys)).astype(np.float64)
         return pd.Series(sums, index=keys)
 
-    geo_cost = _geo_costs(model, events, compiled.channels)
+    geo_cost = _geo_costs(model, events, compiled)
+    event_steps = compiled.step_of(events["time"].to_numpy(float)) if geo_cost else None
     for name in (*paid, *organic):
         code = channel_names.index(name) if name in channel_names else -2
         rows = np.flatnonzero(touch & (channel_codes == code))
         touches = count(rows)
         if name in paid and geo_cost is not None:  # a touch costs what it costs in its geo
-            table, geo_rows = geo_cost
-            frame[f"spend_{name}"] = count(rows, table[geo_rows, compiled.channels.index(name)])
+            table, geo_rows = geo_cost  # (and on its day, when the budget is flighted)
+            c = compiled.channels.index(name)
+            frame[f"spend_{name}"] = count(rows, table[geo_rows, c, event_steps])
         elif name in paid:
             frame[f"spend_{name}"] = touches * cost[name]
         frame[f"impressions_{name}"] = touches.astype(np.int64)
@@ -227,19 +229,23 @@ def _periods(events: pd.DataFrame, model: JourneyModel, freq: str, geo: str | No
     return days, periods, period
 
 
-def _geo_costs(model: JourneyModel, events: pd.DataFrame, channels: tuple[str, ...]
+def _geo_costs(model: JourneyModel, events: pd.DataFrame, compiled: CompiledModel
                ) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
-    """What a touch of each channel costs in each geo, (geos + 1, C), and each row's index
-    into it (a log of a model with geos); None for a model without geos."""
-    if not model.geos or "geo" not in events.columns:
+    """What a touch of each channel costs in each geo and step, (geos + 1, C, steps), and
+    each row's geo index into it; None when every touch costs its channel's one
+    :attr:`~cjsim.model.compiled.CompiledModel.touch_cost` (no geos, no flighting)."""
+    geos = bool(model.geos) and "geo" in events.columns
+    if not geos and not compiled.step_exposure:
         return None
+    if not geos:
+        return compiled.step_touch_cost[None], np.zeros(len(events), np.int64)
     from cjsim.model.geos import geo_world
 
     codes, names = label_codes(events["geo"])
-    table = np.zeros((len(names) + 1, len(channels)))  # the last row: no geo, costs nothing
+    table = np.zeros((len(names) + 1, *compiled.step_touch_cost.shape))  # last: costs nothing
     for i, name in enumerate(names):
         if name in model.geos:
-            table[i] = compile_model(geo_world(model, name)).touch_cost
+            table[i] = compile_model(geo_world(model, name)).step_touch_cost
     return table, codes  # codes of -1 index the last row
 
 

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cjsim.model.curves import hill, poisson_reach
+from cjsim.model.curves import hill
+from cjsim.model.reach import flights, paid_reach, paid_targets
 from cjsim.model.schema import JourneyModel
 
 #: Cap on a row's total leaving probability when turning it into hazards (a row that
@@ -61,7 +62,7 @@ class CompiledModel:
     base: np.ndarray  # (G, S, S) per-step transition probabilities (rows sum to 1)
     channels: tuple[str, ...]
     paid: np.ndarray  # bool (C,)
-    exposure: np.ndarray  # (C, G, S) probability of a touch per step, without word of mouth
+    exposure: np.ndarray  # (C, G, S) chance of a touch per step (flighted: the mean), no WOM
     alpha: np.ndarray  # (C,) adstock retention per step
     normalize: np.ndarray  # bool (C,)
     daily_budget: np.ndarray  # (C,) 0 for organic channels
@@ -77,6 +78,9 @@ class CompiledModel:
     affinity: np.ndarray  # (C, G)
     steps: int
     step_days: float
+    budget_level: np.ndarray  # (C, steps) each step's budget over daily_budget (flighting)
+    step_exposure: dict[int, np.ndarray]  # flighted channel -> (steps, G, S) touch chances
+    step_touch_cost: np.ndarray  # (C, steps) what a touch costs in each step
 
     @property
     def n_stages(self) -> int:
@@ -94,6 +98,34 @@ class CompiledModel:
             per = self.daily_budget * self.step_days / self.touch_cost
         share = customers / self.model.population
         return np.where(self.paid & (self.touch_cost > 0), per * share, np.nan)
+
+    def step_of(self, time: np.ndarray) -> np.ndarray:
+        """The step each time (days) falls in, clipped to the horizon's steps."""
+        step = np.floor(np.asarray(time, np.float64) / self.step_days + 1e-9).astype(np.int64)
+        return np.clip(step, 0, self.steps - 1)
+
+    def touch_spend(self, channel: np.ndarray, time: np.ndarray) -> np.ndarray:
+        """What touches cost, per channel ``(C,)``: each touch at its step's cost.
+
+        ``channel`` holds the touches' channel codes, ``time`` their times in days. Without
+        flighting a touch costs :attr:`touch_cost` whenever it happens.
+        """
+        spend = np.bincount(channel, minlength=self.n_channels) * self.touch_cost
+        for c in self.step_exposure:
+            steps = self.step_of(time[channel == c])
+            spend[c] = np.bincount(steps, minlength=self.steps) @ self.step_touch_cost[c]
+        return spend
+
+    def row_costs(self, channel: np.ndarray, time: np.ndarray) -> np.ndarray:
+        """What each touch costs (``channel`` codes, -1 for none: 0), at its step's cost."""
+        channel = np.asarray(channel, np.int64)
+        ok = channel >= 0
+        cost = np.zeros(channel.size)
+        if self.step_exposure:
+            cost[ok] = self.step_touch_cost[channel[ok], self.step_of(np.asarray(time)[ok])]
+        else:
+            cost[ok] = self.touch_cost[channel[ok]]
+        return cost
 
     def effect_multipliers(self, exposure: np.ndarray) -> np.ndarray:
         """Hazard multipliers of a customer who keeps a steady exposure level.
@@ -231,20 +263,6 @@ def chance_per_hazard(total: np.ndarray) -> np.ndarray:
     return -np.expm1(-total) / total
 
 
-def touch_frequency(per_capita: float, max_reach: float) -> float:
-    """Mean impressions of a customer a paid channel reaches in a step (at least 1).
-
-    ``per_capita`` impressions per audience member are placed at random (Poisson) over the
-    ``max_reach`` share of the audience that can be reached, so a reached person saw
-    :math:`\\lambda / (1 - e^{-\\lambda})` of them, :math:`\\lambda` = ``per_capita /
-    max_reach``: the impressions per capita over the reach. Tends to 1 for a small budget.
-    """
-    lam = per_capita / max_reach
-    if lam < 1e-8:
-        return 1.0 + lam / 2.0
-    return float(lam / -np.expm1(-lam))
-
-
 def compile_model(model: JourneyModel) -> CompiledModel:
     """Integer-code a validated model into the arrays the engines use."""
     stages = tuple(model.stages)
@@ -260,6 +278,11 @@ def compile_model(model: JourneyModel) -> CompiledModel:
         for channel_name, a in seg.affinity.items():
             affinity[channels.index(channel_name), g] = a
     exposure, paid, daily_budget, touch_cost = _exposure(model, sidx, absorbing, affinity)
+    levels, step_exposure, step_cost = flights(
+        model, sidx, absorbing, affinity, exposure, touch_cost
+    )
+    for c, table in step_exposure.items():  # what the analytic paths see: the mean
+        exposure[c] = table.mean(axis=0)
     values = [seg.value or model.value for seg in seg_table.values()]
     wom = model.word_of_mouth
     wom_sources, wom_targets = _word_of_mouth(model, sidx, absorbing)
@@ -290,6 +313,9 @@ def compile_model(model: JourneyModel) -> CompiledModel:
         affinity=affinity,
         steps=model.steps,
         step_days=model.step_days,
+        budget_level=levels,
+        step_exposure=step_exposure,
+        step_touch_cost=step_cost,
     )
 
 
@@ -327,19 +353,8 @@ def _exposure(
         if ch.type == "paid":
             paid[c] = True
             daily_budget[c] = ch.daily_budget or 0.0
-            audience = ch.audience or model.population
-            cost = ch.cost_per_exposure or 1.0
-            per_capita = daily_budget[c] / cost * model.step_days / audience
-            reach = float(poisson_reach(per_capita, ch.max_reach))
-            # a touch is a customer reached in a step, who saw per_capita / reach >= 1 of
-            # the impressions on average (the Poisson placement's frequency)
-            touch_cost[c] = cost * touch_frequency(per_capita, ch.max_reach)
-            if ch.targets is None:
-                mask = default_targets
-            else:
-                mask = np.zeros(S, dtype=bool)
-                mask[[sidx[name] for name in ch.targets]] = True
-            exposure[c] = reach * mask[None, :]
+            reach, touch_cost[c] = paid_reach(model, ch, daily_budget[c])
+            exposure[c] = reach * paid_targets(ch, sidx, default_targets)[None, :]
         else:
             for stage_name, r in ch.rate.items():
                 exposure[c, :, sidx[stage_name]] = r

@@ -23,6 +23,7 @@ import pandas as pd
 
 from cjsim.model.compiled import CompiledModel, compile_model
 from cjsim.model.schema import JourneyModel
+from cjsim.model.timing import arrival_weights
 
 
 @dataclass(frozen=True)
@@ -173,10 +174,17 @@ def funnel(model: JourneyModel | CompiledModel) -> FunnelResult:
         if a != cm.conversion:
             table[f"p_{cm.stages[a]}"] = outcome[:, a]
 
-    # Conversion within the horizon: propagate the start distribution T steps.
+    # Conversion within the horizon: propagate the start distribution T steps (with
+    # arrivals, a customer who arrives in step a has T - a of them)
     dist = shares[:, None] * start[None, :]
-    for _ in range(cm.steps):
+    within = np.zeros(cm.steps + 1)
+    for k in range(cm.steps):
         dist = np.einsum("gs,gst->gt", dist, P)
+        within[k + 1] = dist[:, cm.conversion].sum()
+    p_horizon = float(within[-1])
+    if m.arrivals is not None:
+        arrive = arrival_weights(m.arrivals, cm.steps, cm.step_days)
+        p_horizon = float(arrive @ within[cm.steps - np.arange(cm.steps)])
     notes = []
     approximate = bool(len(cm.effects.channel)) or cm.wom_channel >= 0
     if approximate:
@@ -184,12 +192,14 @@ def funnel(model: JourneyModel | CompiledModel) -> FunnelResult:
             "channels enter with their average effect (steady-state adstock at each stage's "
             "exposure rate); word of mouth is left out: a mean-field approximation"
         )
+    if cm.step_exposure:
+        notes.append("flighted channels enter with their touch chance averaged over the steps")
     return FunnelResult(
         model_name=m.name,
         model_hash=m.content_hash(),
         table=table,
         p_conversion=float(start @ p_conv),
-        p_conversion_horizon=float(dist[:, cm.conversion].sum()),
+        p_conversion_horizon=p_horizon,
         expected_steps=float(start @ steps),
         step_days=cm.step_days,
         approximate=approximate,

@@ -25,6 +25,7 @@ from pydantic import Field, Strict
 from cjsim.limits import MAX_HORIZON_DAYS
 from cjsim.model.agent_sections import AgentsConfig, Capacity, Network, Schedule
 from cjsim.model.fields import Frozen, NonNegative, Positive, Probability
+from cjsim.model.timing import Arrivals, Flighting
 
 
 class ValueDistribution(Frozen):
@@ -81,6 +82,7 @@ class Channel(Frozen):
     slope: Positive = 1.0
     effects: dict[str, Effect] = Field(default_factory=dict)
     schedule: Schedule | None = None
+    flighting: Flighting | None = None
 
 
 class Geo(Frozen):
@@ -156,6 +158,7 @@ class JourneyModel(Frozen):
     capacity: dict[str, Capacity] = Field(default_factory=dict)
     network: Network | None = None
     geos: dict[str, Geo] = Field(default_factory=dict)
+    arrivals: Arrivals | None = None
     narrative: Narrative = Narrative()
 
     # -- derived facts -------------------------------------------------------------
@@ -209,10 +212,14 @@ class JourneyModel(Frozen):
         with comments, key order or formatting of the file, or with the ``[narrative]``
         words (which only ``cjsim explain`` reads).
         """
-        # a model without geos hashes as it did before geos existed
-        data = self.model_dump(
-            mode="json", exclude={"narrative", *(() if self.geos else ("geos",))}
-        )
+        # a model without geos, arrivals or flighting hashes as it did before they existed
+        data = self.model_dump(mode="json", exclude={"narrative"})
+        for key in ("geos", "arrivals"):
+            if not data[key]:
+                del data[key]
+        for channel in data["channels"].values():
+            if channel["flighting"] is None:
+                del channel["flighting"]
         payload = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 

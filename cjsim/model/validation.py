@@ -19,6 +19,7 @@ from cjsim.errors import CjsimError, ModelError
 from cjsim.limits import MAX_CHANNELS, MAX_SEGMENTS, MAX_STAGES, MAX_STEPS
 from cjsim.model.agent_sections import check_agent_sections
 from cjsim.model.schema import Channel, JourneyModel
+from cjsim.model.timing import check_timing
 
 #: Tolerance for a transition row to count as summing to one.
 ROW_SUM_TOLERANCE = 1e-6
@@ -169,6 +170,7 @@ def _cross_check(m: JourneyModel, source: str | None) -> None:
     _check_word_of_mouth(m, source)
     check_agent_sections(m, source)
     _check_geos(m, source)
+    check_timing(m, source)
 
 
 def _check_geos(m: JourneyModel, source: str | None) -> None:

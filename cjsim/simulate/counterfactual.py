@@ -54,7 +54,8 @@ def outcome(
     off, budgets = scenario
     scaled = {c: (model.channels[c].daily_budget or 0.0) * f for c, f in budgets}
     world = model.with_overrides(channels_off=sorted(off), budgets=scaled)
-    cost = compile_model(world).touch_cost
+    cm = compile_model(world)
+    cost = cm.touch_cost
     C = cost.size
     n_blocks = -(-customers // BLOCK)
     out = np.zeros((n_blocks, 2 + C))
@@ -62,8 +63,14 @@ def outcome(
         touch = arrays["event"] == TOUCH
         tb = arrays["customer_id"][touch].astype(np.int64) // BLOCK
         tc = arrays["channel"][touch].astype(np.int64)
-        counts = np.bincount(tb * C + tc, minlength=n_blocks * C).reshape(n_blocks, C)
-        out[:, 2:] += counts * arrays.get("touch_cost", cost)  # a geo's own (geos)
+        if cm.step_exposure:  # flighted: a touch costs what it costs in its step
+            table = arrays.get("step_touch_cost", cm.step_touch_cost)  # a geo's own (geos)
+            w = table[tc, cm.step_of(arrays["time"][touch])]
+            spent = np.bincount(tb * C + tc, weights=w, minlength=n_blocks * C)
+            out[:, 2:] += spent.reshape(n_blocks, C)
+        else:
+            counts = np.bincount(tb * C + tc, minlength=n_blocks * C).reshape(n_blocks, C)
+            out[:, 2:] += counts * arrays.get("touch_cost", cost)  # a geo's own (geos)
         conv = arrays["event"] == CONVERSION
         cid = arrays["customer_id"][conv].astype(np.int64)
         val = arrays["value"][conv].astype(np.float64)

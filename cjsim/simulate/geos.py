@@ -91,18 +91,21 @@ def geo_event_arrays(
     model: JourneyModel, customers: int, *, rng: Any = None, engine: str = "markov"
 ) -> Iterator[dict[str, np.ndarray]]:
     """The integer-coded event arrays of every geo, ids run on, each with its geo's
-    ``touch_cost`` (what the truth counts: a touch costs what it costs in its geo)."""
+    ``touch_cost`` (what the truth counts: a touch costs what it costs in its geo) and,
+    when budgets are flighted, its ``step_touch_cost``."""
     from cjsim.model.compiled import compile_model
     from cjsim.simulate.run import event_arrays
 
     for _, world, n, seed, first in geo_runs(model, customers, rng):
         if n == 0:
             continue
-        cost = compile_model(world).touch_cost
+        cm = compile_model(world)
         for arrays in event_arrays(world, n, engine=engine, rng=seed):
             arrays = dict(arrays)
             arrays["customer_id"] = arrays["customer_id"].astype(np.int64) + first
-            arrays["touch_cost"] = cost
+            arrays["touch_cost"] = cm.touch_cost
+            if cm.step_exposure:
+                arrays["step_touch_cost"] = cm.step_touch_cost
             yield arrays
 
 

@@ -48,10 +48,19 @@ class Plan:
             self.wom_affinity = cm.affinity[w].astype(np.float64)  # (G,)
             self.wom_listens = cm.wom_targets.astype(np.float64)  # (S,)
             self.wom_talks = cm.wom_sources.copy()  # (S,)
+        # flighted channels: their touch chances per step, a column more for customers
+        # not yet in the market (they have none)
+        self.flight = {
+            c: np.concatenate(
+                [table.reshape(cm.steps, G * S), np.zeros((cm.steps, 1))], axis=1
+            ).astype(np.float32)
+            for c, table in cm.step_exposure.items()
+        }
         self.channel_live = np.array(
-            [bool(self.expo[c].any()) or (c == cm.wom_channel and self.talking) for c in range(C)],
+            [bool(self.flight[c].any() if c in self.flight else self.expo[c].any())
+             or (c == cm.wom_channel and self.talking) for c in range(C)],
             dtype=bool,
-        )
+        )  # fmt: skip
         self.live_channels = [int(c) for c in np.flatnonzero(self.channel_live)]
         # the paid channels that can touch anyone: their budgets cap them
         self.capped = [c for c in range(C) if cm.paid[c] and self.channel_live[c]]
@@ -98,6 +107,8 @@ class Plan:
         self.settled = cm.absorbing & ~touchable  # nothing more can happen to customers here
         self.cum_shares = np.cumsum(cm.segment_shares)
         self.cum_initial = np.cumsum(cm.initial)
+        arrivals = cm.model.arrivals
+        self.arrivals = arrivals
 
     def values(self, seg: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Conversion values by inverse CDF of the segment's distribution."""

@@ -106,7 +106,12 @@ class SimulationSummary:
             segment_customers=np.zeros(len(cm.segments), np.int64),
             output=str(out) if out is not None else None,
             undelivered=np.zeros(C, np.int64),
-            budgets=cm.daily_budget * cm.step_days * cm.steps * customers / model.population,
+            # (the sum of the budget levels: the steps, without flighting)
+            budgets=cm.daily_budget
+            * cm.step_days
+            * cm.budget_level.sum(axis=1)
+            * customers
+            / model.population,
         )
 
     @property

@@ -29,6 +29,7 @@ from cjsim.simulate.agents.keyed_random import (
     BUDGET_RANK,
     BUDGET_ROUNDING,
     EXPOSURE,
+    FLIGHT,
     MARKET,
     TOUCH_HOUR,
     keyed_uniforms,
@@ -88,9 +89,27 @@ class Campaigns:
         self.week_touches = np.zeros((channels, n), np.int32)
         self.week_counted = np.full((channels, n), -1, np.int64)
         self.touch_probability = np.minimum(plan.expo.astype(np.float64), 1.0)
+        self._flights(plan, n)
         self.channels = np.flatnonzero(self.touch_probability.any(axis=1))  # that campaign
         self._trial_tables(days)
         self._pair_state()
+
+    def _flights(self, plan: Plan, n: int) -> None:
+        """Flighted channels: touches are drawn at each cell's highest daily chance and a
+        day's touch is kept with that day's chance over it (thinning: each campaign day is
+        still a Bernoulli trial, with the day's chance); their budgets change by the day."""
+        cm, cells = self.compiled, self.touch_probability.shape[1]
+        self.keep_chance: dict[int, np.ndarray] = {}  # channel -> (steps, cells)
+        self.affordable_by_day: dict[int, np.ndarray] = {}
+        for c, table in plan.flight.items():
+            daily = np.minimum(table[:, :cells].astype(np.float64), 1.0)
+            top = daily.max(axis=0)
+            self.touch_probability[c] = top
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self.keep_chance[c] = np.where(top > 0, daily / top, 0.0)
+            if self.exact_affordable[c] is not None:
+                per = cm.daily_budget[c] * cm.budget_level[c] * cm.step_days / cm.step_touch_cost[c]
+                self.affordable_by_day[c] = per * (n / cm.model.population)
 
     def _trial_tables(self, days: int) -> None:
         """Each campaign's days (its schedule) and log(1 - p) of its touch probabilities."""
@@ -151,7 +170,8 @@ class Campaigns:
         u = keyed_uniforms(c.keys[who], EXPOSURE + self.channels[campaign], k)
         self.draws[pair] = k + 1
         later = np.floor(np.log(u) / log_no_touch)  # P(later >= g) = (1 - p)^g
-        trial = np.minimum(self.first_trial[campaign, day] + later, self.trial_count[campaign])
+        first = self.first_trial[campaign, np.maximum(day, c.arrival[who])]  # once in market
+        trial = np.minimum(first + later, self.trial_count[campaign])
         when = self.trial_day[self.trial_offset[campaign] + trial.astype(np.int64)]
         self.next_touch[pair] = when
         soon = when < self.never
@@ -204,6 +224,8 @@ class Campaigns:
         self.last_entry[pair] = entry
         pair = self.touched_yesterday = pair[self.last_entry[pair] == entry]
         campaign, hit = np.divmod(pair, n)
+        if self.keep_chance:
+            campaign, hit = self._thin(campaign, hit, day)
         for k in self.capped:
             rows = np.flatnonzero(campaign == k)
             if rows.size:
@@ -215,12 +237,27 @@ class Campaigns:
         channel = self.channels[campaign]
         cm = self.compiled
         self.spend[:, day] = (
-            np.bincount(channel, minlength=cm.n_channels) * cm.touch_cost
+            np.bincount(channel, minlength=cm.n_channels) * cm.step_touch_cost[:, day]
             * (cm.model.population / n)
         )  # fmt: skip
         h0, h1 = cm.model.agents.touch_hours
         hours = h0 + (h1 - h0) * keyed_uniforms(self.customers.keys[hit], TOUCH_HOUR + channel, day)
         return hit, day * self.step + hours / 24.0 * self.step, channel
+
+    def _thin(self, campaign: np.ndarray, hit: np.ndarray, day: int
+              ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """Of the day's hits, those the flighted campaigns keep (the others draw their next
+        touch from tomorrow on, as after any touch)."""
+        keep = np.ones(hit.size, bool)
+        for c, chance in self.keep_chance.items():
+            rows = np.flatnonzero(self.channels[campaign] == c)
+            if rows.size == 0:
+                continue
+            who = hit[rows]
+            cell = self.customers.segment[who] * self.compiled.n_stages + self.customers.stage[who]
+            u = keyed_uniforms(self.customers.keys[who], FLIGHT + c, day)
+            keep[rows] = u < chance[day, cell]
+        return campaign[keep], hit[keep]
 
     def affordable(self, channel: int, day: int) -> int | None:
         """The touches a channel's budget pays for on a day (None without a budget).
@@ -232,6 +269,8 @@ class Campaigns:
         exact = self.exact_affordable[channel]
         if exact is None:
             return None
+        if channel in self.affordable_by_day:
+            exact = float(self.affordable_by_day[channel][day])
         whole = math.floor(exact)
         u = uniform(self.customers.seed, MARKET, BUDGET_ROUNDING + channel, day)
         return whole + int(u < exact - whole)

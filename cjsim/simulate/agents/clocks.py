@@ -208,11 +208,15 @@ class TransitionClocks:
         self.evaluate(i, self.tables.by_stage[int(self.customers.stage[i])])
 
     def start_all(self) -> None:
-        """Every customer's first clock at time 0, evaluated for all at once."""
+        """The first clocks at time 0 of every customer in the market, evaluated at once."""
         assert self.env.now == 0.0
         self.budget = -np.log(keyed_uniforms(self.customers.keys, WAIT, 0))
-        active = np.flatnonzero(np.isin(self.customers.stage, list(self.tables.by_stage)))
-        self.evaluate_many(active)
+        self.arrive(np.flatnonzero(self.customers.present))
+
+    def arrive(self, ids: np.ndarray) -> None:
+        """Customers ``ids`` enter the market now: their first clocks, evaluated at once."""
+        stage = self.customers.stage[ids]
+        self.evaluate_many(ids[np.isin(stage, list(self.tables.by_stage))])
 
     def due(self, day: int) -> np.ndarray:
         """The customers whose hazards were to change at ``day``'s start, still waiting."""

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from cjsim.model.compiled import CompiledModel
-from cjsim.simulate.agents.keyed_random import INITIAL_STAGE, SEGMENT, customer_keys, keyed_uniforms
+from cjsim.model.timing import arrival_steps
+from cjsim.simulate.agents.keyed_random import (
+    ARRIVAL,
+    INITIAL_STAGE,
+    SEGMENT,
+    customer_keys,
+    keyed_uniforms,
+)
 
 
 class Customers:
@@ -31,6 +38,10 @@ class Customers:
         Each customer's stage now (changed only by :meth:`World.enter`).
     initial_stage : numpy.ndarray
         Each customer's stage at time 0 (int16, for the log).
+    arrival : numpy.ndarray
+        The day each customer enters the market (all 0 without ``[arrivals]``).
+    present : numpy.ndarray
+        Whether each customer is in the market now (bool).
     """
 
     def __init__(self, compiled: CompiledModel, count: int, seed: int) -> None:
@@ -47,3 +58,11 @@ class Customers:
         ).clip(0, compiled.n_stages - 1)  # fmt: skip
         self.initial_stage = self.stage.astype(np.int16)
         self.segment_list: list[int] = self.segment.tolist()
+        self.arrival = np.zeros(count, np.int64)
+        arrivals = compiled.model.arrivals
+        if arrivals is not None:
+            u = keyed_uniforms(self.keys, ARRIVAL, 0)
+            self.arrival = arrival_steps(arrivals, compiled.steps, compiled.step_days, u).astype(
+                np.int64
+            )
+        self.present = self.arrival == 0

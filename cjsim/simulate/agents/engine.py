@@ -141,7 +141,8 @@ def _summary(
     summary = SimulationSummary.start(model, cm, "agents", entropy, customers, out)
     summary.touches = np.bincount(ch, minlength=cm.n_channels).astype(np.int64)
     summary.reached = touched.sum(axis=1).astype(np.int64)
-    summary.spend = summary.touches * cm.touch_cost  # delivered touches x their cost
+    # delivered touches x their cost (each at its day's, when the budget is flighted)
+    summary.spend = cm.touch_spend(ch, arrays["time"][is_touch])
     summary.undelivered = np.asarray(world.campaigns.undelivered, np.int64)
     stages = arrays["event"] == STAGE  # every customer's first stage is a row too
     visited = np.zeros((cm.n_stages, customers), bool)

@@ -78,7 +78,8 @@ class EventLog:
             and time: at equal times, in the order things happened.
         """
         n0 = customers.count
-        parts = [(np.arange(n0), np.zeros(n0), np.full(n0, -1))]  # the starting stages
+        # the starting stages, on the day each customer enters the market
+        parts = [(np.arange(n0), customers.arrival * plan.cm.step_days, np.full(n0, -1))]
         parts += self.campaign_touches
         parts.append((np.array(self.touch_who, np.int64), np.array(self.touch_time, np.float64),
                       np.array(self.touch_channel, np.int64)))  # fmt: skip

@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 # What a draw is for (its ``purpose`` key). A per-channel purpose is its base + the channel.
-SEGMENT, INITIAL_STAGE, WAIT, TARGET, VALUE, SERVICE, TALK, PICK_CONTACT = range(1, 9)
-EXPOSURE, TOUCH_HOUR, BUDGET_RANK, BUDGET_ROUNDING = 1000, 2000, 3000, 4000
+SEGMENT, INITIAL_STAGE, WAIT, TARGET, VALUE, SERVICE, TALK, PICK_CONTACT, ARRIVAL = range(1, 10)
+EXPOSURE, TOUCH_HOUR, BUDGET_RANK, BUDGET_ROUNDING, FLIGHT = 1000, 2000, 3000, 4000, 5000
 MARKET = (1 << 63) + 17  # the "customer" of draws that belong to the whole market
 
 MASK = (1 << 64) - 1  # 64-bit wrap-around of Python integers

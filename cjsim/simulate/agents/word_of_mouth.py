@@ -112,12 +112,18 @@ class WordOfMouth:
 
     def start_all(self) -> None:
         """At time 0: who is in a source stage (with contacts) talks; draw today's talks."""
-        talkers = np.flatnonzero(self.sources[self.customers.stage] & (self.network.degree > 0))
+        c = self.customers
+        talkers = np.flatnonzero(self.sources[c.stage] & (self.network.degree > 0) & c.present)
         self.spell[talkers] = np.arange(talkers.size)
         self.spell_end = [math.inf] * talkers.size
         u = keyed_uniforms(self.customers.keys[talkers], TALK, 0)
         self.next_talk[talkers] = -np.log(u) / self.rate
         self.talk_day()
+
+    def arrive(self, ids: np.ndarray) -> None:
+        """Customers ``ids`` enter the market now: those in a source stage start talking."""
+        for i in ids[self.sources[self.customers.stage[ids]]].tolist():
+            self._start_spell(i)
 
     def _start_spell(self, i: int) -> None:
         """Customer ``i`` starts talking now: draw their conversations of the rest of today."""
@@ -207,7 +213,8 @@ class WordOfMouth:
     def _talk(self, event: simpy.Timeout) -> None:
         """A conversation happens: a touch if the talker still talks and the contact listens."""
         i, spell, j = payload(event)
-        if self.spell[i] == spell and self.listens[self.customers.stage[j]]:
+        c = self.customers
+        if self.spell[i] == spell and self.listens[c.stage[j]] and c.present[j]:
             self.touches += 1
             self.touched[j] = True
             self.touch(j, self.channel)

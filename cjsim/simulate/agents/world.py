@@ -86,6 +86,14 @@ class World:
         self.capacity.enter = self.enter
         self.capacity.start_clock = self.clocks.start
         self.word_of_mouth.touch = self.touch
+        # arrivals: customers by the day they enter the market (None: all on day 0)
+        self.arriving: np.ndarray | None = None
+        if compiled.model.arrivals is not None:
+            arrival = self.customers.arrival
+            self.arriving = np.argsort(arrival, kind="stable")
+            self.arrival_bounds = np.searchsorted(
+                arrival[self.arriving], np.arange(self.calendar_days + 1)
+            )
 
     # -- what happens to a customer ----------------------------------------------------------
     def enter(self, i: int, to: int) -> None:
@@ -137,12 +145,25 @@ class World:
                 if wom.on:
                     wom.start_all()
                 continue
+            if self.arriving is not None:
+                self._arrive(day)
             decayed = self.clocks.due(day)
             if decayed.size:
                 lifted = np.unique(np.concatenate([decayed, lifted]))
             self.clocks.carry_on(lifted)
             if wom.on:
                 wom.talk_day()
+
+    def _arrive(self, day: int) -> None:
+        """The customers whose day it is enter the market (after the day's campaigns,
+        which never touch anyone before their day)."""
+        assert self.arriving is not None
+        ids = self.arriving[self.arrival_bounds[day] : self.arrival_bounds[day + 1]]
+        if ids.size:
+            self.customers.present[ids] = True
+            self.clocks.arrive(ids)
+            if self.word_of_mouth.on:
+                self.word_of_mouth.arrive(ids)
 
     def run(self, progress: Callable[[int], None] | None = None) -> None:
         """Simulate to the horizon, a day at a time; ``progress(days done)`` after each."""

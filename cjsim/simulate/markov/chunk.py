@@ -14,10 +14,17 @@ from typing import Any
 
 import numpy as np
 
-from cjsim.events import CONVERSION
+from cjsim.events import CONVERSION, TOUCH
 from cjsim.model.compiled import chance_per_hazard
 from cjsim.model.curves import hill_float32
-from cjsim.simulate.markov.draws import BLOCK, _block_generators, _starting_cells, _Uniforms
+from cjsim.model.timing import arrival_steps
+from cjsim.simulate.markov.draws import (
+    BLOCK,
+    _arrival_uniforms,
+    _block_generators,
+    _starting_cells,
+    _Uniforms,
+)
 from cjsim.simulate.markov.eventlog import _HALF, _ChunkEvents
 from cjsim.simulate.markov.touches import _within_budget, _wom_tables, _wom_touched
 from cjsim.simulate.plan import Plan, StagePlan
@@ -90,25 +97,38 @@ class _ChunkState:
         self.touched = np.zeros((C, n_pad), dtype=bool)
         self.converted = np.zeros(n_pad, dtype=bool)
         self.events = _ChunkEvents(C, S, cm.steps, cm.step_days)
-        everyone = np.arange(n_pad, dtype=np.int32)
-        self.events.add(everyone, 0, np.zeros(n_pad, np.int32), np.int16(C) + stage)
+        # arrivals: who enters the market in which step (everyone in step 0 without)
+        self.arrival = _Arrivals(plan, entropy, start, n_pad)
+        here = self.arrival.at(0)
+        self.events.add(here, 0, np.zeros(here.size, np.int32), np.int16(C) + stage[here])
         # customers (padding too) in a stage where something can still happen to them
         self.check_settled = bool(plan.settled.any())
         self.unsettled = int(np.count_nonzero(~plan.settled[stage]))
-        self.talkers = (  # real customers in a source stage of word of mouth, per market
-            np.bincount(
-                self.market[:n], weights=plan.wom_talks[stage[:n]], minlength=self.size.size
-            )
-            if plan.talking
-            else np.zeros(self.size.size)
-        )
-        cell = self.seg_off + stage
+        self.talkers = np.zeros(self.size.size)  # real customers in a source stage, per market
+        # the customer's (segment, stage) cell; G * S: not in the market yet
+        self.cell = np.full(n_pad, plan.G * S, np.int32)
         # (C, n_pad) float32; when people talk, word of mouth's row is not read: its
-        # chances change every step with the talkers
-        self.touch_p = plan.expo[:, cell]
-        self.move_bound = plan.move_bound[cell]
+        # chances change every step with the talkers; nor are flighted channels' rows
+        self.touch_p = np.zeros((C, n_pad), np.float32)
+        self.move_bound = np.zeros(n_pad, np.float32)
         # the customer's (market, cell) in the word-of-mouth tables; None: no one talks
-        self.wom_cell = self.market.astype(np.intp) * (plan.G * S) + cell if plan.talking else None
+        self.wom_cell = np.zeros(n_pad, np.intp) if plan.talking else None
+        self._arrive(here)
+
+    def _arrive(self, ids: np.ndarray) -> None:
+        """Customers ``ids`` enter the market: their cell's data, their market's talkers."""
+        plan = self.plan
+        cell = self.seg_off[ids] + self.stage[ids]
+        self.cell[ids] = cell
+        self.touch_p[:, ids] = plan.expo[:, cell]
+        self.move_bound[ids] = plan.move_bound[cell]
+        if self.wom_cell is not None:
+            self.wom_cell[ids] = self.market[ids] * (plan.G * plan.S) + cell
+            real = ids[ids < self.n]
+            self.talkers += np.bincount(
+                self.market[real], weights=plan.wom_talks[self.stage[real]],
+                minlength=self.size.size,
+            )  # fmt: skip
 
     def settled(self) -> bool:
         """Whether nothing more can happen to any customer (padding too) of the chunk."""
@@ -120,6 +140,12 @@ class _ChunkState:
         ``U`` holds the step's uniforms; channel ``c`` reads row ``c``.
         """
         plan = self.plan
+        if t and self.arrival.on:
+            here = self.arrival.at(t)
+            if here.size:
+                self.events.add(here, t, np.zeros(here.size, np.int32),
+                                np.int16(plan.C) + self.stage[here])  # fmt: skip
+                self._arrive(here)
         self.stock *= self.retention
         t_ids: list[np.ndarray] = []
         t_frac: list[np.ndarray] = []
@@ -163,7 +189,14 @@ class _ChunkState:
         wom_cell = self.wom_cell
         if c == plan.cm.wom_channel and wom_cell is not None:
             table = _wom_tables(plan, self.talkers, self.size).ravel()
+            if self.arrival.on:  # customers not in the market yet hear no one
+                table = np.append(table, np.float32(0.0))
+                wom_cell = np.where(self.cell == plan.G * plan.S, table.size - 1, wom_cell)
             ids, p_ids = _wom_touched(uc, table, wom_cell)
+        elif c in plan.flight:
+            p = plan.flight[c][t][self.cell]
+            ids = np.flatnonzero(uc < p)
+            p_ids = p[ids]
         else:
             ids = np.flatnonzero(uc < self.touch_p[c])
             p_ids = self.touch_p[c][ids]
@@ -171,7 +204,8 @@ class _ChunkState:
             return None
         frac = uc[ids] / p_ids
         if c in self.affordable:
-            affordable = np.floor(self.affordable[c] + self.rounding[:, t, c])
+            per = self.affordable[c]
+            affordable = np.floor((per if per.ndim == 1 else per[t]) + self.rounding[:, t, c])
             paid_for = _within_budget(ids, frac, self.market, affordable, self.n)
             if paid_for is not None:
                 self.undelivered[c] += ids.size - paid_for.size
@@ -238,6 +272,7 @@ class _ChunkState:
         self.stage[ids] = to
         self.visited[ids] |= np.uint32(1) << to.astype(np.uint32)
         moved_to = self.seg_off[ids] + to
+        self.cell[ids] = moved_to
         self.touch_p[:, ids] = plan.expo[:, moved_to]
         self.move_bound[ids] = plan.move_bound[moved_to]
         if self.wom_cell is not None:
@@ -266,9 +301,12 @@ class _ChunkState:
         plan, n = self.plan, self.n
         arrays = self.events.arrays(self.start, n, self.n_pad, self.seg)
         is_conv = arrays["event"] == CONVERSION
+        is_touch = arrays["event"] == TOUCH
         stats = {
             "touches": self.touches,
-            "spend": self.touches * plan.cm.touch_cost,
+            "spend": self.touches * plan.cm.touch_cost
+            if not plan.flight
+            else plan.cm.touch_spend(arrays["channel"][is_touch], arrays["time"][is_touch]),
             "reached": self.touched[:, :n].sum(axis=1).astype(np.int64),
             "stage_reach": np.array(
                 [int(((self.visited[:n] >> np.uint32(s)) & 1).sum()) for s in range(plan.S)],
@@ -297,6 +335,12 @@ def _market_budgets(
     cm = plan.cm
     per_customer = cm.affordable_touches(1)
     affordable = {c: per_customer[c] * size for c in plan.capped}
+    for c in plan.flight:  # a budget that changes: (steps, markets)
+        if c in affordable:
+            # the same operations as affordable_touches(1), at each step's budget and cost
+            per_step = cm.daily_budget[c] * cm.budget_level[c] * cm.step_days
+            per_step = per_step / cm.step_touch_cost[c] * (1 / cm.model.population)
+            affordable[c] = per_step[:, None] * size[None, :]
     if not affordable:
         return affordable, np.empty((size.size, cm.steps, 0))
     first_market = start // MARKET
@@ -340,3 +384,26 @@ def _lifted_thresholds(sp: StagePlan, g: np.ndarray, adstock: dict[int, np.ndarr
     cum = np.cumsum(lam, axis=1)
     cum *= chance_per_hazard(total)[:, None]
     return cum
+
+
+class _Arrivals:
+    """Who of a chunk enters the market in which step: everyone in step 0 without
+    ``[arrivals]``; with it, each customer in the step their own uniform gives
+    (:func:`cjsim.model.timing.arrival_steps`)."""
+
+    def __init__(self, plan: Plan, entropy: int, start: int, n_pad: int) -> None:
+        self.on = plan.arrivals is not None
+        if plan.arrivals is None:
+            self.everyone = np.arange(n_pad, dtype=np.int32)
+            return
+        cm = plan.cm
+        u = _arrival_uniforms(entropy, start // BLOCK, n_pad // BLOCK)
+        step = arrival_steps(plan.arrivals, cm.steps, cm.step_days, u)
+        self.order = np.argsort(step, kind="stable").astype(np.int32)
+        self.bounds = np.searchsorted(step[self.order], np.arange(cm.steps + 1))
+
+    def at(self, t: int) -> np.ndarray:
+        """The customers (ascending) who enter the market in step ``t``."""
+        if not self.on:
+            return self.everyone if t == 0 else self.everyone[:0]
+        return self.order[self.bounds[t] : self.bounds[t + 1]]

@@ -29,6 +29,18 @@ def _block_generators(entropy: int, first_block: int, n_blocks: int) -> list[np.
     ]
 
 
+def _arrival_uniforms(entropy: int, first_block: int, n_blocks: int) -> np.ndarray:
+    """Each customer's uniform for their arrival step, float64 ``(n_blocks * BLOCK,)``:
+    block ``b``'s from ``SeedSequence(entropy, spawn_key=(b, 2))``, apart from the block's
+    own stream, so a model with arrivals keeps every other draw of the model without."""
+    return np.concatenate([
+        np.random.Generator(
+            np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=(b, 2)))
+        ).random(BLOCK)
+        for b in range(first_block, first_block + n_blocks)
+    ])  # fmt: skip
+
+
 def _starting_cells(plan: Plan, gens: list[np.random.Generator]) -> tuple[np.ndarray, np.ndarray]:
     """Each customer's segment and starting stage (int8), from their block's first draws.
 
