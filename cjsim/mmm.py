@@ -25,6 +25,7 @@ estimates are scored the same way (``cjsim evaluate --mmm-estimates``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -63,11 +64,19 @@ class MMMFit:
     level: float
 
 
-def _design(X: np.ndarray, theta: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Saturated adstock columns, (T, C)."""
+#: Bounds of a channel's half-saturation over the mean of its adstocked spend: a curve
+#: that saturates below a fifth of the typical level is flat over the data, a constant the
+#: intercept already has (the two could trade any amount of revenue).
+K_BOUNDS = (0.2, 20.0)
+
+
+def _design(X: np.ndarray, theta: np.ndarray, log_k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Saturated adstock columns ``(T, C)`` and the half-saturations ``k`` (``log_k`` is
+    each one's log over the mean of the channel's adstocked spend)."""
     cols = [adstock(X[:, c], theta[c]) for c in range(X.shape[1])]
     a = np.column_stack(cols) if cols else np.zeros((X.shape[0], 0))
-    return a / (a + k)
+    k = np.maximum(a.mean(axis=0), 1e-12) * np.exp(log_k)
+    return a / (a + k), k
 
 
 def _linear(Z: np.ndarray, base: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
@@ -86,12 +95,11 @@ def _fit_once(X: np.ndarray, base: np.ndarray, y: np.ndarray, starts: np.ndarray
     from scipy.optimize import minimize
 
     C = X.shape[1]
-    scale = np.maximum(X.mean(axis=0), 1e-12)
 
     def rss(p: np.ndarray) -> float:
-        return _linear(_design(X, p[:C], scale * np.exp(p[C:])), base, y)[1]
+        return _linear(_design(X, p[:C], p[C:])[0], base, y)[1]
 
-    bounds = [(0.0, MAX_CARRYOVER)] * C + [(-4.0, 4.0)] * C
+    bounds = [(0.0, MAX_CARRYOVER)] * C + [(math.log(K_BOUNDS[0]), math.log(K_BOUNDS[1]))] * C
     best = None
     for p0 in starts:
         res = minimize(rss, p0, method="L-BFGS-B", bounds=bounds)
@@ -139,12 +147,12 @@ def fit_mmm(
         )
     base = np.column_stack([np.ones(T), np.arange(T) / T])
     gen = np.random.default_rng(rng)
-    spread = np.c_[gen.uniform(0, MAX_CARRYOVER, (3, C)), gen.uniform(-2, 2, (3, C))]
+    low_k, high_k = (math.log(b) for b in K_BOUNDS)
+    spread = np.c_[gen.uniform(0, MAX_CARRYOVER, (3, C)), gen.uniform(low_k, high_k, (3, C))]
     starts = np.vstack([np.r_[np.full(C, 0.3), np.zeros(C)], spread])
     p = _fit_once(X, base, y, starts)
-    scale = np.maximum(X.mean(axis=0), 1e-12)
-    theta, k = p[:C], scale * np.exp(p[C:])
-    Z = _design(X, theta, k)
+    theta = p[:C]
+    Z, k = _design(X, theta, p[C:])
     coef, rss = _linear(Z, base, y)
     beta = coef[base.shape[1] :]
     fitted = np.hstack([base, Z]) @ coef
@@ -156,7 +164,7 @@ def fit_mmm(
     for _ in range(bootstrap):
         y_b = fitted + gen.choice(resid, size=T, replace=True)
         p_b = _fit_once(X, base, y_b, p[None, :])
-        Z_b = _design(X, p_b[:C], scale * np.exp(p_b[C:]))
+        Z_b = _design(X, p_b[:C], p_b[C:])[0]
         c_b, _ = _linear(Z_b, base, y_b)
         draws.append((Z_b * c_b[base.shape[1] :]).sum(axis=0) / np.where(spend > 0, spend, np.nan))
     if draws:
