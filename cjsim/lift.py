@@ -42,7 +42,13 @@ from cjsim._io import write_text_atomic
 from cjsim._pool import pool_map
 from cjsim.errors import OptionError
 from cjsim.model import JourneyModel
-from cjsim.scoring.lift import LiftEstimate, difference_in_means, minimum_detectable_lift, power
+from cjsim.scoring.lift import (
+    LiftEstimate,
+    difference_in_means,
+    minimum_detectable_lift,
+    power,
+    roi_prior,
+)
 from cjsim.scoring.noise import interval
 from cjsim.simulate.run import simulate
 from cjsim.simulate.truth import ground_truth
@@ -149,10 +155,9 @@ class LiftStudy:
                     f"the measured ROAS of {channel} is {roi:.3g}; a log-normal ROI prior "
                     "needs a positive one"
                 )
-            sigma2 = math.log1p((roi_se / roi) ** 2)
-            return pd.DataFrame([{"channel": channel, "roi_mu": math.log(roi) - sigma2 / 2,
-                                  "roi_sigma": math.sqrt(sigma2), "roi": roi,
-                                  "roi_se": roi_se}])  # fmt: skip
+            mu, sigma = roi_prior(roi, roi_se)
+            return pd.DataFrame([{"channel": channel, "roi_mu": mu, "roi_sigma": sigma,
+                                  "roi": roi, "roi_se": roi_se}])  # fmt: skip
         raise OptionError(f"calibration format {fmt!r}; expected pymc, robyn or meridian")
 
     def write(self, folder: str | Path, *, days: float, start: date) -> list[Path]:

@@ -1,4 +1,5 @@
-"""Go-dark geo tests: the truth by the same random numbers, estimators by hand, coverage."""
+"""Geo tests (go dark, heavy-up): the truth by the same random numbers, estimators by hand,
+coverage, calibration inputs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cjsim.lift_geo import daily_outcomes, dark_world, estimate, geo_test, synthetic_weights
+from cjsim.lift_geo import (
+    changed_world,
+    daily_outcomes,
+    dark_world,
+    estimate,
+    geo_test,
+    synthetic_weights,
+)
+from cjsim.model.compiled import compile_model
 from cjsim.model.geos import geo_customers
 from cjsim.simulate.geos import simulate_geos
 from tests.helpers.cli import assert_one_line_error, cjsim
@@ -69,3 +78,49 @@ def test_cli_geo_design_and_its_errors(tmp_path: Path) -> None:
     assert_one_line_error(res, "start day", "between 2 and 118")
     assert not (tmp_path / "b").exists()
     assert sum(geo_customers(shipped("geo_retail"), 2_000).values()) == 2_000
+
+
+def test_a_heavy_up_doubles_the_budget_from_its_day_and_changes_nothing_before() -> None:
+    model = shipped("geo_retail")
+    heavy = changed_world(model, "north", "tv", 60, 2.0)
+    cm = compile_model(heavy)
+    c = cm.channels.index("tv")
+    assert (cm.budget_level[c, :60] == 1).all() and (cm.budget_level[c, 60:] == 2).all()
+    _, seen = simulate_geos(model, 3_000, rng=7, worlds={"north": heavy})
+    _, lit = simulate_geos(model, 3_000, rng=7)
+    geos = list(model.geos)
+    y_seen = daily_outcomes(seen, geos, 120, "conversions")
+    y_lit = daily_outcomes(lit, geos, 120, "conversions")
+    assert (y_seen[:60] == y_lit[:60]).all() and (y_seen[:, 1:] == y_lit[:, 1:]).all()
+    tv = (seen["channel"] == "tv") & (seen["geo"] == "north") & (seen["time"] >= 60)
+    tv_lit = (lit["channel"] == "tv") & (lit["geo"] == "north") & (lit["time"] >= 60)
+    assert tv.sum() > 1.2 * tv_lit.sum()  # more money, more touches (reach saturates)
+
+
+def test_a_heavy_up_study_reports_the_gain_and_its_spend() -> None:
+    study = geo_test(shipped("geo_retail"), "tv", 8_000, replications=3, rng=1, multiple=2.0,
+                     workers=1)  # fmt: skip
+    t = study.table
+    assert (t["spend_test"] > t["spend_base"]).all()  # the heavy-up spent more
+    assert (t["truth"] > 0).all()  # and sold more: the truth is the gain
+    pymc = study.calibration("pymc", start=pd.Timestamp("2026-01-05").date())
+    assert (pymc["delta_x"] > 0).all() and (pymc["x"] == t["spend_base"]).all()
+    meridian = study.calibration("meridian", start=pd.Timestamp("2026-01-05").date())
+    assert list(meridian.columns) == ["channel", "roi_mu", "roi_sigma", "roi", "roi_se"]
+    positive = meridian["roi"] > 0
+    assert meridian.loc[positive, "roi_sigma"].gt(0).all()
+    assert meridian.loc[~positive, "roi_mu"].isna().all()  # no log-normal prior from ROI <= 0
+    assert study.settings["design"] == "heavy-up"
+    assert set(study.summary.columns) >= {"iroas", "true_iroas"}
+
+
+def test_cli_refuses_a_budget_multiple_that_changes_nothing(tmp_path: Path) -> None:
+    args = ("lift", "geo_retail", "--design", "geo", "--channel", "tv", "--customers", "2000",
+            "--replications", "2", "--workers", "1", "--out", "b")  # fmt: skip
+    for bad in ("1", "-0.5", "1000"):
+        res = cjsim(*args, "--multiple", bad, cwd=tmp_path)
+        assert_one_line_error(res, "budget multiple", "heavy-up")
+    res = cjsim("lift", "geo_retail", "--channel", "tv", "--multiple", "2", "--out", "b",
+                cwd=tmp_path)  # fmt: skip
+    assert_one_line_error(res, "--multiple", "--design geo")
+    assert not (tmp_path / "b").exists()

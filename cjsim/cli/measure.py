@@ -197,26 +197,38 @@ def lift(
     design: Annotated[
         str,
         typer.Option(
-            help="holdout (customers held out) or geo (the channel goes dark in half of the "
-            "model's geos from --start-day)."
+            help="holdout (customers held out) or geo (the channel's budget changes in half "
+            "of the model's geos from --start-day: --multiple)."
         ),
     ] = "holdout",
     start_day: Annotated[
-        int | None, typer.Option(help="Geo design: the day the channel goes dark (default: mid).")
+        int | None,
+        typer.Option(help="Geo design: the day the treated geos' budget changes (default: mid)."),
     ] = None,
+    multiple: Annotated[
+        float,
+        typer.Option(
+            help="Geo design: the treated geos' budget from --start-day, times their own: 0 "
+            "goes dark, 2 is a heavy-up."
+        ),
+    ] = 0.0,
 ) -> None:
     """Run a lift test of a channel many times and score it against the truth."""
     from cjsim.lift import holdout_test
 
     if design not in ("holdout", "geo"):
         raise OptionError(f"--design {design!r}: expected holdout or geo")
+    if design == "holdout" and (multiple != 0 or start_day is not None):
+        given = "--multiple" if multiple != 0 else "--start-day"
+        raise OptionError(f"{given} sets a geo test; expected --design geo with it")
     check_at_most("--customers", customers, MAX_CUSTOMERS)
     check_at_most("--replications", replications, MAX_REPLICATIONS)
     check_workers(workers)
     check_output_folder(out_dir)
     day0 = parse_date("--start", start)
     if design == "geo":
-        _geo_lift(model, channel, out_dir, customers, replications, seed, workers, start_day, day0)
+        _geo_lift(model, channel, out_dir, customers, replications, seed, workers, start_day,
+                  day0, multiple)  # fmt: skip
         return
     chosen = load_model_arg(model)
     with out.status(f"truth and {replications} lift tests of {customers:,} customers..."):
@@ -231,21 +243,22 @@ def lift(
 
 def _geo_lift(
     model: str, channel: str, out_dir: Path, customers: int, replications: int, seed: int,
-    workers: int | None, start_day: int | None, day0: date,
+    workers: int | None, start_day: int | None, day0: date, multiple: float,
 ) -> None:  # fmt: skip
-    """``cjsim lift --design geo`` (options checked): a go-dark test in half of the geos."""
+    """``cjsim lift --design geo`` (options checked): a budget change (go dark, pull back
+    or heavy-up) in half of the geos."""
     from cjsim._io import write_text_atomic
     from cjsim.lift_geo import geo_test
 
     chosen = load_model_arg(model)
     with out.status(f"{replications} geo tests of {customers:,} customers..."):
-        study = geo_test(chosen, channel, customers, start_day=start_day,
+        study = geo_test(chosen, channel, customers, start_day=start_day, multiple=multiple,
                          replications=replications, rng=seed, workers=workers)  # fmt: skip
     out_dir.mkdir(exist_ok=True)
     written = [out_dir / "geo_lift.csv", out_dir / "geo_lift_summary.csv"]
     write_text_atomic(written[0], study.table.to_csv(index=False))
     write_text_atomic(written[1], study.summary.to_csv(index=False))
-    for fmt in ("pymc", "robyn"):
+    for fmt in ("pymc", "robyn", "meridian"):
         written.append(out_dir / f"calibration_{fmt}.csv")
         frame = study.calibration(fmt, start=day0)
         write_text_atomic(written[-1], frame.to_csv(index=False))

@@ -95,21 +95,31 @@ def print_loss_sweep(sweep: Any) -> None:
     print_wide(t, 14 + 22 * len(sweep.levels))
 
 
+GEO_DESIGNS = {
+    "go-dark": "Go-dark test of {channel}",
+    "pull-back": "Pull-back test of {channel} (budget x {multiple:g})",
+    "heavy-up": "Heavy-up test of {channel} (budget x {multiple:g})",
+}
+
+
 def print_geo_lift(study: Any) -> None:
     """A geo study: per estimator, mean estimate against the truth, bias, coverage, power."""
     cfg = study.settings
     t = Table(
-        title=f"Go-dark test of {cfg['channel']} in half of {len(cfg['geos'])} geos "
+        title=f"{GEO_DESIGNS[cfg['design']].format(**cfg)} in half of {len(cfg['geos'])} geos "
         f"({cfg['model']}), {cfg['replications']} tests",
         title_justify="left",
-        caption=f"{cfg['units']}; truth: the treated geos again with the channel on, same "
-        "random numbers",
+        caption=f"{cfg['units']} (the higher budget's gain over the lower); truth: the "
+        "treated geos again at their own budget, same random numbers; iROAS: per unit of "
+        "the spend the test changed",
         caption_justify="left",
     )
-    for col in ("estimator", "mean estimate", "mean truth", "bias", "RMSE", "coverage", "power"):
+    for col in ("estimator", "mean estimate", "mean truth", "bias", "RMSE", "coverage", "power",
+                "iROAS (true)"):  # fmt: skip
         t.add_column(col, justify="left" if col == "estimator" else "right")
     for r in study.summary.itertuples(index=False):
         t.add_row(r.estimator, f"{r.mean_estimate:,.2f}", f"{r.mean_truth:,.2f}",
                   f"{r.bias:+,.2f} [{r.bias_low:+,.2f}, {r.bias_high:+,.2f}]", f"{r.rmse:,.2f}",
-                  f"{r.coverage:.0%}", f"{r.power:.0%}")  # fmt: skip
+                  f"{r.coverage:.0%}", f"{r.power:.0%}",
+                  f"{r.iroas:,.3g} ({r.true_iroas:,.3g})")  # fmt: skip
     print_wide(t, 110)

@@ -120,3 +120,13 @@ def minimum_detectable_lift(se: float, level: float = 0.95, target_power: float 
 def binary_se(rate: float, n_treated: int, n_control: int) -> float:
     """Standard error of a difference in conversion rates near ``rate`` (for planning)."""
     return math.sqrt(rate * (1 - rate) * (1 / n_treated + 1 / n_control))
+
+
+def roi_prior(roi: float, roi_se: float) -> tuple[float, float]:
+    r"""A log-normal prior with mean ``roi`` and standard deviation ``roi_se`` (Meridian's
+    ``roi_m`` form): its ``(mu, sigma)``, :math:`\sigma^2 = \ln(1 + (se/roi)^2)`,
+    :math:`\mu = \ln roi - \sigma^2 / 2`; NaN for a ROI that is not positive."""
+    if not roi > 0 or not np.isfinite(roi_se):
+        return math.nan, math.nan
+    sigma2 = math.log1p((roi_se / roi) ** 2)
+    return math.log(roi) - sigma2 / 2, math.sqrt(sigma2)
