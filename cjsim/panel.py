@@ -7,7 +7,11 @@ optionally, per geo (a column of the log such as ``segment``): per channel the s
 and the impressions (touches), then conversions and revenue, and two controls: ``trend``
 (the period's index) and ``new_customers`` (customers whose first event falls in the
 period). Periods with no events are rows of zeros: a panel has no gaps. Its totals are
-the log's totals.
+the log's totals. Clicks come from an observation profile (``clicks``: a boolean per
+row, :func:`cjsim.observe.clicks`): the touches the profile's ``click_share`` makes
+clicks, the same ones ``cjsim observe`` does with the same seed. With arrivals
+(``[arrivals]``), ``new_customers`` is the period's arrivals: the demand a marketing-mix
+model should be given as a control (seasonal demand, when arrivals are).
 
 :meth:`Panel.to_frame` writes the panel in the column layout each MMM tool's examples
 use, and :meth:`Panel.roles` says which column plays which part (pass them to the tool):
@@ -15,8 +19,9 @@ use, and :meth:`Panel.roles` says which column plays which part (pass them to th
 =========  ==============================================================================
 format     columns
 =========  ==============================================================================
-cjsim      ``period, date, days, [geo], spend_<ch>, impressions_<ch>, conversions,
-           revenue, trend, new_customers`` (every channel, organic ones without spend)
+cjsim      ``period, date, days, [geo], spend_<ch>, impressions_<ch>, [clicks_<ch>],
+           conversions, revenue, trend, new_customers`` (every channel, organic ones
+           without spend; clicks when a profile says which touches are clicks)
 pymc       PyMC-Marketing's ``MMM``: ``date, y`` (the target: revenue or conversions),
            one spend column per paid channel named as the channel, ``trend,
            new_customers`` as ``control_columns``
@@ -86,7 +91,8 @@ class Panel:
 
     def totals(self) -> dict[str, float]:
         """Sums over the whole panel: spend and impressions per channel, conversions, revenue."""
-        cols = [c for c in self.frame.columns if c.startswith(("spend_", "impressions_"))]
+        cols = [c for c in self.frame.columns
+                if c.startswith(("spend_", "impressions_", "clicks_"))]  # fmt: skip
         return {c: float(self.frame[c].sum()) for c in [*cols, "conversions", "revenue"]}
 
     def whole_periods(self) -> pd.DataFrame:
@@ -131,6 +137,7 @@ class Panel:
             "period": "period", "date": "date", "geo": "geo" if self.geo else None,
             "spend": [f"spend_{c}" for c in paid],
             "impressions": [f"impressions_{c}" for c in (*paid, *organic)],
+            "clicks": [c for c in self.frame.columns if c.startswith("clicks_")],
             "conversions": "conversions", "revenue": "revenue", "controls": list(CONTROLS),
         }  # fmt: skip
 
@@ -143,6 +150,7 @@ def build_panel(
     geo: str | None = None,
     start: date = DEFAULT_START,
     source: str | None = None,
+    clicks: np.ndarray | None = None,
 ) -> Panel:
     """Count an event log per period (and geo) into a panel.
 
@@ -189,6 +197,8 @@ def build_panel(
         elif name in paid:
             frame[f"spend_{name}"] = touches * cost[name]
         frame[f"impressions_{name}"] = touches.astype(np.int64)
+        if clicks is not None:
+            frame[f"clicks_{name}"] = count(rows[clicks[rows]]).astype(np.int64)
     conversions = np.flatnonzero(rows_labelled(events["event"], "conversion"))
     frame["conversions"] = count(conversions).astype(np.int64)
     frame["revenue"] = count(conversions, events["value"].to_numpy(float))

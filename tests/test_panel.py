@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cjsim.observe import clicks, load_profile, observe
 from cjsim.panel import FORMATS, build_panel
 from cjsim.simulate import simulate
 from tests.helpers.cli import assert_one_line_error, cjsim
@@ -89,6 +90,7 @@ def test_cli_writes_the_panel_and_its_roles(tmp_path: Path) -> None:
         (("--model", "ecommerce"), ("ev.parquet", "hash", "--model")),
         (("--start", "5 Jan"), ("--start", "YYYY-MM-DD")),
         (("--target", "profit"), ("--target",)),
+        (("--clicks", "nowhere"), ("nowhere",)),
     ],
 )
 def test_bad_panel_options_stop_with_one_line(
@@ -98,3 +100,35 @@ def test_bad_panel_options_stop_with_one_line(
     res = cjsim("panel", "ev.parquet", "--out", "p.csv", *extra, cwd=tmp_path)
     assert_one_line_error(res, *needles)
     assert not (tmp_path / "p.csv").exists() and not (tmp_path / "p.json").exists()
+
+
+def test_clicks_are_the_touches_the_profile_makes_clicks(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    model, log = shipped("ecommerce"), run.events
+    only_clicks = tmp_path / "clicks.toml"
+    only_clicks.write_text(
+        'name = "clicks"\nstages = true\n[[channels]]\npattern = "video"\nclick_share = 0.1\n'
+        'views_tracked = false\n[[channels]]\npattern = "display"\nin_paths = false\n',
+        encoding="utf-8",
+    )
+    profile = load_profile(only_clicks)
+    panel = build_panel(log, model, "week", clicks=clicks(log, profile, seed=3))
+    totals = panel.totals()
+    assert totals["clicks_display"] == 0  # no path data: no clicks either
+    # a channel no rule names is recorded in full: every touch is a click
+    assert totals["clicks_paid_search"] == totals["impressions_paid_search"]
+    video = totals["impressions_video"]
+    assert abs(totals["clicks_video"] - 0.1 * video) < 4 * np.sqrt(0.1 * 0.9 * video)
+    # the same touches observe keeps of video (nothing else is lost in this profile)
+    seen = observe(log, profile, seed=3).events
+    kept = ((seen["event"] == "touch") & (seen["channel"] == "video")).sum()
+    assert totals["clicks_video"] == kept
+
+
+def test_cli_adds_click_columns(tmp_path: Path) -> None:
+    simulate(shipped("ecommerce"), 800, rng=2, out=tmp_path / "ev.parquet")
+    res = cjsim("panel", "ev.parquet", "--out", "p.csv", "--clicks", "typical_web_2026",
+                cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    table = pd.read_csv(tmp_path / "p.csv")
+    assert {"clicks_video", "clicks_paid_search"} <= set(table.columns)
+    assert (table["clicks_video"] <= table["impressions_video"]).all()

@@ -93,22 +93,23 @@ def panel(
             min=1, help="With --truth: customers per counterfactual run (default: the log's)."
         ),
     ] = None,
+    clicks: Annotated[
+        str | None,
+        typer.Option(
+            help="Observation profile whose click shares say which touches are clicks: adds "
+            "clicks_<channel> columns (the clicks cjsim observe --seed finds)."
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="With --clicks: seed of the draws.")] = 0,
 ) -> None:
     """Aggregate an event log into a panel per period (and geo) for marketing-mix models."""
     import json
 
     from cjsim._io import write_text_atomic
     from cjsim.events import read_events, read_metadata
-    from cjsim.panel import FORMATS, FREQUENCIES, build_panel
+    from cjsim.panel import build_panel
 
-    if freq not in FREQUENCIES:
-        raise OptionError(f"--freq {freq!r}: expected one of: {', '.join(FREQUENCIES)}")
-    if fmt not in FORMATS:
-        raise OptionError(f"--format {fmt!r}: expected one of: {', '.join(FORMATS)}")
-    if target not in ("revenue", "conversions"):
-        raise OptionError(f"--target {target!r}: expected revenue or conversions")
-    if fmt in ("pymc", "robyn") and geo is not None:
-        raise OptionError(f"--format {fmt} is national; expected no --geo (or --format meridian)")
+    _check_panel_options(freq, fmt, target, geo)
     day0 = parse_date("--start", start)
     check_output(out_path, (".csv",), (events,))
     meta = read_metadata(events)
@@ -120,8 +121,10 @@ def panel(
             "--model naming the log's model file",
             source=str(events),
         )
+    profile = _load_profile(clicks)  # (before reading a log that may be large)
     log = read_events(events)
-    built = build_panel(log, chosen, freq, geo=geo, start=day0, source=str(events))
+    built = build_panel(log, chosen, freq, geo=geo, start=day0, source=str(events),
+                        clicks=_clicks(log, profile, seed))  # fmt: skip
     table = built.to_frame(fmt, target)
     roles = {"format": fmt, "freq": freq, "geo": geo, "start": start, "model": chosen.name,
              "roles": built.roles(fmt, target), "totals": built.totals(), "log": meta}  # fmt: skip
@@ -135,6 +138,38 @@ def panel(
     print_panel(built, table, out_path, sidecar, observed="observed" in meta)
     if truths:
         out.print(f"wrote the truth to {', '.join(str(p) for p in truths)}")
+
+
+def _check_panel_options(freq: str, fmt: str, target: str, geo: str | None) -> None:
+    """``cjsim panel``'s choices, each one of what is expected."""
+    from cjsim.panel import FORMATS, FREQUENCIES
+
+    if freq not in FREQUENCIES:
+        raise OptionError(f"--freq {freq!r}: expected one of: {', '.join(FREQUENCIES)}")
+    if fmt not in FORMATS:
+        raise OptionError(f"--format {fmt!r}: expected one of: {', '.join(FORMATS)}")
+    if target not in ("revenue", "conversions"):
+        raise OptionError(f"--target {target!r}: expected revenue or conversions")
+    if fmt in ("pymc", "robyn") and geo is not None:
+        raise OptionError(f"--format {fmt} is national; expected no --geo (or --format meridian)")
+
+
+def _load_profile(name: str | None) -> Any:
+    """The observation profile ``--clicks`` names (None: none)."""
+    if name is None:
+        return None
+    from cjsim.observe import load_profile
+
+    return load_profile(name)
+
+
+def _clicks(log: Any, profile: Any, seed: int) -> Any:
+    """Which touches of the log the profile makes clicks (None without a profile)."""
+    if profile is None:
+        return None
+    from cjsim.observe import clicks
+
+    return clicks(log, profile, seed=seed)
 
 
 def _panel_truth(

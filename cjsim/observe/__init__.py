@@ -7,7 +7,7 @@ tags). The profiles ``perfect``, ``typical_web_2026`` and ``strict_privacy`` shi
 the package (:func:`shipped_profiles`); ``cjsim observe`` runs it from the command line.
 """
 
-from cjsim.observe.mechanisms import Observation, observe
+from cjsim.observe.mechanisms import Observation, clicks, observe
 from cjsim.observe.profile import (
     AdBlockers,
     ChannelRule,
@@ -28,6 +28,7 @@ __all__ = [
     "Ids",
     "Observation",
     "Profile",
+    "clicks",
     "load_profile",
     "observe",
     "shipped_profiles",

@@ -185,6 +185,24 @@ def observe(
     return _assemble(events, kept, cust, uniq, device, cookie, customers, profile, seed)
 
 
+def clicks(events: pd.DataFrame, profile: Profile, *, seed: int = 0) -> np.ndarray:
+    """Which touches are clicks (a boolean per row): of a channel in paths, those whose
+    click draw is below its ``click_share`` -- the same draws :func:`observe` makes with
+    this seed, so a panel's clicks are the clicks of the observed log. A channel without
+    path data (TV) has none. Ad platforms count clicks whatever the site's consent and
+    ad blockers do to its own tracking, so neither applies here."""
+    ids = events["customer_id"].to_numpy(np.int64)
+    draws = _Draws.draw(np.unique(ids).size, ids.size, seed)
+    touch = rows_labelled(events["event"], "touch")
+    codes, names = label_codes(events["channel"])
+    out = np.zeros(touch.size, dtype=bool)
+    for code in np.unique(codes[touch & (codes >= 0)]):
+        rule = profile.rule(names[code])
+        if rule.in_paths:
+            out |= touch & (codes == code) & (draws.click < rule.click_share)
+    return out
+
+
 def _customer_draws(
     events: pd.DataFrame, cust: np.ndarray, uniq: np.ndarray, profile: Profile, draws: _Draws
 ) -> pd.DataFrame:
