@@ -57,6 +57,7 @@ EXPERIMENT_SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("[scenarios.NAME]", Scenario),
     ("scenarios.NAME.budget_shift", BudgetShift),
     ("scenarios.NAME.schedules.CHANNEL", Schedule),
+    ("scenarios.NAME.flighting.CHANNEL", Flighting),
 ]
 
 

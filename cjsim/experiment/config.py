@@ -26,7 +26,8 @@ Overrides of a scenario:
 * ``budgets`` (daily amounts), ``budget_scale`` (multipliers), ``budget_shift`` (move a
   share of one channel's budget to another), ``channels_off``, ``horizon_days``;
 * ``effect_scale`` (multiply every lift of a channel's effects: 0 makes it inert, 2 twice
-  as strong), ``schedules`` (a channel's campaign schedule, replaced), ``segment_mix``
+  as strong), ``schedules`` (a channel's campaign schedule, replaced), ``flighting`` (a
+  paid channel's budget plan period by period, replaced), ``segment_mix``
   (new segment shares; the ones not named keep theirs, all must still sum to 1),
   ``capacity`` (servers of a limited resource);
 * ``set``: any other model key by its dotted path (``"channels.tv.adstock" = 0.7``),
@@ -65,6 +66,7 @@ from cjsim.model import (
 from cjsim.model.agent_sections import Schedule
 from cjsim.model.fields import Frozen, NonNegative, Positive
 from cjsim.model.overrides import known_channel
+from cjsim.model.timing import Flighting
 
 METRICS = ("conversions", "converters", "revenue", "spend", "cpa", "roas")
 #: Experiment and scenario names become folder names: plain ones only (no '/', no '..').
@@ -104,6 +106,7 @@ class Scenario(Frozen):
     horizon_days: Positive | None = None
     effect_scale: dict[str, NonNegative] = Field(default_factory=dict)
     schedules: dict[str, Schedule] = Field(default_factory=dict)
+    flighting: dict[str, Flighting] = Field(default_factory=dict)
     segment_mix: dict[str, Annotated[float, Field(gt=0.0, le=1.0)]] = Field(default_factory=dict)
     capacity: dict[str, Annotated[int, Field(gt=0)]] = Field(default_factory=dict)
     set_: dict[str, Any] = Field(default_factory=dict, alias="set")
@@ -209,8 +212,12 @@ class Experiment:
 
     def content_hash(self) -> str:
         """Hash of the experiment and of every scenario's model (16 hex digits)."""
+        spec = self.spec.model_dump(mode="json", by_alias=True)
+        for scenario in spec["scenarios"].values():  # hashed as before flighting existed
+            if not scenario["flighting"]:
+                del scenario["flighting"]
         payload = {
-            "experiment": self.spec.model_dump(mode="json", by_alias=True),
+            "experiment": spec,
             "models": {n: m.content_hash() for n, m in self.models.items()},
         }
         text = json.dumps(payload, sort_keys=True)
@@ -237,8 +244,10 @@ def scenario_model(base: JourneyModel, sc: Scenario, name: str, source: str | No
 def _structural_overrides(
     model: JourneyModel, sc: Scenario, key: str, source: str | None
 ) -> dict[str, Any] | None:
-    """The model's data with effect, schedule, segment, capacity and ``set`` overrides."""
-    if not (sc.effect_scale or sc.schedules or sc.segment_mix or sc.capacity or sc.set_):
+    """The model's data with effect, schedule, flighting, segment, capacity and ``set``
+    overrides."""
+    if not (sc.effect_scale or sc.schedules or sc.flighting or sc.segment_mix or sc.capacity
+            or sc.set_):  # fmt: skip
         return None
     data = model.model_dump(mode="python", by_alias=True, exclude_none=True)
 
@@ -261,6 +270,8 @@ def _structural_overrides(
         known("channels", "channel", c, "schedules")["schedule"] = schedule.model_dump(
             exclude_none=True
         )
+    for c, plan in sc.flighting.items():
+        known("channels", "channel", c, "flighting")["flighting"] = plan.model_dump()
     for seg, share in sc.segment_mix.items():
         known("segments", "segment", seg, "segment_mix")["share"] = share
     for res, servers in sc.capacity.items():

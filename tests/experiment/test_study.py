@@ -31,6 +31,7 @@ replications = 2
 [scenarios.changed]
 effect_scale = { reviews = 2.0, website = 0.0 }
 schedules = { social_ads = { start_day = 30, end_day = 60, weekdays = [5, 6] } }
+flighting = { search_ads = { period_days = 14, levels = [2.0, 0.0] } }
 segment_mix = { emergency = 0.5, planner = 0.5 }
 capacity = { chairs = 20 }
 set = { "channels.reviews.adstock" = 0.7, "network.degree" = 4, "value.mean" = 500.0 }
@@ -53,13 +54,15 @@ def test_every_override_reaches_the_scenario_model(tmp_path):
     sched = m.channels["social_ads"].schedule
     assert sched is not None and (sched.start_day, sched.end_day) == (30, 60)
     assert sched.weekdays == [5, 6]
+    plan = m.channels["search_ads"].flighting
+    assert plan is not None and (plan.period_days, plan.levels) == (14, [2.0, 0.0])
     assert {s: seg.share for s, seg in m.segments.items()} == {"emergency": 0.5, "planner": 0.5}
     assert m.capacity["chairs"].servers == 20
     assert m.capacity["chairs"].stage == base.capacity["chairs"].stage
     assert m.channels["reviews"].adstock == 0.7 and m.network is not None
     assert m.network.degree == 4 and m.value.mean == 500.0
     # untouched parts stay as they were
-    assert m.channels["search_ads"] == base.channels["search_ads"]
+    assert m.channels["recall_sms"] == base.channels["recall_sms"]
     world = exp.models["other_world"]
     retarget = load_model(resolve_model("trap_retargeting"))
     assert world.name == "trap_retargeting"
