@@ -14,8 +14,9 @@
     customers enter the market over time instead of all on day 0: each one's first day
     is drawn from ``over_days`` days (default: the horizon), uniformly or, with an
     ``amplitude``, with a seasonal cycle of ``period_days`` peaking on ``peak_day``
-    (arrivals on day ``d`` are proportional to
-    ``1 + amplitude * cos(2 pi (d - peak_day) / period_days)``). Before their day a
+    (arrivals at time ``d`` are proportional to
+    ``1 + amplitude * cos(2 pi (d - peak_day) / period_days)``, taken at the middle of
+    each step). Before their day a
     customer is not in the market: nothing touches them and they do not move. A world of
     arrivals has a steady flow of new demand, as a market does, instead of one cohort
     that ages; its period-by-period panel is what a marketing-mix model expects.
@@ -36,20 +37,18 @@ import numpy as np
 from pydantic import Field
 
 from cjsim.errors import ModelError
+from cjsim.limits import MAX_STEPS
 from cjsim.model.fields import Frozen, NonNegative, Positive
 
 if TYPE_CHECKING:
     from cjsim.model.schema import JourneyModel
-
-#: The most periods a flighting list may give (ten years of days).
-MAX_LEVELS = 3650
 
 
 class Flighting(Frozen):
     """A paid channel's budget, period by period, as multiples of its ``daily_budget``."""
 
     period_days: Positive = 7.0
-    levels: list[NonNegative] = Field(min_length=1, max_length=MAX_LEVELS)
+    levels: list[NonNegative] = Field(min_length=1, max_length=MAX_STEPS)
 
 
 class Arrivals(Frozen):
@@ -77,14 +76,18 @@ def step_levels(flighting: Flighting | None, steps: int, step_days: float) -> np
 def arrival_weights(arrivals: Arrivals, steps: int, step_days: float) -> np.ndarray:
     """The chance of arriving in each step, shape ``(steps,)`` (sums to 1).
 
-    Steps that start on or after ``over_days`` (default: the horizon) get none.
+    A step's weight is the seasonal curve at the middle of its part within ``over_days``
+    (default: the horizon) times the length of that part: a step cut by the end of the
+    span gets its share, one past it none.
     """
     span = arrivals.over_days if arrivals.over_days is not None else steps * step_days
     day = np.arange(steps) * step_days
+    # the part of each step within the span, and the cycle at that part's middle
+    inside = np.clip(span - day, 0.0, step_days)
     w = 1.0 + arrivals.amplitude * np.cos(
-        2.0 * math.pi * (day + step_days / 2 - arrivals.peak_day) / arrivals.period_days
+        2.0 * math.pi * (day + inside / 2 - arrivals.peak_day) / arrivals.period_days
     )
-    w = np.where(day < span - 1e-9, np.maximum(w, 0.0), 0.0)
+    w = np.maximum(w, 0.0) * inside
     if w.sum() <= 0.0:
         w[0] = 1.0
     w = w / w.sum() * (1.0 - arrivals.initial_share)

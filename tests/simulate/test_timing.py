@@ -146,3 +146,27 @@ def test_bad_timing_sections_name_their_key(patch, key):
     with pytest.raises(ModelError) as err:
         validate_model(data, source="m.toml")
     assert key in str(err.value)
+
+
+def test_customers_who_start_settled_still_arrive_whatever_the_chunks():
+    """Nothing more can happen to a customer who starts in a settled stage, but they are
+    in the log from their day on: the chunk does not stop before everyone has arrived."""
+    data = shipped("trap_upper_funnel").model_dump(mode="python")
+    data["initial"] = {"awareness": 0.02, "lost": 0.98}
+    data["arrivals"] = {"initial_share": 0.0}
+    model = validate_model(data)
+    n = 65_536 + 3_000  # two markets
+    small, _ = simulate_frame(model, n, rng=1, chunk_size=65_536)
+    big, _ = simulate_frame(model, n, rng=1, chunk_size=131_072)
+    assert small["customer_id"].nunique() == n
+    assert_same_log(small, big)
+    agents, _ = simulate_agents_frame(model, 3_000, rng=1)[:2]
+    assert agents["customer_id"].nunique() == 3_000
+
+
+def test_arrival_weights_share_a_step_the_span_cuts():
+    from cjsim.model.timing import Arrivals
+
+    np.testing.assert_allclose(arrival_weights(Arrivals(over_days=10.0), 2, 7.0), [0.7, 0.3])
+    w = arrival_weights(Arrivals(initial_share=0.5), 4, 1.0)
+    np.testing.assert_allclose(w, [0.625, 0.125, 0.125, 0.125])

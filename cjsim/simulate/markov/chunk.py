@@ -103,7 +103,8 @@ class _ChunkState:
         self.events.add(here, 0, np.zeros(here.size, np.int32), np.int16(C) + stage[here])
         # customers (padding too) in a stage where something can still happen to them
         self.check_settled = bool(plan.settled.any())
-        self.unsettled = int(np.count_nonzero(~plan.settled[stage]))
+        # (a customer not in the market yet counts as unsettled until they arrive)
+        self.unsettled = int(np.count_nonzero(~plan.settled[stage[here]])) + n_pad - here.size
         self.talkers = np.zeros(self.size.size)  # real customers in a source stage, per market
         # the customer's (segment, stage) cell; G * S: not in the market yet
         self.cell = np.full(n_pad, plan.G * S, np.int32)
@@ -146,6 +147,7 @@ class _ChunkState:
                 self.events.add(here, t, np.zeros(here.size, np.int32),
                                 np.int16(plan.C) + self.stage[here])  # fmt: skip
                 self._arrive(here)
+                self.unsettled -= int(np.count_nonzero(plan.settled[self.stage[here]]))
         self.stock *= self.retention
         t_ids: list[np.ndarray] = []
         t_frac: list[np.ndarray] = []
