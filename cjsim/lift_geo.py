@@ -158,8 +158,9 @@ def _replication(
                   / population[treated].sum() / post.sum())  # fmt: skip
     row: dict[str, Any] = {"treated": ",".join(chosen), "truth": truth}
     row.update(_signed(estimate(y_seen, treated, population, start, level), sign))
-    row["spend_base"] = _spend_after(model, lit, chosen, channel, start)
-    row["spend_test"] = _spend_after(model, seen, chosen, channel, start)
+    lit_worlds = {g: geo_world(model, g) for g in chosen}
+    row["spend_base"] = _spend_after(lit_worlds, lit, channel, start)
+    row["spend_test"] = _spend_after(dark, seen, channel, start)  # at the test's costs
     row["treated_customers"] = int(population[treated].sum())
     return row
 
@@ -177,21 +178,21 @@ def _signed(est: dict[str, float], sign: float) -> dict[str, float]:
 
 
 def _spend_after(
-    model: JourneyModel, lit: pd.DataFrame, treated: list[str], channel: str, start: int
+    worlds: dict[str, JourneyModel], log: pd.DataFrame, channel: str, start: int
 ) -> float:
-    """What ``channel`` spent in the treated geos after the start in the log ``lit``
-    (each touch at its geo's and its day's cost)."""
+    """What ``channel`` spent after the start in the geos of ``worlds`` (each the world
+    the log's geo was simulated in): each touch at its geo's and its day's cost there."""
     from cjsim.model.compiled import compile_model
 
-    index = list(model.channels).index(channel)
-    rows = (lit["event"] == "touch") & (lit["channel"] == channel) & (lit["time"] >= start)
-    geo = lit.loc[rows, "geo"].astype(str).to_numpy()
-    times = lit.loc[rows, "time"].to_numpy(float)
+    rows = (log["event"] == "touch") & (log["channel"] == channel) & (log["time"] >= start)
+    geo = log.loc[rows, "geo"].astype(str).to_numpy()
+    times = log.loc[rows, "time"].to_numpy(float)
     total = 0.0
-    for g in treated:  # each touch at its geo's cost on its day
+    for g, world in worlds.items():
+        index = list(world.channels).index(channel)
         at = geo == g
         codes = np.full(int(at.sum()), index, np.int64)
-        total += float(compile_model(geo_world(model, g)).touch_spend(codes, times[at])[index])
+        total += float(compile_model(world).touch_spend(codes, times[at])[index])
     return total
 
 

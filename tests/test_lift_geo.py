@@ -18,7 +18,7 @@ from cjsim.lift_geo import (
     synthetic_weights,
 )
 from cjsim.model.compiled import compile_model
-from cjsim.model.geos import geo_customers
+from cjsim.model.geos import geo_customers, geo_world
 from cjsim.simulate.geos import simulate_geos
 from tests.helpers.cli import assert_one_line_error, cjsim
 from tests.helpers.models import shipped
@@ -95,6 +95,14 @@ def test_a_heavy_up_doubles_the_budget_from_its_day_and_changes_nothing_before()
     tv = (seen["channel"] == "tv") & (seen["geo"] == "north") & (seen["time"] >= 60)
     tv_lit = (lit["channel"] == "tv") & (lit["geo"] == "north") & (lit["time"] >= 60)
     assert tv.sum() > 1.2 * tv_lit.sum()  # more money, more touches (reach saturates)
+    # the test's spend is priced in the test's world: a touch costs more on a bigger budget
+    from cjsim.lift_geo import _spend_after
+
+    at_test = _spend_after({"north": heavy}, seen, "tv", 60)
+    at_base = _spend_after({"north": geo_world(model, "north")}, seen, "tv", 60)
+    steps = cm.step_of(seen.loc[tv, "time"].to_numpy())
+    assert at_test == pytest.approx(cm.step_touch_cost[c, steps].sum(), rel=1e-12)
+    assert at_test > at_base
 
 
 def test_a_heavy_up_study_reports_the_gain_and_its_spend() -> None:
