@@ -50,7 +50,12 @@ from cjsim._pool import pool_map
 from cjsim.errors import OptionError
 from cjsim.model import JourneyModel
 from cjsim.model.geos import geo_customers, geo_world
-from cjsim.scoring.lift import difference_in_means, roi_prior, t_quantile
+from cjsim.scoring.lift import (
+    difference_in_means,
+    minimum_detectable_lift,
+    roi_prior,
+    t_quantile,
+)
 from cjsim.scoring.noise import interval
 
 ESTIMATORS = ("did", "difference_in_means", "synthetic_control")
@@ -320,7 +325,7 @@ def geo_test(
                                                      "treated_customers")]  # fmt: skip
     table[numeric] = table[numeric] * scale
     table.insert(0, "replication", range(replications))
-    summary = _summary(table, level)
+    summary = _summary(table, level, len(model.geos))
     settings = {"model": model.name, "model_hash": model.content_hash(), "channel": channel,
                 "customers": customers, "start_day": start, "days": days, "target": target,
                 "replications": replications, "level": level, "geos": list(model.geos),
@@ -329,8 +334,11 @@ def geo_test(
     return GeoStudy(table, summary, settings)
 
 
-def _summary(table: pd.DataFrame, level: float) -> pd.DataFrame:
-    """Per estimator: mean bias with interval, RMSE, coverage and power."""
+def _summary(table: pd.DataFrame, level: float, geos: int) -> pd.DataFrame:
+    """Per estimator: mean bias with interval, RMSE, coverage, power, the minimum
+    detectable effect of the design (80% power, from the mean standard error, t quantiles
+    at ``geos - 2`` degrees of freedom: a guide; the replications' power is the measure)
+    and the incremental ROAS estimated and true."""
     rows = []
     # per unit of the spend the test changed (estimates are per 1,000 customers)
     per_spend = (
@@ -349,6 +357,9 @@ def _summary(table: pd.DataFrame, level: float) -> pd.DataFrame:
                      "rmse": float(np.sqrt(np.mean(err**2))),
                      "coverage": float(covered.mean()),
                      "power": float(significant.mean()),
+                     # at 80% power, from the estimator's typical standard error
+                     "mde": minimum_detectable_lift(float(table[f"{name}_se"].mean()), level,
+                                                    df=geos - 2),
                      "iroas": float((table[name] * per_spend).mean()),
                      "true_iroas": float((table["truth"] * per_spend).mean())})  # fmt: skip
     return pd.DataFrame(rows)

@@ -119,7 +119,13 @@ def test_a_heavy_up_study_reports_the_gain_and_its_spend() -> None:
     assert meridian.loc[positive, "roi_sigma"].gt(0).all()
     assert meridian.loc[~positive, "roi_mu"].isna().all()  # no log-normal prior from ROI <= 0
     assert study.settings["design"] == "heavy-up"
-    assert set(study.summary.columns) >= {"iroas", "true_iroas"}
+    assert set(study.summary.columns) >= {"iroas", "true_iroas", "mde"}
+    did = study.summary.set_index("estimator").loc["did"]
+    from scipy.stats import t as student
+
+    # the MDE is (t_0.975 + t_0.8) standard errors at 8 - 2 degrees of freedom
+    factor = student.ppf(0.975, 6) + student.ppf(0.8, 6)
+    assert did["mde"] == pytest.approx(factor * study.table["did_se"].mean())
 
 
 def test_cli_refuses_a_budget_multiple_that_changes_nothing(tmp_path: Path) -> None:

@@ -110,16 +110,16 @@ def print_geo_lift(study: Any) -> None:
         f"({cfg['model']}), {cfg['replications']} tests",
         title_justify="left",
         caption=f"{cfg['units']} (the higher budget's gain over the lower); truth: the "
-        "treated geos again at their own budget, same random numbers; iROAS: per unit of "
-        "the spend the test changed",
+        "treated geos again at their own budget, same random numbers; MDE: the smallest "
+        "effect the design finds 4 times in 5; iROAS: per unit of the spend the test changed",
         caption_justify="left",
     )
     for col in ("estimator", "mean estimate", "mean truth", "bias", "RMSE", "coverage", "power",
-                "iROAS (true)"):  # fmt: skip
+                "MDE", "iROAS (true)"):  # fmt: skip
         t.add_column(col, justify="left" if col == "estimator" else "right")
     for r in study.summary.itertuples(index=False):
         t.add_row(r.estimator, f"{r.mean_estimate:,.2f}", f"{r.mean_truth:,.2f}",
                   f"{r.bias:+,.2f} [{r.bias_low:+,.2f}, {r.bias_high:+,.2f}]", f"{r.rmse:,.2f}",
-                  f"{r.coverage:.0%}", f"{r.power:.0%}",
+                  f"{r.coverage:.0%}", f"{r.power:.0%}", f"{r.mde:,.2f}",
                   f"{r.iroas:,.3g} ({r.true_iroas:,.3g})")  # fmt: skip
     print_wide(t, 110)

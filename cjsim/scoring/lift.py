@@ -110,11 +110,17 @@ def power(true_lift: float, se: float, level: float = 0.95) -> float:
     return float(norm.cdf(shift - z) + norm.cdf(-shift - z))
 
 
-def minimum_detectable_lift(se: float, level: float = 0.95, target_power: float = 0.8) -> float:
-    """The smallest lift found with probability ``target_power`` by a test of this ``se``."""
-    from scipy.stats import norm
+def minimum_detectable_lift(
+    se: float, level: float = 0.95, target_power: float = 0.8, df: float | None = None
+) -> float:
+    """The smallest lift found with probability ``target_power`` by a test of this ``se``
+    (normal quantiles; with ``df``, Student's t at those degrees of freedom, for tests
+    over a few units such as geos)."""
+    from scipy.stats import norm, t
 
-    return (normal_quantile(level) + float(norm.ppf(target_power))) * se
+    if df is None:
+        return (normal_quantile(level) + float(norm.ppf(target_power))) * se
+    return (t_quantile(level, df) + float(t.ppf(target_power, df))) * se
 
 
 def binary_se(rate: float, n_treated: int, n_control: int) -> float:
