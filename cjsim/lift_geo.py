@@ -275,23 +275,10 @@ class GeoStudy:
         raise OptionError(f"calibration format {fmt!r}; expected pymc, robyn or meridian")
 
 
-def geo_test(
-    model: JourneyModel,
-    channel: str,
-    customers: int = 100_000,
-    *,
-    start_day: int | None = None,
-    replications: int = 20,
-    target: str = "conversions",
-    rng: int | None = None,
-    level: float = 0.95,
-    multiple: float = 0.0,
-    workers: int | None = None,
-) -> GeoStudy:
-    """Replicate a geo test of ``channel`` (its budget ``multiple`` times its own in the
-    treated geos from ``start_day``: 0 goes dark, 2 is a heavy-up) and score its
-    estimators (per 1,000 customers over the test period) against the exact truth of
-    each replication."""
+def check_geo_design(model: JourneyModel, channel: str, start_day: int | None,
+                     replications: int, multiple: float) -> int:  # fmt: skip
+    """That a geo test of ``channel`` can run in ``model`` as asked; returns its start day
+    (default: mid-horizon)."""
     if len(model.geos) < 4:
         raise OptionError(
             f"model '{model.name}' has {len(model.geos)} geos; a geo test needs at least 4 "
@@ -311,6 +298,28 @@ def geo_test(
             f"budget multiple {multiple!r}: expected 0 (go dark), between 0 and 1 (pull "
             f"back) or above 1 up to {MAX_MULTIPLE:g} (heavy-up); 1 changes nothing"
         )
+    return start
+
+
+def geo_test(
+    model: JourneyModel,
+    channel: str,
+    customers: int = 100_000,
+    *,
+    start_day: int | None = None,
+    replications: int = 20,
+    target: str = "conversions",
+    rng: int | None = None,
+    level: float = 0.95,
+    multiple: float = 0.0,
+    workers: int | None = None,
+) -> GeoStudy:
+    """Replicate a geo test of ``channel`` (its budget ``multiple`` times its own in the
+    treated geos from ``start_day``: 0 goes dark, 2 is a heavy-up) and score its
+    estimators (per 1,000 customers over the test period) against the exact truth of
+    each replication."""
+    start = check_geo_design(model, channel, start_day, replications, multiple)
+    days = math.ceil(model.horizon_days)
     seeds = np.random.SeedSequence(rng).spawn(replications)
     args = [(model, channel, customers, start, target, s, level, multiple) for s in seeds]
     workers = workers or os.cpu_count() or 1

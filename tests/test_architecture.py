@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("model",),
     ("simulate", "events", "events_duckdb", "paths", "paths_duckdb", "inputs", "observe", "panel"),
     ("attribution", "scoring", "mmm", "report.figures", "report.data"),
-    ("explain", "evaluate", "experiment", "lift", "lift_geo"),
+    ("explain", "evaluate", "experiment", "lift", "lift_geo", "lift_plan"),
     ("report", "demo", "docs_reference"),
     ("cli", "__main__"),
 )

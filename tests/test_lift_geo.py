@@ -138,3 +138,28 @@ def test_cli_refuses_a_budget_multiple_that_changes_nothing(tmp_path: Path) -> N
                 cwd=tmp_path)  # fmt: skip
     assert_one_line_error(res, "--multiple", "--design geo")
     assert not (tmp_path / "b").exists()
+
+
+def test_a_power_table_is_each_designs_study_on_the_same_customers(tmp_path: Path) -> None:
+    from cjsim.lift_plan import geo_power
+
+    model = shipped("geo_retail")
+    table = geo_power(model, "tv", 3_000, start_days=[40, 80], multiples=[0.0, 2.0],
+                      replications=2, rng=4, workers=1)  # fmt: skip
+    assert len(table) == 2 * 2 * 3 and set(table["test_days"]) == {80, 40}
+    one = geo_test(model, "tv", 3_000, start_day=80, multiple=2.0, replications=2, rng=4,
+                   workers=1).summary  # fmt: skip
+    row = table[(table["start_day"] == 80) & (table["multiple"] == 2.0)].reset_index(drop=True)
+    pd.testing.assert_series_equal(row["power"], one["power"])
+    assert (row["mean_truth"] == one["mean_truth"]).all()
+    args = ("lift", "geo_retail", "--design", "geo", "--channel", "tv", "--customers", "2000",
+            "--replications", "2", "--workers", "1")  # fmt: skip
+    res = cjsim(*args, "--start-day", "40,80", "--out", "plan", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "Power of geo tests" in res.stdout
+    written = pd.read_csv(tmp_path / "plan" / "geo_power.csv")
+    assert len(written) == 2 * 3 and (written["design"] == "go-dark").all()
+    for bad, needle in (("40,x", "separated by commas"), ("40,200", "between 2 and 118")):
+        res = cjsim(*args, "--start-day", bad, "--out", "b", cwd=tmp_path)
+        assert_one_line_error(res, "start", needle)
+    assert not (tmp_path / "b").exists()

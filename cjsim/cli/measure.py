@@ -1,9 +1,10 @@
 """Commands of measurement: ``observe`` (what a tracking system records of a true log),
-``panel`` (the aggregates a marketing-mix model is fitted on) and ``lift`` (a holdout
-test, replicated and scored against the truth)."""
+``panel`` (the aggregates a marketing-mix model is fitted on) and ``lift`` (a holdout or
+geo test, replicated and scored against the truth; a power table of geo designs)."""
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,9 +18,10 @@ from cjsim.cli.options import (
     check_workers,
     load_model_arg,
     parse_date,
+    parse_list,
 )
 from cjsim.cli.render import out, print_observation, print_panel
-from cjsim.cli.render_measure import print_geo_lift, print_lift
+from cjsim.cli.render_measure import print_geo_lift, print_geo_power, print_lift
 from cjsim.errors import OptionError
 from cjsim.limits import MAX_CUSTOMERS, MAX_REPLICATIONS, check_at_most
 
@@ -237,33 +239,42 @@ def lift(
         ),
     ] = "holdout",
     start_day: Annotated[
-        int | None,
-        typer.Option(help="Geo design: the day the treated geos' budget changes (default: mid)."),
+        str | None,
+        typer.Option(
+            help="Geo design: the day the treated geos' budget changes (default: mid); "
+            "several (30,60,90): a power table of every design."
+        ),
     ] = None,
     multiple: Annotated[
-        float,
+        str,
         typer.Option(
             help="Geo design: the treated geos' budget from --start-day, times their own: 0 "
-            "goes dark, 2 is a heavy-up."
+            "goes dark, 2 is a heavy-up; several (0,2): a power table."
         ),
-    ] = 0.0,
+    ] = "0",
 ) -> None:
     """Run a lift test of a channel many times and score it against the truth."""
     from cjsim.lift import holdout_test
 
     if design not in ("holdout", "geo"):
         raise OptionError(f"--design {design!r}: expected holdout or geo")
-    if design == "holdout" and (multiple != 0 or start_day is not None):
-        given = "--multiple" if multiple != 0 else "--start-day"
+    starts = None if start_day is None else parse_list("--start-day", start_day, int)
+    multiples = parse_list("--multiple", multiple)
+    if design == "holdout" and (multiples != [0] or starts is not None):
+        given = "--multiple" if multiples != [0] else "--start-day"
         raise OptionError(f"{given} sets a geo test; expected --design geo with it")
     check_at_most("--customers", customers, MAX_CUSTOMERS)
     check_at_most("--replications", replications, MAX_REPLICATIONS)
     check_workers(workers)
     check_output_folder(out_dir)
     day0 = parse_date("--start", start)
+    if design == "geo" and len(starts or [None]) * len(multiples) > 1:
+        _geo_power(model, channel, out_dir, customers, replications, seed, workers, starts,
+                   multiples)  # fmt: skip
+        return
     if design == "geo":
-        _geo_lift(model, channel, out_dir, customers, replications, seed, workers, start_day,
-                  day0, multiple)  # fmt: skip
+        _geo_lift(model, channel, out_dir, customers, replications, seed, workers,
+                  None if starts is None else starts[0], day0, multiples[0])  # fmt: skip
         return
     chosen = load_model_arg(model)
     with out.status(f"truth and {replications} lift tests of {customers:,} customers..."):
@@ -298,4 +309,32 @@ def _geo_lift(
         frame = study.calibration(fmt, start=day0)
         write_text_atomic(written[-1], frame.to_csv(index=False))
     print_geo_lift(study)
+    out.print(f"wrote {', '.join(p.name for p in written)} to {out_dir}")
+
+
+def _geo_power(
+    model: str, channel: str, out_dir: Path, customers: int, replications: int, seed: int,
+    workers: int | None, starts: list[int] | None, multiples: list[float],
+) -> None:  # fmt: skip
+    """``cjsim lift --design geo`` with several designs: their power table."""
+    import json
+
+    from cjsim._io import write_text_atomic
+    from cjsim.lift_plan import geo_power
+
+    chosen = load_model_arg(model)
+    days = [math.ceil(chosen.horizon_days) // 2] if starts is None else starts
+    n = len(days) * len(multiples)
+    with out.status(f"{n} designs x {replications} geo tests of {customers:,} customers..."):
+        table = geo_power(chosen, channel, customers, start_days=days, multiples=multiples,
+                          replications=replications, rng=seed, workers=workers)  # fmt: skip
+    out_dir.mkdir(exist_ok=True)
+    written = [out_dir / "geo_power.csv", out_dir / "geo_power.json"]
+    units = "conversions per 1,000 customers over each design's test days"
+    settings = {"model": chosen.name, "model_hash": chosen.content_hash(), "channel": channel,
+                "customers": customers, "replications": replications, "seed": seed,
+                "start_days": days, "multiples": multiples, "units": units}  # fmt: skip
+    write_text_atomic(written[0], table.to_csv(index=False))
+    write_text_atomic(written[1], json.dumps(settings, indent=2) + "\n")
+    print_geo_power(table, settings)
     out.print(f"wrote {', '.join(p.name for p in written)} to {out_dir}")

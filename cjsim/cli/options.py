@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cjsim.errors import OptionError
 
@@ -60,6 +60,18 @@ def check_workers(workers: int | None) -> None:
 def check_at_least(flag: str, value: int | None, least: int = 1) -> None:
     if value is not None and value < least:
         raise OptionError(f"{flag} {value}: expected at least {least}")
+
+
+def parse_list(flag: str, text: str, kind: type[float] | type[int] = float) -> list[Any]:
+    """A comma-separated list of distinct numbers (``30,60,90``)."""
+    try:
+        values = [kind(x) for x in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or len(set(values)) != len(values):
+        what = "whole numbers" if kind is int else "numbers"
+        raise OptionError(f"{flag} {text!r}: expected distinct {what} separated by commas")
+    return values
 
 
 def parse_date(flag: str, text: str) -> date:
