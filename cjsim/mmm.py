@@ -5,10 +5,12 @@ period) and spend :math:`x_{c,t}` of each paid channel,
 
 .. math::
 
-    y_t = b_0 + b_1 t + \sum_c \beta_c\, \frac{a_{c,t}}{a_{c,t} + k_c} + \varepsilon_t,
+    y_t = b_0 + b_1 t + \sum_j \gamma_j z_{j,t}
+          + \sum_c \beta_c\, \frac{a_{c,t}}{a_{c,t} + k_c} + \varepsilon_t,
     \qquad a_{c,t} = x_{c,t} + \theta_c\, a_{c,t-1}
 
-with carry-over :math:`\theta_c \in [0, 0.9]`, half-saturation :math:`k_c > 0` (a
+with optional controls :math:`z_j` (standardised panel columns such as ``in_market``),
+carry-over :math:`\theta_c \in [0, 0.9]`, half-saturation :math:`k_c > 0` (a
 Michaelis-Menten curve: the Hill form of :mod:`cjsim.model.curves` with slope 1) and
 effects :math:`\beta_c \ge 0`. The nonlinear parameters are fitted by variable
 projection: for given :math:`(\theta, k)` the linear ones are non-negative least squares
@@ -109,6 +111,20 @@ def _fit_once(X: np.ndarray, base: np.ndarray, y: np.ndarray, starts: np.ndarray
     return np.asarray(best.x)
 
 
+def _controls(panel: pd.DataFrame, names: Sequence[str]) -> list[np.ndarray]:
+    """The control columns, each scaled to mean 0 and sd 1 (a constant one is left out:
+    the intercept has it)."""
+    missing = [c for c in names if c not in panel.columns]
+    if missing:
+        raise OptionError(f"the panel lacks control {', '.join(missing)}")
+    out = []
+    for name in names:
+        x = panel[name].to_numpy(np.float64)
+        if x.std() > 0:
+            out.append((x - x.mean()) / x.std())
+    return out
+
+
 def fit_mmm(
     panel: pd.DataFrame,
     channels: Sequence[str],
@@ -117,6 +133,7 @@ def fit_mmm(
     level: float = 0.95,
     bootstrap: int = 100,
     rng: int | None = 0,
+    controls: Sequence[str] = (),
 ) -> MMMFit:
     """Fit the baseline MMM to a native panel (columns ``spend_<channel>`` and ``target``).
 
@@ -129,6 +146,9 @@ def fit_mmm(
     target : {"revenue", "conversions"}
     bootstrap : int
         Residual-bootstrap refits for the intervals (0: none).
+    controls : sequence of str
+        Panel columns fitted beside the intercept and the trend, standardised, with free
+        signs (``in_market``: the demand spend follows).
     """
     missing = [f"spend_{c}" for c in channels if f"spend_{c}" not in panel.columns]
     if missing or target not in panel.columns:
@@ -145,7 +165,7 @@ def fit_mmm(
             f"the panel has {T} periods for {C} channels; expected at least {2 * C + 3} "
             "(a longer horizon or shorter periods)"
         )
-    base = np.column_stack([np.ones(T), np.arange(T) / T])
+    base = np.column_stack([np.ones(T), np.arange(T) / T, *_controls(panel, controls)])
     gen = np.random.default_rng(rng)
     low_k, high_k = (math.log(b) for b in K_BOUNDS)
     spread = np.c_[gen.uniform(0, MAX_CARRYOVER, (3, C)), gen.uniform(low_k, high_k, (3, C))]

@@ -4,14 +4,16 @@
 optionally, per geo (a column of the log such as ``segment``): per channel the spend
 (delivered touches times what a touch costs,
 :attr:`~cjsim.model.compiled.CompiledModel.touch_cost`: the spend the simulation reports)
-and the impressions (touches), then conversions and revenue, and two controls: ``trend``
-(the period's index) and ``new_customers`` (customers whose first event falls in the
-period). Periods with no events are rows of zeros: a panel has no gaps. Its totals are
-the log's totals. Clicks come from an observation profile (``clicks``: a boolean per
-row, :func:`cjsim.observe.clicks`): the touches the profile's ``click_share`` makes
-clicks, the same ones ``cjsim observe`` does with the same seed. With arrivals
-(``[arrivals]``), ``new_customers`` is the period's arrivals: the demand a marketing-mix
-model should be given as a control (seasonal demand, when arrivals are).
+and the impressions (touches), then conversions and revenue, and three controls:
+``trend`` (the period's index), ``new_customers`` (customers whose first event falls in
+the period: with ``[arrivals]``, the period's arrivals) and ``in_market`` (customers in
+the market on an average day of the period: arrived and not yet in a stage they never
+leave -- the demand a real MMM approximates with category search volume, and the
+control it needs when demand is seasonal, since spend follows the people it can reach).
+Periods with no events are rows of zeros: a panel has no gaps. Its totals are the log's
+totals. Clicks come from an observation profile (``clicks``: a boolean per row,
+:func:`cjsim.observe.clicks`): the touches the profile's ``click_share`` makes clicks,
+the same ones ``cjsim observe`` does with the same seed.
 
 :meth:`Panel.to_frame` writes the panel in the column layout each MMM tool's examples
 use, and :meth:`Panel.roles` says which column plays which part (pass them to the tool):
@@ -20,18 +22,19 @@ use, and :meth:`Panel.roles` says which column plays which part (pass them to th
 format     columns
 =========  ==============================================================================
 cjsim      ``period, date, days, [geo], spend_<ch>, impressions_<ch>, [clicks_<ch>],
-           conversions, revenue, trend, new_customers`` (every channel, organic ones
+           conversions, revenue, trend, new_customers, in_market`` (every channel, organic ones
            without spend; clicks when a profile says which touches are clicks)
 pymc       PyMC-Marketing's ``MMM``: ``date, y`` (the target: revenue or conversions),
            one spend column per paid channel named as the channel, ``trend,
-           new_customers`` as ``control_columns``
+           new_customers, in_market`` as ``control_columns``
 meridian   Meridian's ``CsvDataLoader``: ``time, geo, population, conversions,
            revenue_per_conversion, <ch>_impression, <ch>_spend`` (paid channels),
-           ``Organic_<ch>_impression`` (organic ones), controls ``trend, new_customers``
+           ``Organic_<ch>_impression`` (organic ones), controls ``trend,
+           new_customers, in_market``
 robyn      Robyn's ``robyn_inputs``: ``DATE, revenue, conversions, <ch>_S`` (spend),
            ``<ch>_I`` (impressions) per paid channel, organic channels' touches as
-           ``organic_vars`` (named as the channel), ``trend, new_customers`` as
-           ``context_vars``
+           ``organic_vars`` (named as the channel), ``trend, new_customers,
+           in_market`` as ``context_vars``
 =========  ==============================================================================
 
 Build panels from the true log, not an observed one: spend and impressions come from
@@ -60,7 +63,7 @@ from cjsim.model.compiled import CompiledModel, compile_model
 #: Days per period of each ``freq``.
 FREQUENCIES = {"day": 1, "week": 7, "month": 28}
 FORMATS = ("cjsim", "pymc", "meridian", "robyn")
-CONTROLS = ("trend", "new_customers")
+CONTROLS = ("trend", "new_customers", "in_market")
 #: The first day of the simulated horizon, when no other is given (a Monday).
 DEFAULT_START = date(2026, 1, 5)
 
@@ -206,6 +209,7 @@ def build_panel(
     ids = events["customer_id"].to_numpy()
     _, first = np.unique(ids, return_index=True)
     frame["new_customers"] = count(first).astype(np.int64)
+    frame["in_market"] = _in_market(events, compiled, first, geos, len(geo_names), days, periods)
     frame = frame.reset_index()
     dates = [(start + timedelta(days=int(p) * days)).isoformat() for p in frame["p"]]
     frame.insert(1, "date", dates)
@@ -215,6 +219,32 @@ def build_panel(
     if geo is None:
         frame = frame.drop(columns="geo")
     return Panel(frame, paid, organic, freq, geo, _population(geos, geo_names, first))
+
+
+def _in_market(events: pd.DataFrame, compiled: CompiledModel, first: np.ndarray, geos: np.ndarray,
+               n_geos: int, days: int, periods: int) -> np.ndarray:  # fmt: skip
+    """Customers in the market on an average day of each (period, geo): from their first
+    event to their entry into a stage they never leave (or the horizon), counted at each
+    day's start. ``first`` holds each customer's first row."""
+    horizon = periods * days
+    time = events["time"].to_numpy(np.float64)
+    ids = events["customer_id"].to_numpy()
+    codes, names = label_codes(events["stage"])
+    final = {s for s, a in zip(compiled.stages, compiled.absorbing, strict=True) if a}
+    done = np.isin(codes, [i for i, n in enumerate(names) if n in final])
+    done &= rows_labelled(events["event"], "stage")
+    end = np.full(first.size, float(horizon))
+    ended, at = np.unique(ids[done], return_index=True)
+    end[np.searchsorted(ids[first], ended)] = time[np.flatnonzero(done)[at]]
+    lo = np.ceil(time[first] - 1e-9).astype(np.int64)  # the first day start in the market
+    hi = np.ceil(np.minimum(end, horizon) - 1e-9).astype(np.int64)
+    g = geos[first]
+    diff = np.zeros((n_geos, horizon + 1))
+    np.add.at(diff, (g, np.minimum(lo, horizon)), 1.0)
+    np.add.at(diff, (g, np.minimum(np.maximum(hi, lo), horizon)), -1.0)
+    daily = np.cumsum(diff, axis=1)[:, :horizon]  # (G, days): in the market at day d's start
+    per = daily.reshape(n_geos, periods, days).mean(axis=2)  # (G, periods)
+    return per.T.ravel()
 
 
 def _periods(events: pd.DataFrame, model: JourneyModel, freq: str, geo: str | None,

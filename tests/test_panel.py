@@ -132,3 +132,18 @@ def test_cli_adds_click_columns(tmp_path: Path) -> None:
     table = pd.read_csv(tmp_path / "p.csv")
     assert {"clicks_video", "clicks_paid_search"} <= set(table.columns)
     assert (table["clicks_video"] <= table["impressions_video"]).all()
+
+
+def test_in_market_counts_who_is_in_the_market_at_each_day_start() -> None:
+    model = shipped("flighted_market")
+    log = simulate(model, 3_000, rng=5, keep_events=True).events
+    daily = build_panel(log, model, "day").frame["in_market"].to_numpy()
+    stage = log[log["event"] == "stage"]
+    first = log.groupby("customer_id")["time"].min()
+    done = stage[stage["stage"].isin(["purchase", "lost"])].groupby("customer_id")["time"].min()
+    done = done.reindex(first.index).fillna(np.inf)
+    for day in (0, 1, 50, 120, 181):  # arrived by the day's start, not yet done
+        expected = ((first <= day) & (done > day)).sum()
+        assert daily[day] == expected
+    weekly = build_panel(log, model, "week").frame["in_market"].to_numpy()
+    assert weekly[1] == pytest.approx(daily[7:14].mean())

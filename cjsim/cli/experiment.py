@@ -72,6 +72,10 @@ def evaluate(
         ),
     ] = None,
     freq: Annotated[str, typer.Option(help="With --mmm: the panel's period.")] = "day",
+    mmm_controls: Annotated[
+        str | None,
+        typer.Option(help="With --mmm: panel controls the baseline fits, e.g. in_market."),
+    ] = None,
     loss_levels: Annotated[
         str | None,
         typer.Option(
@@ -87,8 +91,9 @@ def evaluate(
     check_engine(engine)
     _check_study_options(customers, replications, truth_customers, workers, out_dir)
     if mmm or mmm_estimates:
+        controls = tuple(mmm_controls.split(",")) if mmm_controls else ()
         _evaluate_mmm(model, out_dir, customers, seed, truth_customers, workers, freq,
-                      mmm_estimates or [], mmm)  # fmt: skip
+                      mmm_estimates or [], mmm, controls)  # fmt: skip
         return
     methods = tuple(method) if method else EVALUATED_METHODS
     for name in methods:
@@ -156,6 +161,7 @@ def _evaluate_methods(
 def _evaluate_mmm(
     model: str, out_dir: Path, customers: int, seed: int, truth_customers: int | None,
     workers: int | None, freq: str, estimate_files: list[Path], mmm: bool,
+    controls: tuple[str, ...] = (),
 ) -> None:  # fmt: skip
     """``cjsim evaluate --mmm``: the baseline MMM (and the user's estimates) against the truth."""
     from cjsim.evaluate.mmm import evaluate_mmm, read_estimates
@@ -170,7 +176,7 @@ def _evaluate_mmm(
     with out.status(f"a log of {customers:,} customers, its panel, the MMM and the truth..."):
         result = evaluate_mmm(chosen, customers, freq=freq, rng=seed,
                               truth_customers=truth_customers, estimates=estimates,
-                              workers=workers)  # fmt: skip
+                              workers=workers, controls=controls)  # fmt: skip
     written = result.write(out_dir)
     print_mmm(result)
     out.print(f"wrote {', '.join(p.name for p in written)} to {out_dir}")

@@ -176,10 +176,19 @@ def evaluate_mmm(
     estimates: dict[str, pd.DataFrame] | None = None,
     bootstrap: int = 100,
     workers: int | None = None,
+    controls: tuple[str, ...] = (),
 ) -> MMMEvaluation:
-    """Simulate a log, fit the baseline MMM on its panel and score it (and ``estimates``:
+    """Simulate a log, fit the baseline MMM on its panel (with the panel's ``controls``
+    beside intercept and trend, e.g. ``("in_market",)``) and score it (and ``estimates``:
     source name -> DataFrame of ``channel, roas[, roas_low, roas_high]``) against the
     true ROAS of each paid channel."""
+    from cjsim.panel import CONTROLS
+
+    unknown = [c for c in controls if c not in CONTROLS]
+    if unknown:
+        raise OptionError(
+            f"MMM control {', '.join(map(repr, unknown))}; expected any of: {', '.join(CONTROLS)}"
+        )
     root = np.random.SeedSequence(rng)
     log_seed, truth_seed, fit_seed = root.spawn(3)
     workers = workers or os.cpu_count() or 1
@@ -192,7 +201,7 @@ def evaluate_mmm(
     truth["spend"] *= scale
     truth["incremental_value"] *= scale
     paid = list(truth["channel"])
-    fit = fit_mmm(panel.frame, paid, bootstrap=bootstrap,
+    fit = fit_mmm(panel.frame, paid, bootstrap=bootstrap, controls=controls,
                   rng=int(fit_seed.generate_state(1)[0]))  # fmt: skip
     sources = {"baseline_mmm": fit.table, **(estimates or {})}
     table = pd.concat(
@@ -207,5 +216,6 @@ def evaluate_mmm(
     settings = {"model": model.name, "model_hash": model.content_hash(), "customers": customers,
                 "truth_customers": truth_n, "freq": freq, "periods": len(panel.frame),
                 "seed": int(root.entropy) if isinstance(root.entropy, int) else None,
-                "bootstrap": bootstrap, "r2": fit.r2, "sources": list(sources)}  # fmt: skip
+                "bootstrap": bootstrap, "r2": fit.r2, "sources": list(sources),
+                "controls": list(controls)}  # fmt: skip
     return MMMEvaluation(table, truth, panel.frame, summary, settings)
