@@ -17,6 +17,7 @@ from cjsim.cli.options import (
     check_output_folder,
     check_workers,
     load_model_arg,
+    parse_list,
 )
 from cjsim.cli.render import err, out
 from cjsim.cli.render_measure import print_loss_sweep, print_mmm
@@ -195,16 +196,11 @@ def _observation_options(
     profile = load_profile(observe)
     if loss_levels is None:
         return profile, None
-    try:
-        levels = tuple(float(x) for x in loss_levels.split(","))
-    except ValueError:
-        levels = ()
-    if not levels or any(not 0 <= x <= 1 for x in levels) or len(set(levels)) != len(levels):
-        raise OptionError(
-            f"--loss-levels {loss_levels!r}: expected distinct numbers in [0, 1] separated "
-            "by commas, e.g. 0,0.25,0.5,0.75,1"
-        )
-    return profile, levels
+    levels = parse_list(
+        "--loss-levels", loss_levels, ok=lambda x: 0 <= x <= 1,
+        expected="distinct numbers in [0, 1] separated by commas, e.g. 0,0.25,0.5,0.75,1",
+    )  # fmt: skip
+    return profile, tuple(levels)
 
 
 def run(

@@ -8,6 +8,7 @@ the value and what is expected.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,15 +63,24 @@ def check_at_least(flag: str, value: int | None, least: int = 1) -> None:
         raise OptionError(f"{flag} {value}: expected at least {least}")
 
 
-def parse_list(flag: str, text: str, kind: type[float] | type[int] = float) -> list[Any]:
-    """A comma-separated list of distinct numbers (``30,60,90``)."""
+def parse_list(
+    flag: str,
+    text: str,
+    kind: type[float] | type[int] = float,
+    *,
+    ok: Callable[[Any], bool] = lambda x: True,
+    expected: str | None = None,
+) -> list[Any]:
+    """A comma-separated list of distinct numbers (``30,60,90``), each one ``ok``."""
     try:
         values = [kind(x) for x in text.split(",")]
     except ValueError:
         values = []
-    if not values or len(set(values)) != len(values):
+    if not values or len(set(values)) != len(values) or not all(ok(x) for x in values):
         what = "whole numbers" if kind is int else "numbers"
-        raise OptionError(f"{flag} {text!r}: expected distinct {what} separated by commas")
+        raise OptionError(
+            f"{flag} {text!r}: expected {expected or f'distinct {what} separated by commas'}"
+        )
     return values
 
 

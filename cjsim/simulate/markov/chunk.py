@@ -306,9 +306,7 @@ class _ChunkState:
         is_touch = arrays["event"] == TOUCH
         stats = {
             "touches": self.touches,
-            "spend": self.touches * plan.cm.touch_cost
-            if not plan.flight
-            else plan.cm.touch_spend(arrays["channel"][is_touch], arrays["time"][is_touch]),
+            "spend": plan.cm.touch_spend(arrays["channel"][is_touch], arrays["time"][is_touch]),
             "reached": self.touched[:, :n].sum(axis=1).astype(np.int64),
             "stage_reach": np.array(
                 [int(((self.visited[:n] >> np.uint32(s)) & 1).sum()) for s in range(plan.S)],
